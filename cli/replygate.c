@@ -1,0 +1,57 @@
+/*
+ * replygate.c - the operator's command: dispatch to a subcommand.
+ *
+ * `replygate SUBCOMMAND [options]`; every subcommand takes --config FILE and
+ * --help. New subcommands add one row to the table below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    CommandFunc func;
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"address", cmd_address, "print the signed reply address for KIND TARGET USER"},
+    {"verify", cmd_verify, "check a reply address and print what it stands for"},
+    {NULL, NULL, NULL},
+};
+
+/* usage - list the subcommands */
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: replygate SUBCOMMAND [--config FILE] [options]\n\nsubcommands:\n");
+    for (const Command *c = commands; c->name != NULL; c++)
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    fprintf(out, "\n`replygate SUBCOMMAND --help` describes each one.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 64;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("replygate %s\n", REPLYGATE_VERSION);
+        return 0;
+    }
+    for (const Command *c = commands; c->name != NULL; c++) {
+        if (strcmp(argv[1], c->name) == 0)
+            return c->func(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "replygate: unknown subcommand \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 64;
+}

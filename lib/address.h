@@ -1,0 +1,72 @@
+/*
+ * address.h - signed reply addresses and the key ring (SPEC section 2).
+ *
+ * <prefix><sep><kind>-<target>-<mac>-<user>@<reply_domain>, where mac is the
+ * first 40 hex digits of HMAC-SHA256(secret, "<kind>-<target>-<user>"). The
+ * first secret signs, every secret verifies, comparison is constant time.
+ * These functions are pure apart from keyring_load(): tests call them directly.
+ */
+#ifndef RG_ADDRESS_H
+#define RG_ADDRESS_H
+
+#include <glib.h>
+#include "config.h"
+
+#define ADDRESS_MAC_HEX 40
+#define ADDRESS_KIND_MAX 16
+#define ADDRESS_SECRET_MIN 32
+
+typedef struct {
+    GPtrArray *secrets; /* GBytes *, the first one signs */
+} KeyRing;
+
+typedef struct {
+    char kind[ADDRESS_KIND_MAX + 1];
+    guint64 target;
+    guint64 user;
+} ReplyKey;
+
+/* What an envelope or header address is, for the milter and the agent. */
+typedef enum {
+    ADDRESS_FOREIGN,   /* not in a reply domain (and not the noreply address): leave alone */
+    ADDRESS_KEY,       /* a signed key that verifies: key is filled in */
+    ADDRESS_BAD_KEY,   /* key form, but the mac does not verify with any secret */
+    ADDRESS_MALFORMED, /* in a reply domain, prefix and separator, but not a well-formed key */
+    ADDRESS_DEDICATED, /* the bare <prefix>@<reply_domain>: the key may be in References */
+    ADDRESS_STATIC,    /* a static_address: key is filled in with user 0 */
+    ADDRESS_NOREPLY,   /* the noreply_address */
+    ADDRESS_UNKNOWN,   /* some other local part in a reply domain */
+} AddressClass;
+
+/* keyring_load - read a secrets file, refusing one that "other" may read or write */
+KeyRing *keyring_load(const char *path, GError **error);
+
+/* keyring_new - a key ring from NUL-terminated secrets (tests), each >= 32 bytes */
+KeyRing *keyring_new(const char *const *secrets, GError **error);
+
+/* keyring_free - release a key ring (NULL-safe) */
+void keyring_free(KeyRing *ring);
+
+/* address_mac - the 40 lower-case hex digits for kind, target and user with one secret */
+void address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
+                 char out[ADDRESS_MAC_HEX + 1]);
+
+/* address_sign - the full signed address, in lower case, in the first reply domain */
+char *address_sign(const Config *config, const KeyRing *ring, const char *kind,
+                   guint64 target, guint64 user, GError **error);
+
+/* address_classify - what an address is; accepts "<addr>" or "addr", any case.
+ * key may be NULL; reason (may be NULL) gets a static string saying why a
+ * key was refused. */
+AddressClass address_classify(const Config *config, const KeyRing *ring, const char *address,
+                              ReplyKey *key, const char **reason);
+
+/* address_class_name - a word for a class, for logs and JSON */
+const char *address_class_name(AddressClass klass);
+
+/* address_strip - a new string: the address without angle brackets and white space */
+char *address_strip(const char *address);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyRing, keyring_free)
+
+#endif

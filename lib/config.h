@@ -1,0 +1,69 @@
+/*
+ * config.h - replygate.conf, the Postfix-style configuration (SPEC section 7).
+ *
+ * "name = value" lines, '#' comments, and lines that start with white space
+ * continue the previous one. Every name has a default except reply_domain.
+ * An unknown name or a bad value is an error naming the file, line and name.
+ */
+#ifndef RG_CONFIG_H
+#define RG_CONFIG_H
+
+#include <glib.h>
+
+#define CONFIG_DEFAULT_PATH REPLYGATE_SYSCONFDIR "/replygate.conf"
+
+typedef enum {
+    AUTO_SUBMITTED_REJECT,
+    AUTO_SUBMITTED_DISCARD,
+} AutoSubmittedAction;
+
+/* One static_address line: a full address standing for kind and target, user 0. */
+typedef struct {
+    char *address; /* lower case */
+    char *kind;
+    guint64 target;
+} StaticAddress;
+
+typedef struct {
+    char *path;                /* the file it was read from, for messages */
+    GPtrArray *reply_domains;  /* char *, lower case, at least one */
+    char *address_prefix;      /* "reply" */
+    char *address_separator;   /* "+" */
+    char *secrets_file;
+    char *database;            /* libpq conninfo or URI */
+    char *spool_directory;
+    char *processor_log;
+    gboolean require_tls;
+    char *tls_min_version;     /* as written, e.g. "TLSv1.2" */
+    int tls_min_rank;          /* tls_version_rank(tls_min_version) */
+    AutoSubmittedAction auto_submitted_action;
+    char *noreply_address;     /* lower case, or NULL */
+    GPtrArray *static_addresses; /* StaticAddress *, may be empty */
+    guint64 max_message_size;
+    char *milter_socket;
+} Config;
+
+/* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */
+const char *config_resolve_path(const char *cli_path);
+
+/* config_load - read and check a configuration file */
+Config *config_load(const char *path, GError **error);
+
+/* config_parse - check configuration text; filename is used in messages only */
+Config *config_parse(const char *text, gsize len, const char *filename, GError **error);
+
+/* config_free - release a configuration (NULL-safe) */
+void config_free(Config *config);
+
+/* config_names - the NULL-terminated list of every configuration name */
+const char *const *config_names(void);
+
+/* config_is_reply_domain - is domain (any case) one of the reply domains? */
+gboolean config_is_reply_domain(const Config *config, const char *domain);
+
+/* tls_version_rank - order TLS version names: SSLv3 < TLSv1 < ... < TLSv1.3; -1 if unknown */
+int tls_version_rank(const char *version);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Config, config_free)
+
+#endif

@@ -1,0 +1,2 @@
+/* proclog.c - placeholder, written by the storage work (see proclog.h). */
+#include <glib.h>

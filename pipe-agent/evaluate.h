@@ -1,0 +1,45 @@
+/*
+ * evaluate.h - the agent's decision about one message, without any I/O.
+ *
+ * evaluate_message() parses the raw bytes, judges auto-submission, finds and
+ * verifies the key (SPEC section 3), cuts the quote and decides the exit
+ * status and DSN text of SPEC section 5. --dry-run prints verdict_to_json();
+ * a real delivery stores the verdict's message.
+ */
+#ifndef RG_EVALUATE_H
+#define RG_EVALUATE_H
+
+#include <glib.h>
+#include "address.h"
+#include "config.h"
+#include "message.h"
+
+typedef struct {
+    Message *message;       /* NULL when the bytes could not be parsed */
+    gboolean have_key;
+    ReplyKey key;
+    const char *key_source; /* "envelope", "to", ..., "references" (static), or NULL */
+    char *auto_submitted;   /* the reason in words, or NULL */
+    char *tls_version;      /* from the milter's X-Replygate-TLS header, or NULL */
+    char *tls_cipher;       /* likewise */
+    int tls_bits;           /* likewise, 0 when unknown */
+    int exit_status;        /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
+    char *status;           /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
+} Verdict;
+
+/* evaluate_message - decide about raw; sender and recipient are the envelope's */
+Verdict *evaluate_message(const Config *config, const KeyRing *ring, GBytes *raw,
+                          const char *sender, const char *recipient);
+
+/* verdict_new_refusal - a verdict with no message, e.g. 65 "5.3.4 message too big" */
+Verdict *verdict_new_refusal(int exit_status, const char *status);
+
+/* verdict_to_json - the one-line JSON object of SPEC section 5 */
+char *verdict_to_json(const Verdict *verdict);
+
+/* verdict_free - release a verdict (NULL-safe) */
+void verdict_free(Verdict *verdict);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Verdict, verdict_free)
+
+#endif

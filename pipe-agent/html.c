@@ -1,0 +1,2 @@
+/* html.c - placeholder until its owner writes it. */
+#include <glib.h>

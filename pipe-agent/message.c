@@ -1,0 +1,2 @@
+/* message.c - placeholder until its owner writes it. */
+#include <glib.h>

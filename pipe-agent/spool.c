@@ -1,0 +1,2 @@
+/* spool.c - placeholder until its owner writes it. */
+#include <glib.h>

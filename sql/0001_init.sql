@@ -1,0 +1,1 @@
+-- placeholder: the storage work writes the schema (SPEC section 8).
