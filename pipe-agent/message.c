@@ -1,2 +1,653 @@
-/* message.c - placeholder until its owner writes it. */
-#include <glib.h>
+/*
+ * message.c - parse a reply with GMime into the agent's Message.
+ *
+ * The raw bytes go through a GMimeParser over a memory stream. The MIME tree
+ * is walked with an explicit stack and a depth limit, so hostile nesting
+ * cannot exhaust the C stack; GMime's own parser refuses deeper nesting too.
+ * Every text ends as valid UTF-8: headers through GMime's RFC 2047 and 2231
+ * decoders, bodies through a data wrapper and a charset filter, with
+ * windows-1252 standing in for mislabelled or unknown charsets and invalid
+ * bytes replaced. The parser's warnings are collected instead of dropped.
+ */
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "message.h"
+#include "rg-autoptr.h"
+#include "rg-error.h"
+#include "trim.h"
+
+/* Parts nested deeper than this are not looked into. */
+#define MESSAGE_MAX_DEPTH 64
+
+/* The parser warning names, for the warnings list. */
+static const char *const warning_names[] = {
+    [GMIME_WARN_DUPLICATED_HEADER] = "duplicated header",
+    [GMIME_WARN_DUPLICATED_PARAMETER] = "duplicated parameter",
+    [GMIME_WARN_UNENCODED_8BIT_HEADER] = "unencoded 8-bit header",
+    [GMIME_WARN_INVALID_CONTENT_TYPE] = "invalid content type",
+    [GMIME_WARN_INVALID_RFC2047_HEADER_VALUE] = "invalid RFC 2047 header value",
+    [GMIME_WARN_MALFORMED_MULTIPART] = "malformed multipart",
+    [GMIME_WARN_TRUNCATED_MESSAGE] = "truncated message",
+    [GMIME_WARN_MALFORMED_MESSAGE] = "malformed message",
+    [GMIME_CRIT_INVALID_HEADER_NAME] = "invalid header name",
+    [GMIME_CRIT_CONFLICTING_HEADER] = "conflicting header",
+    [GMIME_CRIT_CONFLICTING_PARAMETER] = "conflicting parameter",
+    [GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY] = "multipart without boundary",
+    [GMIME_WARN_INVALID_PARAMETER] = "invalid parameter",
+    [GMIME_WARN_INVALID_ADDRESS_LIST] = "invalid address list",
+    [GMIME_CRIT_NESTING_OVERFLOW] = "nesting overflow",
+    [GMIME_WARN_PART_WITHOUT_CONTENT] = "part without content",
+    [GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT] = "part without headers or content",
+};
+
+/* One entry of the walk's explicit stack. */
+typedef struct {
+    GMimeObject *object; /* borrowed from the parsed message */
+    int depth;
+} WalkItem;
+
+/* What the walk gathers before the message is finished. */
+typedef struct {
+    GString *plain;  /* the text/plain parts, in order */
+    char *html;      /* the first text/html part */
+    gboolean have_plain;
+} BodyParts;
+
+/* message_gmime_init - g_mime_init() once per process */
+static void
+message_gmime_init(void)
+{
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        g_mime_init();
+        g_once_init_leave(&done, 1);
+    }
+}
+
+/* message_warning - the parser's warning callback: keep one line per warning */
+static void
+message_warning(gint64 offset, GMimeParserWarning code, const char *item, gpointer user_data)
+{
+    GPtrArray *warnings = user_data;
+    const char *name = "parser warning";
+    g_autofree char *safe = NULL;
+
+    if ((gsize)code < G_N_ELEMENTS(warning_names) && warning_names[code] != NULL)
+        name = warning_names[code];
+    /* A hostile message could make thousands; a few hundred tell enough. */
+    if (warnings->len >= 256)
+        return;
+    safe = g_utf8_make_valid(item != NULL ? item : "", -1);
+    g_ptr_array_add(warnings, g_strdup_printf("offset %" G_GINT64_FORMAT ": %s%s%s", offset,
+                                              name, *safe ? ": " : "", safe));
+}
+
+/* message_valid_text - len bytes as valid UTF-8 without NULs (new string) */
+static char *
+message_valid_text(const char *text, gsize len)
+{
+    g_autofree char *valid = g_utf8_make_valid(text, (gssize)len);
+    GString *out;
+
+    if (memchr(text, '\0', len) == NULL)
+        return g_steal_pointer(&valid);
+    /* g_utf8_make_valid() keeps NULs, which would cut a C string short. */
+    out = g_string_sized_new(len + 16);
+    for (gsize i = 0; i < len; i++) {
+        if (text[i] == '\0')
+            g_string_append(out, "\xEF\xBF\xBD");
+        else
+            g_string_append_c(out, text[i]);
+    }
+    g_free(valid);
+    valid = g_utf8_make_valid(out->str, (gssize)out->len);
+    g_string_free(out, TRUE);
+    return g_steal_pointer(&valid);
+}
+
+/* message_unfold - a raw header value unfolded and trimmed (new string) */
+static char *
+message_unfold(const char *raw)
+{
+    GString *out = g_string_sized_new(raw != NULL ? strlen(raw) : 0);
+    g_autofree char *valid = NULL;
+
+    for (const char *p = raw; p != NULL && *p != '\0'; p++)
+        if (*p != '\r' && *p != '\n')
+            g_string_append_c(out, *p);
+    g_strstrip(out->str);
+    /* 8-bit header bytes are not necessarily UTF-8; the lists must be. */
+    valid = message_valid_text(out->str, strlen(out->str));
+    g_string_free(out, TRUE);
+    return g_steal_pointer(&valid);
+}
+
+/* message_part_bytes - the decoded content of a leaf part, optionally run
+ * through a charset filter to UTF-8 (filter may be NULL) */
+static GBytes *
+message_part_bytes(GMimePart *part, GMimeFilter *charset_filter, gboolean text)
+{
+    GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
+    g_autoptr(GMimeStream) mem = NULL;
+    g_autoptr(GMimeStream) filtered = NULL;
+    GByteArray *array;
+
+    if (wrapper == NULL)
+        return g_bytes_new(NULL, 0);
+    mem = g_mime_stream_mem_new();
+    filtered = g_mime_stream_filter_new(mem);
+    if (charset_filter != NULL)
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), charset_filter);
+    if (text) {
+        g_autoptr(GMimeFilter) dos2unix = g_mime_filter_dos2unix_new(FALSE);
+
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), dos2unix);
+    }
+    /* write_to_stream undoes the Content-Transfer-Encoding. */
+    g_mime_data_wrapper_write_to_stream(wrapper, filtered);
+    g_mime_stream_flush(filtered);
+    array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    return g_bytes_new(array->data, array->len);
+}
+
+/* message_charset_for - the charset to convert from, or NULL for "as UTF-8".
+ * Latin-1 and US-ASCII labels often hide windows-1252 (curly quotes in
+ * 0x80-0x9F), which is a superset for every printable Latin-1 byte. */
+static const char *
+message_charset_for(const char *declared)
+{
+    const char *canon;
+
+    if (declared == NULL || *declared == '\0')
+        return NULL;
+    canon = g_mime_charset_canon_name(declared);
+    if (canon == NULL)
+        return declared;
+    if (g_ascii_strcasecmp(canon, "utf-8") == 0 || g_ascii_strcasecmp(canon, "utf8") == 0)
+        return NULL;
+    if (g_ascii_strcasecmp(canon, "iso-8859-1") == 0 ||
+        g_ascii_strcasecmp(canon, "us-ascii") == 0 || g_ascii_strcasecmp(canon, "ascii") == 0 ||
+        g_ascii_strcasecmp(canon, "latin1") == 0)
+        return "windows-1252";
+    return declared;
+}
+
+/* message_unflow - undo RFC 3676 format=flowed: join soft-broken lines of the
+ * same quote depth, remove space-stuffing, keep "-- " as it is */
+static char *
+message_unflow(const char *text, gboolean delsp)
+{
+    GString *out = g_string_sized_new(strlen(text));
+    const char *p = text;
+    int open_depth = -1; /* depth of the paragraph being joined, -1 if none */
+
+    while (*p != '\0') {
+        const char *eol = strchr(p, '\n');
+        gsize len = eol != NULL ? (gsize)(eol - p) : strlen(p);
+        const char *content = p;
+        int depth = 0;
+        gsize clen;
+        gboolean flowed;
+
+        while ((gsize)(content - p) < len && *content == '>') {
+            depth++;
+            content++;
+        }
+        if ((gsize)(content - p) < len && *content == ' ')
+            content++; /* space-stuffing, or the space after the quote marks */
+        clen = len - (gsize)(content - p);
+        flowed = clen > 0 && content[clen - 1] == ' ' &&
+                 !(clen == 3 && memcmp(content, "-- ", 3) == 0);
+        if (open_depth != depth) {
+            if (open_depth >= 0)
+                g_string_append_c(out, '\n');
+            for (int i = 0; i < depth; i++)
+                g_string_append_c(out, '>');
+            if (depth > 0 && clen > 0)
+                g_string_append_c(out, ' ');
+        }
+        g_string_append_len(out, content, flowed && delsp ? clen - 1 : clen);
+        if (flowed) {
+            open_depth = depth;
+        } else {
+            g_string_append_c(out, '\n');
+            open_depth = -1;
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    if (open_depth >= 0)
+        g_string_append_c(out, '\n');
+    /* Keep the text's own ending: no newline added at the very end. */
+    if (out->len > 0 && text[0] != '\0' && text[strlen(text) - 1] != '\n' &&
+        out->str[out->len - 1] == '\n')
+        g_string_truncate(out, out->len - 1);
+    return g_string_free(out, FALSE);
+}
+
+/* message_part_text - a text part's content as valid UTF-8 (new string) */
+static char *
+message_part_text(GMimePart *part)
+{
+    GMimeObject *object = GMIME_OBJECT(part);
+    const char *declared = g_mime_object_get_content_type_parameter(object, "charset");
+    const char *from = message_charset_for(declared);
+    g_autoptr(GMimeFilter) filter = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    const char *data;
+    gsize len;
+    char *text;
+    const char *format = g_mime_object_get_content_type_parameter(object, "format");
+
+    if (from != NULL)
+        filter = g_mime_filter_charset_new(from, "UTF-8");
+    bytes = message_part_bytes(part, filter, TRUE);
+    data = g_bytes_get_data(bytes, &len);
+    if (len == 0)
+        return g_strdup("");
+    if (from != NULL && filter == NULL) {
+        /* An unknown charset: GMime has no converter for it. */
+        from = NULL;
+    }
+    if (from == NULL && !g_utf8_validate(data, (gssize)len, NULL) &&
+        (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
+        /* Undeclared or unknown 8-bit text is most often windows-1252. */
+        g_autofree char *converted =
+            g_convert_with_fallback(data, (gssize)len, "UTF-8", "WINDOWS-1252", "?", NULL,
+                                    NULL, NULL);
+
+        if (converted != NULL)
+            text = message_valid_text(converted, strlen(converted));
+        else
+            text = message_valid_text(data, len);
+    } else {
+        text = message_valid_text(data, len);
+    }
+    if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+        const char *delsp = g_mime_object_get_content_type_parameter(object, "delsp");
+        char *unflowed = message_unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
+
+        g_free(text);
+        text = unflowed;
+    }
+    return text;
+}
+
+/* message_attachment_free - release one attachment */
+static void
+message_attachment_free(gpointer data)
+{
+    Attachment *attachment = data;
+
+    if (attachment == NULL)
+        return;
+    g_free(attachment->filename);
+    g_free(attachment->content_type);
+    g_free(attachment->content_id);
+    g_bytes_unref(attachment->data);
+    g_free(attachment);
+}
+
+/* message_attachment_new - an attachment for an object; takes data */
+static Attachment *
+message_attachment_new(GMimeObject *object, GBytes *data, const char *filename)
+{
+    Attachment *attachment = g_new0(Attachment, 1);
+    GMimeContentType *type = g_mime_object_get_content_type(object);
+    const char *disposition = g_mime_object_get_disposition(object);
+    const char *content_id = g_mime_object_get_content_id(object);
+    g_autofree char *checksum = NULL;
+    gsize len;
+    const guchar *bytes = g_bytes_get_data(data, &len);
+
+    if (filename != NULL && *filename != '\0')
+        attachment->filename = message_valid_text(filename, strlen(filename));
+    if (type != NULL) {
+        g_autofree char *mime = g_mime_content_type_get_mime_type(type);
+
+        attachment->content_type = g_ascii_strdown(mime, -1);
+    } else {
+        attachment->content_type = g_strdup("application/octet-stream");
+    }
+    if (content_id != NULL && *content_id != '\0')
+        attachment->content_id = message_valid_text(content_id, strlen(content_id));
+    attachment->data = data;
+    checksum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, bytes != NULL ? bytes : (const guchar *)"", len);
+    g_strlcpy(attachment->sha256, checksum, sizeof attachment->sha256);
+    if (disposition != NULL)
+        attachment->is_inline = g_ascii_strcasecmp(disposition, "inline") == 0;
+    else
+        attachment->is_inline = attachment->content_id != NULL;
+    return attachment;
+}
+
+/* message_is_body_text - is this leaf the body (text/plain or text/html, not an attachment)? */
+static gboolean
+message_is_body_text(GMimeObject *object, GMimePart *part, gboolean *is_html)
+{
+    GMimeContentType *type = g_mime_object_get_content_type(object);
+    const char *disposition = g_mime_object_get_disposition(object);
+
+    if (type == NULL)
+        return FALSE;
+    if (g_mime_content_type_is_type(type, "text", "plain"))
+        *is_html = FALSE;
+    else if (g_mime_content_type_is_type(type, "text", "html"))
+        *is_html = TRUE;
+    else
+        return FALSE;
+    if (disposition != NULL && g_ascii_strcasecmp(disposition, "attachment") == 0)
+        return FALSE;
+    return g_mime_part_get_filename(part) == NULL;
+}
+
+/* message_embedded_bytes - the bytes of a message/rfc822 part's message */
+static GBytes *
+message_embedded_bytes(GMimeMessagePart *part)
+{
+    GMimeMessage *embedded = g_mime_message_part_get_message(part);
+    g_autoptr(GMimeStream) mem = NULL;
+    GByteArray *array;
+
+    if (embedded == NULL)
+        return g_bytes_new(NULL, 0);
+    mem = g_mime_stream_mem_new();
+    g_mime_object_write_to_stream(GMIME_OBJECT(embedded), NULL, mem);
+    array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    return g_bytes_new(array->data, array->len);
+}
+
+/* message_leaf - collect one leaf part: body text or attachment */
+static void
+message_leaf(Message *message, BodyParts *body, GMimeObject *object)
+{
+    GMimePart *part = GMIME_PART(object);
+    gboolean is_html = FALSE;
+
+    if (message_is_body_text(object, part, &is_html)) {
+        g_autofree char *text = message_part_text(part);
+
+        if (!is_html) {
+            if (body->have_plain && body->plain->len > 0 &&
+                body->plain->str[body->plain->len - 1] != '\n')
+                g_string_append_c(body->plain, '\n');
+            g_string_append(body->plain, text);
+            body->have_plain = TRUE;
+        } else if (body->html == NULL) {
+            body->html = g_steal_pointer(&text);
+        }
+        return;
+    }
+    g_ptr_array_add(message->attachments,
+                    message_attachment_new(object, message_part_bytes(part, NULL, FALSE),
+                                           g_mime_part_get_filename(part)));
+}
+
+/* message_walk - visit the MIME tree with an explicit stack, depth-limited */
+static void
+message_walk(Message *message, BodyParts *body, GMimeObject *root)
+{
+    g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(WalkItem));
+    WalkItem first = {root, 0};
+
+    if (root == NULL)
+        return;
+    g_array_append_val(stack, first);
+    while (stack->len > 0) {
+        WalkItem item = g_array_index(stack, WalkItem, stack->len - 1);
+
+        g_array_set_size(stack, stack->len - 1);
+        if (item.depth > MESSAGE_MAX_DEPTH)
+            continue;
+        if (GMIME_IS_MULTIPART(item.object)) {
+            GMimeMultipart *multipart = GMIME_MULTIPART(item.object);
+            int n = g_mime_multipart_get_count(multipart);
+
+            /* Pushed in reverse, so the parts are visited in order. */
+            for (int i = n - 1; i >= 0; i--) {
+                WalkItem child = {g_mime_multipart_get_part(multipart, i), item.depth + 1};
+
+                if (child.object != NULL)
+                    g_array_append_val(stack, child);
+            }
+        } else if (GMIME_IS_MESSAGE_PART(item.object)) {
+            GMimeObject *object = item.object;
+            const char *name = g_mime_object_get_content_disposition_parameter(object, "filename");
+
+            if (name == NULL)
+                name = g_mime_object_get_content_type_parameter(object, "name");
+            g_ptr_array_add(message->attachments,
+                            message_attachment_new(object,
+                                                   message_embedded_bytes(GMIME_MESSAGE_PART(object)),
+                                                   name));
+        } else if (GMIME_IS_PART(item.object)) {
+            message_leaf(message, body, item.object);
+        }
+    }
+}
+
+/* message_headers - copy the top-level header fields, unfolded, in order */
+static void
+message_headers(Message *message, GMimeObject *object)
+{
+    GMimeHeaderList *list = g_mime_object_get_header_list(object);
+    int n = list != NULL ? g_mime_header_list_get_count(list) : 0;
+
+    for (int i = 0; i < n; i++) {
+        GMimeHeader *header = g_mime_header_list_get_header_at(list, i);
+        const char *name = g_mime_header_get_name(header);
+        const char *raw = g_mime_header_get_raw_value(header);
+        HeaderField field;
+
+        if (name == NULL)
+            continue;
+        field.name = message_valid_text(name, strlen(name));
+        field.value = message_unfold(raw != NULL ? raw : g_mime_header_get_value(header));
+        g_array_append_val(message->headers, field);
+    }
+}
+
+/* message_envelope - subject, date, sender and thread ids */
+static void
+message_envelope(Message *message, GMimeMessage *mime, GMimeParserOptions *options)
+{
+    const char *subject = g_mime_message_get_subject(mime);
+    const char *id = g_mime_message_get_message_id(mime);
+    GDateTime *date = g_mime_message_get_date(mime);
+    InternetAddressList *from = g_mime_message_get_from(mime);
+    const char *value;
+
+    if (subject != NULL)
+        message->subject = message_valid_text(subject, strlen(subject));
+    if (id != NULL && *id != '\0')
+        message->message_id = message_valid_text(id, strlen(id));
+    if (date != NULL)
+        message->date = g_date_time_ref(date);
+    for (int i = 0; from != NULL && i < internet_address_list_length(from); i++) {
+        InternetAddress *ia = internet_address_list_get_address(from, i);
+        const char *name = internet_address_get_name(ia);
+        const char *addr;
+
+        if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+            continue;
+        addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        if (name != NULL && *name != '\0')
+            message->from_name = message_valid_text(name, strlen(name));
+        if (addr != NULL && *addr != '\0')
+            message->from_address = message_valid_text(addr, strlen(addr));
+        break;
+    }
+    value = message_header(message, "In-Reply-To");
+    if (value != NULL) {
+        g_autofree char *decoded = g_mime_utils_decode_message_id(value);
+
+        if (decoded != NULL && *decoded != '\0')
+            message->in_reply_to = message_valid_text(decoded, strlen(decoded));
+    }
+    value = message_header(message, "References");
+    if (value != NULL) {
+        GMimeReferences *refs = g_mime_references_parse(options, value);
+
+        for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
+            const char *ref = g_mime_references_get_message_id(refs, i);
+
+            g_ptr_array_add(message->references, message_valid_text(ref, strlen(ref)));
+        }
+        if (refs != NULL)
+            g_mime_references_free(refs);
+    }
+}
+
+/* message_join_quoted - the quoted parts joined with one line break between */
+static char *
+message_join_quoted(const char *first, const char *second)
+{
+    if (first == NULL || *first == '\0')
+        return g_strdup(second != NULL ? second : "");
+    if (second == NULL || *second == '\0')
+        return g_strdup(first);
+    return g_strconcat(first, first[strlen(first) - 1] == '\n' ? "" : "\n", second, NULL);
+}
+
+/* message_texts - body_text, body_html, reply_text and quoted_text */
+static void
+message_texts(Message *message, BodyParts *body)
+{
+    g_autofree char *html_quoted = NULL;
+    g_autofree char *trim_quoted = NULL;
+    g_autofree char *unquoted = NULL;
+
+    message->body_html = g_steal_pointer(&body->html);
+    if (body->have_plain) {
+        message->body_text = g_strdup(body->plain->str);
+        trim_reply(message->body_text, &message->reply_text, &message->quoted_text);
+        return;
+    }
+    if (message->body_html == NULL) {
+        message->body_text = g_strdup("");
+        message->reply_text = g_strdup("");
+        message->quoted_text = g_strdup("");
+        return;
+    }
+    /* Only HTML: the whole text, then the text without the quote blocks the
+     * client marked, then the usual cut over what is left. */
+    message->body_text = html_to_text(message->body_html, strlen(message->body_html), NULL);
+    unquoted = html_to_text(message->body_html, strlen(message->body_html), &html_quoted);
+    trim_reply(unquoted, &message->reply_text, &trim_quoted);
+    message->quoted_text = message_join_quoted(trim_quoted, html_quoted);
+}
+
+/* message_parse - see message.h */
+Message *
+message_parse(GBytes *raw, GError **error)
+{
+    g_autoptr(Message) message = g_new0(Message, 1);
+    g_autoptr(GMimeStream) stream = NULL;
+    g_autoptr(GMimeParser) parser = NULL;
+    g_autoptr(GMimeMessage) mime = NULL;
+    GMimeParserOptions *options;
+    BodyParts body = {NULL, NULL, FALSE};
+    static const char *fallback[] = {"UTF-8", "windows-1252", NULL};
+    gsize len;
+    const char *data = g_bytes_get_data(raw, &len);
+
+    message_gmime_init();
+    message->raw = g_bytes_ref(raw);
+    message->headers = g_array_new(FALSE, FALSE, sizeof(HeaderField));
+    message->references = g_ptr_array_new_with_free_func(g_free);
+    message->attachments = g_ptr_array_new_with_free_func(message_attachment_free);
+    message->warnings = g_ptr_array_new_with_free_func(g_free);
+    if (len == 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_DATAERR, "the message is empty");
+        return NULL;
+    }
+
+    options = g_mime_parser_options_new();
+    g_mime_parser_options_set_rfc2047_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_address_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_parameter_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_fallback_charsets(options, fallback);
+    g_mime_parser_options_set_warning_callback(options, message_warning, message->warnings);
+
+    stream = g_mime_stream_mem_new_with_buffer(data, len);
+    parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    mime = g_mime_parser_construct_message(parser, options);
+    if (mime == NULL) {
+        g_mime_parser_options_free(options);
+        g_set_error(error, RG_ERROR, RG_ERROR_DATAERR, "the message cannot be parsed");
+        return NULL;
+    }
+    message_headers(message, GMIME_OBJECT(mime));
+    if (message->headers->len == 0) {
+        g_mime_parser_options_free(options);
+        g_set_error(error, RG_ERROR, RG_ERROR_DATAERR,
+                    "the message cannot be parsed: it has no header fields");
+        return NULL;
+    }
+    message_envelope(message, mime, options);
+
+    body.plain = g_string_new(NULL);
+    message_walk(message, &body, g_mime_message_get_mime_part(mime));
+    message_texts(message, &body);
+    g_string_free(body.plain, TRUE);
+    g_free(body.html);
+    g_mime_parser_options_free(options);
+    return g_steal_pointer(&message);
+}
+
+/* message_header - see message.h */
+const char *
+message_header(const Message *message, const char *name)
+{
+    if (message == NULL || message->headers == NULL)
+        return NULL;
+    for (guint i = 0; i < message->headers->len; i++) {
+        const HeaderField *field = &g_array_index(message->headers, HeaderField, i);
+
+        if (g_ascii_strcasecmp(field->name, name) == 0)
+            return field->value;
+    }
+    return NULL;
+}
+
+/* message_free - see message.h */
+void
+message_free(Message *message)
+{
+    if (message == NULL)
+        return;
+    if (message->raw != NULL)
+        g_bytes_unref(message->raw);
+    if (message->headers != NULL) {
+        for (guint i = 0; i < message->headers->len; i++) {
+            HeaderField *field = &g_array_index(message->headers, HeaderField, i);
+
+            g_free((char *)field->name);
+            g_free((char *)field->value);
+        }
+        g_array_free(message->headers, TRUE);
+    }
+    g_free(message->message_id);
+    g_free(message->subject);
+    if (message->date != NULL)
+        g_date_time_unref(message->date);
+    g_free(message->from_name);
+    g_free(message->from_address);
+    g_free(message->in_reply_to);
+    if (message->references != NULL)
+        g_ptr_array_free(message->references, TRUE);
+    g_free(message->body_text);
+    g_free(message->body_html);
+    g_free(message->reply_text);
+    g_free(message->quoted_text);
+    if (message->attachments != NULL)
+        g_ptr_array_free(message->attachments, TRUE);
+    if (message->warnings != NULL)
+        g_ptr_array_free(message->warnings, TRUE);
+    g_free(message);
+}
