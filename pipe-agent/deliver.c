@@ -1,9 +1,426 @@
-/* deliver.c - placeholder until the storage work writes main(). */
+/*
+ * deliver.c - replygate-deliver, the pipe(8) delivery agent (SPEC section 5).
+ *
+ *   replygate-deliver [--config FILE] [--dry-run] -q QUEUE_ID -f SENDER
+ *                     -r RECIPIENT [-c CLIENT_ADDR]
+ *
+ * Reads one message on standard input (never more than max_message_size),
+ * spools it in new/, decides about it with evaluate_message(), stores it in
+ * PostgreSQL, moves it to success/ or failure/, logs to mail.log and the
+ * processor log, and exits with the sysexits status pipe(8) expects. For a
+ * non-zero status the first line on standard output is the DSN text.
+ *
+ * Only main() decides the exit status. Every resource or configuration
+ * problem defers (75): a mistake of ours must never bounce a person's reply.
+ * --dry-run does the reading and deciding only, writes nothing anywhere and
+ * prints the verdict as JSON.
+ *
+ * The processor log is a convenience for people. When it cannot be opened
+ * the delivery goes on and mail.log says so: losing or delaying a reply over
+ * a log file would be the worse failure.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "config.h"
+#include "db.h"
+#include "evaluate.h"
+#include "maillog.h"
+#include "proclog.h"
+#include "rg-autoptr.h"
+#include "rg-error.h"
+#include "spool.h"
+#include "store.h"
+
+#define READ_CHUNK 65536
+
+typedef struct {
+    char *config_path;
+    gboolean dry_run;
+    gboolean version;
+    char *queue_id;
+    char *sender;
+    char *recipient;
+    char *client_address;
+} Options;
+
+/* Everything one delivery carries from step to step. */
+typedef struct {
+    Options *opt;
+    Config *config;
+    ProcLog *proclog;
+    const char *queue_id; /* for log lines: -q or "NOQUEUE" */
+} Delivery;
+
+/* read_message - read fd up to limit bytes; *too_big when more was there.
+ * Reading stops at limit + 1 bytes, so a huge message is never read whole. */
+static GBytes *
+read_message(int fd, guint64 limit, gboolean *too_big, GError **error)
+{
+    struct stat st;
+    gsize want = READ_CHUNK;
+    g_autoptr(GByteArray) buf = NULL;
+
+    *too_big = FALSE;
+    /* A regular file (tests, replays) tells its size: allocate once. */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size <= limit)
+        want = (gsize)st.st_size + 1;
+    buf = g_byte_array_sized_new((guint)want);
+    for (;;) {
+        guint old = buf->len;
+        /* Grow by half of what is there, so a big message is not copied often. */
+        gsize room = MAX((gsize)READ_CHUNK, (gsize)old / 2);
+        ssize_t n;
+
+        if (old == 0)
+            room = MAX(room, want); /* the whole regular file in one read */
+
+        room = MIN(room, (gsize)(limit + 1 - old));
+        g_byte_array_set_size(buf, old + (guint)room);
+        do {
+            n = read(fd, buf->data + old, room);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            int saved = errno;
+            g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot read the message: %s",
+                        g_strerror(saved));
+            return NULL;
+        }
+        g_byte_array_set_size(buf, old + (guint)n);
+        if (n == 0)
+            break;
+        if ((guint64)buf->len > limit) {
+            *too_big = TRUE;
+            g_byte_array_set_size(buf, (guint)limit);
+            break;
+        }
+    }
+    return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+/* print_status - the DSN text pipe(8) shows: the first line on stdout */
+static void
+print_status(const char *status)
+{
+    const char *nl = strchr(status, '\n');
+
+    if (nl)
+        printf("%.*s\n", (int)(nl - status), status);
+    else
+        printf("%s\n", status);
+    fflush(stdout);
+}
+
+/* dry_run_refusal - print the JSON of a refusal and return its status */
+static int
+dry_run_refusal(int exit_status, const char *status)
+{
+    g_autoptr(Verdict) verdict = verdict_new_refusal(exit_status, status);
+    g_autofree char *json = verdict_to_json(verdict);
+
+    printf("%s\n", json);
+    return exit_status;
+}
+
+/* dry_run - read and decide, write nothing, print the verdict as JSON */
+static int
+dry_run(Options *opt)
+{
+    g_autoptr(Config) config = NULL;
+    g_autoptr(KeyRing) ring = NULL;
+    g_autoptr(GBytes) raw = NULL;
+    g_autoptr(Verdict) verdict = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *json = NULL;
+    g_autofree char *status = NULL;
+    gboolean too_big;
+
+    config = config_load(config_resolve_path(opt->config_path), &error);
+    if (config)
+        ring = keyring_load(config->secrets_file, &error);
+    if (ring == NULL) {
+        status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
+        return dry_run_refusal(EX_TEMPFAIL, status);
+    }
+    raw = read_message(STDIN_FILENO, config->max_message_size, &too_big, &error);
+    if (raw == NULL) {
+        status = g_strdup_printf("4.3.0 %s", error->message);
+        return dry_run_refusal(EX_TEMPFAIL, status);
+    }
+    if (too_big)
+        return dry_run_refusal(EX_DATAERR, "5.3.4 message too big");
+    verdict = evaluate_message(config, ring, raw, opt->sender, opt->recipient);
+    json = verdict_to_json(verdict);
+    printf("%s\n", json);
+    return verdict->exit_status;
+}
+
+/* defer - a temporary failure: log it, print the DSN text, return 75 */
+static int
+defer(Delivery *d, const char *status, const char *message_id)
+{
+    g_autofree char *esc = maillog_escape(status);
+    g_autofree char *mid = maillog_escape(message_id);
+
+    if (message_id)
+        maillog_info("%s: message-id=<%s>, status=deferred (%s)", d->queue_id, mid, esc);
+    else
+        maillog_info("%s: status=deferred (%s)", d->queue_id, esc);
+    proclog_error(d->proclog, "replygate: deferred: %s", esc);
+    print_status(status);
+    return EX_TEMPFAIL;
+}
+
+/* tempfail_status - "4.3.5 ..." for configuration, "4.3.0 ..." for resources */
+static char *
+tempfail_status(const GError *error)
+{
+    if (error && error->domain == RG_ERROR && error->code == RG_ERROR_CONFIG)
+        return g_strdup_printf("4.3.5 %s", error->message);
+    return g_strdup_printf("4.3.0 %s", error ? error->message : "temporary failure");
+}
+
+/* log_outcome - the mail.log line of SPEC section 6 */
+static void
+log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id,
+            const char *status_word, const char *reason)
+{
+    g_autoptr(GString) line = g_string_new(NULL);
+    g_autofree char *mid = maillog_escape(dedup_id);
+
+    g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
+    if (v->have_key) {
+        g_autofree char *kind = maillog_escape(v->key.kind);
+        g_string_append_printf(line, ", key=%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
+                               v->key.target, v->key.user);
+        if (v->key_source)
+            g_string_append_printf(line, ", source=%s", v->key_source);
+    }
+    if (reply_id > 0)
+        g_string_append_printf(line, ", reply=%" G_GINT64_FORMAT, reply_id);
+    if (v->message)
+        g_string_append_printf(line, ", attachments=%u", v->message->attachments->len);
+    g_string_append_printf(line, ", status=%s", status_word);
+    if (reason) {
+        g_autofree char *esc = maillog_escape(reason);
+        g_string_append_printf(line, " (%s)", esc);
+    }
+    maillog_info("%s", line->str);
+}
+
+/* reject - a permanent failure: keep the file in failure/ with its reason */
+static int
+reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *moved = NULL;
+    g_autofree char *esc = maillog_escape(v->status);
+    const char *spool_dir = d->config->spool_directory;
+
+    proclog_info(d->proclog, "replygate: rejected: %s", esc);
+    if (!spool_write_reason(spool_dir, spool_path, v->status, &error) ||
+        (moved = spool_move(spool_dir, spool_path, "failure", &error)) == NULL) {
+        /* Without a copy in failure/ the message must not bounce: retry later. */
+        g_autofree char *status = tempfail_status(error);
+        spool_remove(spool_path, NULL);
+        return defer(d, status, dedup_id);
+    }
+    proclog_debug(d->proclog, "Moving %s => %s/failure", spool_path, spool_dir);
+    log_outcome(d, v, dedup_id, 0, "rejected", v->status);
+    print_status(v->status);
+    return v->exit_status;
+}
+
+/* too_big - keep the part that was read in failure/, then refuse with 5.3.4 */
+static int
+too_big(Delivery *d, GBytes *head)
+{
+    static const char status[] = "5.3.4 message too big";
+    g_autofree char *path = spool_write_new(d->config->spool_directory, head, NULL);
+
+    if (path) {
+        g_autofree char *reason =
+            g_strdup_printf("%s (over max_message_size = %" G_GUINT64_FORMAT
+                            "; only the first %" G_GUINT64_FORMAT " bytes are kept)",
+                            status, d->config->max_message_size, d->config->max_message_size);
+        g_autofree char *moved = NULL;
+
+        proclog_info(d->proclog, "replygate: rejected: %s", reason);
+        if (spool_write_reason(d->config->spool_directory, path, reason, NULL) &&
+            (moved = spool_move(d->config->spool_directory, path, "failure", NULL)) != NULL)
+            proclog_debug(d->proclog, "Moving %s => %s/failure", path,
+                          d->config->spool_directory);
+        else
+            spool_remove(path, NULL);
+    }
+    maillog_info("%s: status=rejected (%s)", d->queue_id, status);
+    print_status(status);
+    return EX_DATAERR;
+}
+
+/* accept - store the message, then move the spool copy to success/ */
+static int
+accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGconn) conn = NULL;
+    g_autofree char *moved = NULL;
+    StoreEnvelope envelope = {
+        .queue_id = d->opt->queue_id,
+        .sender = d->opt->sender,
+        .recipient = d->opt->recipient,
+        .client_address = d->opt->client_address,
+    };
+    StoreOutcome outcome = {0};
+
+    conn = db_connect(d->config->database, "replygate-deliver", 0, &error);
+    if (conn == NULL || !store_message(conn, v, &envelope, &outcome, &error)) {
+        g_autofree char *status = tempfail_status(error);
+        /* Postfix keeps the message and retries: no second copy here. */
+        spool_remove(spool_path, NULL);
+        return defer(d, status, dedup_id);
+    }
+    moved = spool_move(d->config->spool_directory, spool_path, "success", &error);
+    if (moved)
+        proclog_debug(d->proclog, "Moving %s => %s/success", spool_path,
+                      d->config->spool_directory);
+    else
+        maillog_warning("%s: stored, but %s", d->queue_id, error->message);
+    log_outcome(d, v, dedup_id, outcome.reply_id, outcome.duplicate ? "duplicate" : "stored",
+                NULL);
+    return EX_OK;
+}
+
+/* deliver - the real delivery; returns the exit status */
+static int
+deliver(Options *opt)
+{
+    g_autoptr(Config) config = NULL;
+    g_autoptr(KeyRing) ring = NULL;
+    g_autoptr(GBytes) raw = NULL;
+    g_autoptr(Verdict) verdict = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ProcLog) proclog = NULL;
+    g_autofree char *spool_path = NULL;
+    g_autofree char *dedup_id = NULL;
+    g_autofree char *esc = NULL;
+    gboolean over;
+    Delivery d = {.opt = opt, .queue_id = opt->queue_id ? opt->queue_id : "NOQUEUE"};
+
+    maillog_open("replygate/deliver", g_getenv("REPLYGATE_LOG_STDERR") != NULL);
+    if (opt->recipient == NULL || opt->sender == NULL) {
+        /* A master.cf mistake: defer until the administrator fixes it. */
+        return defer(&d, "4.3.5 replygate-deliver needs -f SENDER and -r RECIPIENT", NULL);
+    }
+    config = config_load(config_resolve_path(opt->config_path), &error);
+    if (config)
+        ring = keyring_load(config->secrets_file, &error);
+    if (ring == NULL) {
+        g_autofree char *status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
+        return defer(&d, status, NULL);
+    }
+    d.config = config;
+
+    raw = read_message(STDIN_FILENO, config->max_message_size, &over, &error);
+    if (raw == NULL) {
+        g_autofree char *status = tempfail_status(error);
+        return defer(&d, status, NULL);
+    }
+
+    proclog = proclog_open(config->processor_log, &error);
+    if (proclog == NULL) {
+        maillog_warning("%s: %s; delivering without it", d.queue_id, error->message);
+        g_clear_error(&error);
+    }
+    d.proclog = proclog;
+
+    if (over)
+        return too_big(&d, raw);
+
+    spool_path = spool_write_new(config->spool_directory, raw, &error);
+    if (spool_path == NULL) {
+        g_autofree char *status = tempfail_status(error);
+        return defer(&d, status, NULL);
+    }
+
+    verdict = evaluate_message(config, ring, raw, opt->sender, opt->recipient);
+    if (verdict->message)
+        dedup_id = store_dedup_id(verdict->message);
+    else
+        dedup_id = g_strdup("unparsable");
+    esc = maillog_escape(dedup_id);
+    proclog_info(proclog, "replygate: processing <%s>", esc);
+    proclog_debug(proclog, "Matched %s", spool_path);
+
+    if (verdict->exit_status == EX_OK && verdict->message)
+        return accept_message(&d, verdict, spool_path, dedup_id);
+    if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
+        spool_remove(spool_path, NULL);
+        return defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store"
+                                                        : verdict->status,
+                     dedup_id);
+    }
+    return reject(&d, verdict, spool_path, dedup_id);
+}
+
+/* parse_options - GOption over argv; FALSE with a message on a usage error */
+static gboolean
+parse_options(Options *opt, int *argc, char ***argv, GError **error)
+{
+    GOptionEntry entries[] = {
+        {"config", 0, 0, G_OPTION_ARG_FILENAME, &opt->config_path, "configuration file", "FILE"},
+        {"dry-run", 0, 0, G_OPTION_ARG_NONE, &opt->dry_run,
+         "decide and print JSON, write nothing", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &opt->version, "print the version", NULL},
+        {NULL, 'q', 0, G_OPTION_ARG_STRING, &opt->queue_id, "Postfix queue id", "QUEUE_ID"},
+        {NULL, 'f', 0, G_OPTION_ARG_STRING, &opt->sender, "envelope sender", "SENDER"},
+        {NULL, 'r', 0, G_OPTION_ARG_STRING, &opt->recipient, "envelope recipient", "RECIPIENT"},
+        {NULL, 'c', 0, G_OPTION_ARG_STRING, &opt->client_address, "SMTP client address", "ADDR"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");
+
+    g_option_context_set_summary(context,
+                                 "Deliver one reply from Postfix's pipe(8) into PostgreSQL.");
+    g_option_context_add_main_entries(context, entries, NULL);
+    if (!g_option_context_parse(context, argc, argv, error))
+        return FALSE;
+    if (*argc > 1) {
+        g_set_error(error, RG_ERROR, RG_ERROR_INVALID, "unexpected argument \"%s\"", (*argv)[1]);
+        return FALSE;
+    }
+    return TRUE;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    fputs("4.3.5 replygate-deliver is not built yet\n", stdout);
-    return 75;
+    Options opt = {0};
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    if (!parse_options(&opt, &argc, &argv, &error)) {
+        /* Postfix must not bounce over its own master.cf line: defer. */
+        fprintf(stderr, "replygate-deliver: %s\n", error->message);
+        printf("4.3.5 replygate-deliver: usage error: %s\n", error->message);
+        return EX_TEMPFAIL;
+    }
+    if (opt.version) {
+        printf("replygate-deliver %s\n", REPLYGATE_VERSION);
+        return EX_OK;
+    }
+    status = opt.dry_run ? dry_run(&opt) : deliver(&opt);
+    fflush(stdout);
+    g_free(opt.config_path);
+    g_free(opt.queue_id);
+    g_free(opt.sender);
+    g_free(opt.recipient);
+    g_free(opt.client_address);
+    return status;
 }

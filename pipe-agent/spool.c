@@ -1,2 +1,235 @@
-/* spool.c - placeholder until its owner writes it. */
-#include <glib.h>
+/*
+ * spool.c - write raw messages durably and move them between spool folders.
+ *
+ * Like OpenSMTPD's mail.maildir.c: write to tmp/, fsync, rename into new/,
+ * fsync the folder. Every failure here is a resource failure, which the
+ * caller turns into EX_TEMPFAIL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "rg-error.h"
+#include "spool.h"
+
+static const char *const spool_folders[] = {"tmp", "new", "success", "failure", NULL};
+
+/* spool_set_errno - a TEMPFAIL error from errno */
+static void
+spool_set_errno(GError **error, int saved, const char *what, const char *path)
+{
+    g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "spool: cannot %s %s: %s", what, path,
+                g_strerror(saved));
+}
+
+/* spool_prepare - make sure the spool and its folders exist */
+gboolean
+spool_prepare(const char *spool_dir, GError **error)
+{
+    if (g_mkdir_with_parents(spool_dir, 0750) < 0) {
+        spool_set_errno(error, errno, "create", spool_dir);
+        return FALSE;
+    }
+    for (const char *const *f = spool_folders; *f; f++) {
+        g_autofree char *dir = g_build_filename(spool_dir, *f, NULL);
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+            spool_set_errno(error, errno, "create", dir);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* spool_fsync_dir - fsync a folder so a rename in it survives a crash */
+static gboolean
+spool_fsync_dir(const char *dir, GError **error)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0) {
+        spool_set_errno(error, errno, "open", dir);
+        return FALSE;
+    }
+    if (fsync(fd) < 0 && errno != EINVAL) {
+        int saved = errno;
+        close(fd);
+        spool_set_errno(error, saved, "fsync", dir);
+        return FALSE;
+    }
+    close(fd);
+    return TRUE;
+}
+
+/* spool_hostname - the host name with '/' and ':' encoded as maildir asks */
+static char *
+spool_hostname(void)
+{
+    char host[256];
+    GString *out = g_string_new(NULL);
+
+    if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
+        g_strlcpy(host, "localhost", sizeof host);
+    host[sizeof host - 1] = '\0';
+    for (const char *p = host; *p; p++) {
+        if (*p == '/')
+            g_string_append(out, "\\057");
+        else if (*p == ':')
+            g_string_append(out, "\\072");
+        else
+            g_string_append_c(out, *p);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* spool_unique_name - the maildir name for a file */
+char *
+spool_unique_name(gint64 seconds, long usec, guint64 dev, guint64 ino, const char *host)
+{
+    return g_strdup_printf("%" G_GINT64_FORMAT ".V%" G_GINT64_MODIFIER "xI%" G_GINT64_MODIFIER
+                           "xM%06ld.%s",
+                           seconds, dev, ino, usec, host);
+}
+
+/* spool_write_all - write every byte, retrying short writes */
+static gboolean
+spool_write_all(int fd, const guint8 *data, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return FALSE;
+        }
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+/* spool_write_new - write raw durably into new/; returns the file's path */
+char *
+spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
+{
+    struct timeval tv;
+    struct stat st;
+    g_autofree char *host = spool_hostname();
+    g_autofree char *tmp_name = NULL;
+    g_autofree char *tmp_path = NULL;
+    g_autofree char *name = NULL;
+    g_autofree char *new_dir = g_build_filename(spool_dir, "new", NULL);
+    char *new_path;
+    gsize len;
+    const guint8 *data = g_bytes_get_data(raw, &len);
+    int fd;
+
+    gettimeofday(&tv, NULL);
+    tmp_name = g_strdup_printf("%ld.P%ldM%06ld.%s", (long)tv.tv_sec, (long)getpid(),
+                               (long)tv.tv_usec, host);
+    tmp_path = g_build_filename(spool_dir, "tmp", tmp_name, NULL);
+    fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0 && errno == ENOENT) {
+        /* The folders are made on first use, so a fresh spool needs no setup. */
+        if (!spool_prepare(spool_dir, error))
+            return NULL;
+        fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+    }
+    if (fd < 0) {
+        spool_set_errno(error, errno, "create", tmp_path);
+        return NULL;
+    }
+    if (!spool_write_all(fd, data, len) || fsync(fd) < 0 || fstat(fd, &st) < 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp_path);
+        spool_set_errno(error, saved, "write", tmp_path);
+        return NULL;
+    }
+    if (close(fd) < 0) {
+        int saved = errno;
+        unlink(tmp_path);
+        spool_set_errno(error, saved, "write", tmp_path);
+        return NULL;
+    }
+    name = spool_unique_name(tv.tv_sec, (long)tv.tv_usec, (guint64)st.st_dev,
+                             (guint64)st.st_ino, host);
+    new_path = g_build_filename(new_dir, name, NULL);
+    if (rename(tmp_path, new_path) < 0) {
+        int saved = errno;
+        unlink(tmp_path);
+        spool_set_errno(error, saved, "rename into", new_dir);
+        g_free(new_path);
+        return NULL;
+    }
+    if (!spool_fsync_dir(new_dir, error)) {
+        unlink(new_path);
+        g_free(new_path);
+        return NULL;
+    }
+    return new_path;
+}
+
+/* spool_move - rename a file into folder and fsync both folders */
+char *
+spool_move(const char *spool_dir, const char *path, const char *folder, GError **error)
+{
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *from_dir = g_path_get_dirname(path);
+    g_autofree char *to_dir = g_build_filename(spool_dir, folder, NULL);
+    g_autofree char *to_path = g_build_filename(to_dir, base, NULL);
+
+    if (rename(path, to_path) < 0) {
+        spool_set_errno(error, errno, "move", path);
+        return NULL;
+    }
+    if (!spool_fsync_dir(to_dir, error) || !spool_fsync_dir(from_dir, error))
+        return NULL;
+    return g_steal_pointer(&to_path);
+}
+
+/* spool_write_reason - write text into failure/NAME.reason for a file NAME */
+gboolean
+spool_write_reason(const char *spool_dir, const char *path, const char *reason, GError **error)
+{
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *name = g_strconcat(base, ".reason", NULL);
+    g_autofree char *tmp_path = g_build_filename(spool_dir, "tmp", name, NULL);
+    g_autofree char *to_path = g_build_filename(spool_dir, "failure", name, NULL);
+    g_autofree char *text = g_strconcat(reason, "\n", NULL);
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0640);
+
+    if (fd < 0) {
+        spool_set_errno(error, errno, "create", tmp_path);
+        return FALSE;
+    }
+    if (!spool_write_all(fd, (const guint8 *)text, strlen(text)) || fsync(fd) < 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp_path);
+        spool_set_errno(error, saved, "write", tmp_path);
+        return FALSE;
+    }
+    close(fd);
+    if (rename(tmp_path, to_path) < 0) {
+        int saved = errno;
+        unlink(tmp_path);
+        spool_set_errno(error, saved, "rename", to_path);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* spool_remove - remove a spooled file (after a temporary failure) */
+gboolean
+spool_remove(const char *path, GError **error)
+{
+    if (unlink(path) < 0 && errno != ENOENT) {
+        spool_set_errno(error, errno, "remove", path);
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -1,2 +1,223 @@
-/* store.c - placeholder until its owner writes it. */
-#include <glib.h>
+/*
+ * store.c - one reply into PostgreSQL, in one transaction.
+ *
+ * BEGIN; INSERT the message ... ON CONFLICT DO NOTHING RETURNING id; INSERT
+ * each attachment with its bytes as a binary bytea parameter; SELECT
+ * pg_notify('replygate_reply', id); COMMIT. When the insert returns no row,
+ * the same Message-ID already reached the same recipient: the existing id is
+ * looked up and nothing new is written. Every query goes through db_exec().
+ */
+#include <string.h>
+
+#include "db.h"
+#include "rg-autoptr.h"
+#include "rg-error.h"
+#include "store.h"
+
+static const char insert_message_sql[] =
+    "INSERT INTO replygate.messages (message_id, message_id_hashed, recipient, queue_id,"
+    " client_address, sender, key_kind, key_target, key_user, key_source, subject,"
+    " from_name, from_address, date, in_reply_to, message_references, body_text,"
+    " reply_text, quoted_text, body_html, tls_version, tls_cipher, tls_bits, raw_size,"
+    " raw_sha256)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+    " $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+    " ON CONFLICT (message_id, recipient) DO NOTHING RETURNING id";
+
+static const char existing_sql[] =
+    "SELECT id FROM replygate.messages WHERE message_id = $1 AND recipient = $2";
+
+static const char insert_attachment_sql[] =
+    "INSERT INTO replygate.attachments (reply_id, position, filename, content_type,"
+    " content_id, size, sha256, inline, data)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+static const char notify_sql[] = "SELECT pg_notify('replygate_reply', $1)";
+
+/* Strings kept alive until the statements are sent. */
+typedef struct {
+    GPtrArray *owned;
+} Params;
+
+/* text_param - text fit for a text parameter: valid UTF-8 (invalid bytes
+ * replaced), or NULL; copies are kept in params */
+static const char *
+text_param(Params *params, const char *text)
+{
+    char *copy;
+
+    if (text == NULL || g_utf8_validate(text, -1, NULL))
+        return text;
+    copy = g_utf8_make_valid(text, -1);
+    g_ptr_array_add(params->owned, copy);
+    return copy;
+}
+
+/* own - keep an allocated string in params and return it */
+static const char *
+own(Params *params, char *text)
+{
+    if (text)
+        g_ptr_array_add(params->owned, text);
+    return text;
+}
+
+/* array_literal - a PostgreSQL text[] literal for a list of strings */
+static char *
+array_literal(GPtrArray *items)
+{
+    GString *out = g_string_new("{");
+
+    for (guint i = 0; items && i < items->len; i++) {
+        const char *item = g_ptr_array_index(items, i);
+        g_autofree char *valid = g_utf8_make_valid(item, -1);
+
+        if (i > 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, '"');
+        for (const char *p = valid; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                g_string_append_c(out, '\\');
+            g_string_append_c(out, *p);
+        }
+        g_string_append_c(out, '"');
+    }
+    g_string_append_c(out, '}');
+    return g_string_free(out, FALSE);
+}
+
+/* store_dedup_id - the Message-ID, or "sha256:<hex of raw>" without one */
+char *
+store_dedup_id(const Message *message)
+{
+    g_autofree char *hex = NULL;
+
+    if (message->message_id && *message->message_id)
+        return g_strdup(message->message_id);
+    hex = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, message->raw);
+    return g_strconcat("sha256:", hex, NULL);
+}
+
+/* insert_attachments - one row per attachment, bytes as binary bytea */
+static gboolean
+insert_attachments(PGconn *conn, Params *params, const char *reply_id, const Message *m,
+                   GError **error)
+{
+    for (guint i = 0; i < m->attachments->len; i++) {
+        const Attachment *a = g_ptr_array_index(m->attachments, i);
+        gsize size = 0;
+        const char *data = a->data ? g_bytes_get_data(a->data, &size) : NULL;
+        const char *values[9];
+        int lengths[9] = {0};
+        int formats[9] = {0};
+        PGresult *res;
+
+        values[0] = reply_id;
+        values[1] = own(params, g_strdup_printf("%u", i + 1));
+        values[2] = text_param(params, a->filename);
+        values[3] = text_param(params, a->content_type ? a->content_type
+                                                       : "application/octet-stream");
+        values[4] = text_param(params, a->content_id);
+        values[5] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, size));
+        values[6] = a->sha256;
+        values[7] = a->is_inline ? "true" : "false";
+        values[8] = data ? data : "";
+        lengths[8] = (int)size;
+        formats[8] = 1;
+        res = db_exec(conn, insert_attachment_sql, 9, values, lengths, formats, error);
+        if (res == NULL)
+            return FALSE;
+        PQclear(res);
+    }
+    return TRUE;
+}
+
+/* store_in_transaction - the statements between BEGIN and COMMIT */
+static gboolean
+store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
+                     StoreOutcome *outcome, GError **error)
+{
+    const Message *m = v->message;
+    Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
+    g_autoptr(GPtrArray) owned = params.owned;
+    g_autoptr(PGresult) res = NULL;
+    g_autofree char *dedup = store_dedup_id(m);
+    g_autofree char *recipient = g_ascii_strdown(env->recipient, -1);
+    const char *values[25];
+    gsize raw_size = m->raw ? g_bytes_get_size(m->raw) : 0;
+    const char *reply_id;
+
+    values[0] = text_param(&params, dedup);
+    values[1] = (m->message_id && *m->message_id) ? "false" : "true";
+    values[2] = text_param(&params, recipient);
+    values[3] = text_param(&params, env->queue_id);
+    values[4] = text_param(&params, env->client_address);
+    values[5] = text_param(&params, env->sender ? env->sender : "");
+    values[6] = text_param(&params, v->key.kind);
+    values[7] = own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.target));
+    values[8] = own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.user));
+    values[9] = v->key_source;
+    values[10] = text_param(&params, m->subject);
+    values[11] = text_param(&params, m->from_name);
+    values[12] = text_param(&params, m->from_address);
+    values[13] = m->date ? own(&params, g_date_time_format_iso8601(m->date)) : NULL;
+    values[14] = text_param(&params, m->in_reply_to);
+    values[15] = own(&params, array_literal(m->references));
+    values[16] = text_param(&params, m->body_text ? m->body_text : "");
+    values[17] = text_param(&params, m->reply_text ? m->reply_text : "");
+    values[18] = text_param(&params, m->quoted_text ? m->quoted_text : "");
+    values[19] = text_param(&params, m->body_html);
+    values[20] = text_param(&params, v->tls_version);
+    values[21] = text_param(&params, v->tls_cipher);
+    values[22] = v->tls_bits > 0 ? own(&params, g_strdup_printf("%d", v->tls_bits)) : NULL;
+    values[23] = own(&params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
+    values[24] = m->raw ? own(&params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw))
+                        : NULL;
+
+    res = db_exec(conn, insert_message_sql, 25, values, NULL, NULL, error);
+    if (res == NULL)
+        return FALSE;
+    if (PQntuples(res) == 0) {
+        /* Already stored: report the row that exists and write nothing. */
+        const char *key[2] = {values[0], values[2]};
+        g_clear_pointer(&res, PQclear);
+        res = db_exec(conn, existing_sql, 2, key, NULL, NULL, error);
+        if (res == NULL)
+            return FALSE;
+        outcome->duplicate = TRUE;
+        outcome->reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                                               : 0;
+        return TRUE;
+    }
+    reply_id = own(&params, g_strdup(PQgetvalue(res, 0, 0)));
+    outcome->reply_id = g_ascii_strtoll(reply_id, NULL, 10);
+    outcome->duplicate = FALSE;
+    if (!insert_attachments(conn, &params, reply_id, m, error))
+        return FALSE;
+    return db_command(conn, notify_sql, 1, &reply_id, error);
+}
+
+/* store_message - store the verdict's message in one transaction */
+gboolean
+store_message(PGconn *conn, const Verdict *verdict, const StoreEnvelope *envelope,
+              StoreOutcome *outcome, GError **error)
+{
+    GError *local = NULL;
+
+    g_return_val_if_fail(verdict->message != NULL && verdict->have_key, FALSE);
+    if (!db_command(conn, "BEGIN", 0, NULL, error))
+        return FALSE;
+    if (!store_in_transaction(conn, verdict, envelope, outcome, &local)) {
+        db_rollback(conn);
+        if (local->domain == RG_ERROR && local->code == RG_ERROR_DUPLICATE) {
+            /* ON CONFLICT covers the unique key; a duplicate here is another
+             * constraint, which is a schema problem: let the operator see it. */
+            local->code = RG_ERROR_CONFIG;
+        }
+        g_propagate_error(error, local);
+        return FALSE;
+    }
+    /* If the answer to COMMIT is lost, Postfix retries and the retry finds
+     * the row: stored exactly once either way. */
+    return db_command(conn, "COMMIT", 0, NULL, error);
+}

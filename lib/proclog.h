@@ -1,0 +1,37 @@
+/*
+ * proclog.h - the processor log, in GitHub Enterprise's metroplex format
+ * (SPEC section 6):
+ *
+ *   [2026-11-22T13:05:46.306 INFO (6178) #] replygate: processing <abc@example.org>
+ *   [2026-11-22T13:05:46.309 DEBUG (6178) #] Matched /var/spool/replygate/new/...
+ *
+ * The file is opened with O_APPEND and every line is one write(2), so lines
+ * from concurrent deliveries never interleave. Callers escape text that comes
+ * from a message with maillog_escape() before they pass it in.
+ */
+#ifndef RG_PROCLOG_H
+#define RG_PROCLOG_H
+
+#include <glib.h>
+
+typedef struct ProcLog ProcLog;
+
+/* proclog_open - open (create, mode 0640) the log for appending */
+ProcLog *proclog_open(const char *path, GError **error);
+
+/* proclog_close - close the log (NULL-safe) */
+void proclog_close(ProcLog *log);
+
+/* proclog_info, proclog_debug, proclog_error - one line each; log may be
+ * NULL (the log could not be opened), then nothing is written */
+void proclog_info(ProcLog *log, const char *format, ...) G_GNUC_PRINTF(2, 3);
+void proclog_debug(ProcLog *log, const char *format, ...) G_GNUC_PRINTF(2, 3);
+void proclog_error(ProcLog *log, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* proclog_format - one whole line with its newline (pure, for tests):
+ * "[<local time with ms> LEVEL (pid) #] text\n" */
+char *proclog_format(GDateTime *when, const char *level, long pid, const char *text);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProcLog, proclog_close)
+
+#endif
