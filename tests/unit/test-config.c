@@ -1,0 +1,237 @@
+/*
+ * test-config.c - replygate.conf parsing (SPEC section 7), table-driven.
+ */
+#include <string.h>
+
+#include "config.h"
+#include "rg-error.h"
+#include "testutil.h"
+
+/* Good files: what each name ends up as. */
+static void
+test_good(void)
+{
+    struct {
+        const char *label, *text;
+        const char *name, *want; /* a field, as text */
+    } cases[] = {
+        {"defaults", "reply_domain = reply.example.com\n", "database", "postgresql:///replygate"},
+        {"default prefix", "reply_domain = r.example.com", "address_prefix", "reply"},
+        {"default separator", "reply_domain = r.example.com", "address_separator", "+"},
+        {"default spool", "reply_domain = r.example.com", "spool_directory",
+         "/var/spool/replygate"},
+        {"default log", "reply_domain = r.example.com", "processor_log",
+         "/var/log/mail-replies/replygate.log"},
+        {"default tls", "reply_domain = r.example.com", "tls_min_version", "TLSv1.2"},
+        {"default size", "reply_domain = r.example.com", "max_message_size", "26214400"},
+        {"default require_tls", "reply_domain = r.example.com", "require_tls", "yes"},
+        {"default action", "reply_domain = r.example.com", "auto_submitted_action", "reject"},
+        {"default socket", "reply_domain = r.example.com", "milter_socket",
+         "unix:/var/spool/postfix/replygate/milter.sock"},
+        {"domains by comma and space", "reply_domain = A.example.com,b.example.com c.example.com",
+         "reply_domain", "a.example.com b.example.com c.example.com"},
+        {"continuation line", "reply_domain = a.example.com,\n    b.example.com\n",
+         "reply_domain", "a.example.com b.example.com"},
+        {"continuation with tab", "database = host=/tmp\n\tdbname=x\nreply_domain = r.example.com",
+         "database", "host=/tmp dbname=x"},
+        {"comments and blanks", "# a comment\n\n   # indented comment\nreply_domain = r.example.com\n",
+         "reply_domain", "r.example.com"},
+        {"comment inside continuation", "reply_domain = a.example.com\n# note\n  b.example.com",
+         "reply_domain", "a.example.com b.example.com"},
+        {"CRLF", "reply_domain = r.example.com\r\nrequire_tls = no\r\n", "require_tls", "no"},
+        {"last one wins", "reply_domain = a.example.com\nreply_domain = b.example.com",
+         "reply_domain", "b.example.com"},
+        {"bool true", "reply_domain = r.example.com\nrequire_tls = TRUE", "require_tls", "yes"},
+        {"discard", "reply_domain = r.example.com\nauto_submitted_action = discard",
+         "auto_submitted_action", "discard"},
+        {"tls 1.3", "reply_domain = r.example.com\ntls_min_version = TLSv1.3", "tls_min_version",
+         "TLSv1.3"},
+        {"noreply", "reply_domain = r.example.com\nnoreply_address = NoReply@r.example.com",
+         "noreply_address", "noreply@r.example.com"},
+        {"statics repeat", "reply_domain = r.example.com\nstatic_address = help@r.example.com s 1\n"
+                           "static_address = sales@r.example.com s 2",
+         "static_address", "help@r.example.com s 1;sales@r.example.com s 2"},
+        {"inet socket", "reply_domain = r.example.com\nmilter_socket = inet:8891@127.0.0.1",
+         "milter_socket", "inet:8891@127.0.0.1"},
+        {"no space around =", "reply_domain=r.example.com\nmax_message_size=1000",
+         "max_message_size", "1000"},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Config) config =
+            config_parse(cases[i].text, strlen(cases[i].text), "replygate.conf", &error);
+        g_autofree char *got = NULL;
+        const char *name = cases[i].name;
+
+        if (config == NULL) {
+            test_failf("%s: got error \"%s\", want success", cases[i].label, error->message);
+            continue;
+        }
+        if (strcmp(name, "database") == 0)
+            got = g_strdup(config->database);
+        else if (strcmp(name, "address_prefix") == 0)
+            got = g_strdup(config->address_prefix);
+        else if (strcmp(name, "address_separator") == 0)
+            got = g_strdup(config->address_separator);
+        else if (strcmp(name, "spool_directory") == 0)
+            got = g_strdup(config->spool_directory);
+        else if (strcmp(name, "processor_log") == 0)
+            got = g_strdup(config->processor_log);
+        else if (strcmp(name, "tls_min_version") == 0)
+            got = g_strdup(config->tls_min_version);
+        else if (strcmp(name, "max_message_size") == 0)
+            got = g_strdup_printf("%" G_GUINT64_FORMAT, config->max_message_size);
+        else if (strcmp(name, "require_tls") == 0)
+            got = g_strdup(config->require_tls ? "yes" : "no");
+        else if (strcmp(name, "auto_submitted_action") == 0)
+            got = g_strdup(config->auto_submitted_action == AUTO_SUBMITTED_DISCARD ? "discard"
+                                                                                   : "reject");
+        else if (strcmp(name, "milter_socket") == 0)
+            got = g_strdup(config->milter_socket);
+        else if (strcmp(name, "noreply_address") == 0)
+            got = g_strdup(config->noreply_address);
+        else if (strcmp(name, "reply_domain") == 0) {
+            g_ptr_array_add(config->reply_domains, NULL);
+            got = g_strjoinv(" ", (char **)config->reply_domains->pdata);
+            g_ptr_array_remove_index(config->reply_domains, config->reply_domains->len - 1);
+        } else if (strcmp(name, "static_address") == 0) {
+            GString *s = g_string_new(NULL);
+            for (guint j = 0; j < config->static_addresses->len; j++) {
+                StaticAddress *a = g_ptr_array_index(config->static_addresses, j);
+                g_string_append_printf(s, "%s%s %s %" G_GUINT64_FORMAT, j ? ";" : "",
+                                       a->address, a->kind, a->target);
+            }
+            got = g_string_free(s, FALSE);
+        }
+        if (g_strcmp0(got, cases[i].want) != 0)
+            test_failf("%s: %s: got \"%s\", want \"%s\"", cases[i].label, name, got,
+                       cases[i].want);
+    }
+}
+
+/* Bad files: the error names the file, the line and the name. */
+static void
+test_bad(void)
+{
+    struct {
+        const char *label, *text, *want;
+    } cases[] = {
+        {"unknown name", "reply_domain = r.example.com\n\n# x\n\n\n\nreply_domian = x\n",
+         "replygate.conf:7: unknown name \"reply_domian\""},
+        {"missing required", "database = postgresql:///x\n",
+         "replygate.conf: missing required name \"reply_domain\""},
+        {"empty file", "", "missing required name \"reply_domain\""},
+        {"bad boolean", "reply_domain = r.example.com\nrequire_tls = maybe\n",
+         "replygate.conf:2: bad value for \"require_tls\": \"maybe\""},
+        {"bad tls version", "reply_domain = r.example.com\ntls_min_version = TLSv2\n",
+         "replygate.conf:2: bad value for \"tls_min_version\""},
+        {"SSLv3 is not a minimum", "reply_domain = r.example.com\ntls_min_version = SSLv3\n",
+         "bad value for \"tls_min_version\""},
+        {"bad action", "reply_domain = r.example.com\nauto_submitted_action = bounce\n",
+         "bad value for \"auto_submitted_action\""},
+        {"bad domain", "reply_domain = reply..example.com\n", "bad value for \"reply_domain\""},
+        {"empty domain", "reply_domain =\n", "replygate.conf:1: bad value for \"reply_domain\""},
+        {"bad size", "reply_domain = r.example.com\nmax_message_size = 10MB\n",
+         "bad value for \"max_message_size\""},
+        {"zero size", "reply_domain = r.example.com\nmax_message_size = 0\n",
+         "bad value for \"max_message_size\""},
+        {"relative path", "reply_domain = r.example.com\nspool_directory = spool\n",
+         "bad value for \"spool_directory\""},
+        {"bad static", "reply_domain = r.example.com\nstatic_address = help@r.example.com\n",
+         "bad value for \"static_address\""},
+        {"bad static kind", "reply_domain = r.example.com\nstatic_address = h@r.example.com S 1\n",
+         "bad value for \"static_address\""},
+        {"bad noreply", "reply_domain = r.example.com\nnoreply_address = nobody\n",
+         "bad value for \"noreply_address\""},
+        {"bad socket", "reply_domain = r.example.com\nmilter_socket = /tmp/sock\n",
+         "bad value for \"milter_socket\""},
+        {"bad separator", "reply_domain = r.example.com\naddress_separator = ++\n",
+         "bad value for \"address_separator\""},
+        {"bad prefix", "reply_domain = r.example.com\naddress_prefix = re ply\n",
+         "bad value for \"address_prefix\""},
+        {"no equals", "reply_domain = r.example.com\nrequire_tls yes\n",
+         "replygate.conf:2: missing \"=\" after name \"require_tls\""},
+        {"leading continuation", "  reply_domain = r.example.com\n",
+         "replygate.conf:1: continuation line without a name"},
+        {"error on continued line", "reply_domain = r.example.com\nrequire_tls =\n  perhaps\n",
+         "replygate.conf:2: bad value for \"require_tls\": \"perhaps\""},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Config) config =
+            config_parse(cases[i].text, strlen(cases[i].text), "replygate.conf", &error);
+
+        if (config != NULL) {
+            test_failf("%s: got success, want \"%s\"", cases[i].label, cases[i].want);
+            continue;
+        }
+        if (strstr(error->message, cases[i].want) == NULL)
+            test_failf("%s: got \"%s\", want \"%s\"", cases[i].label, error->message,
+                       cases[i].want);
+        if (!g_error_matches(error, RG_ERROR, RG_ERROR_CONFIG))
+            test_failf("%s: error code %d, want RG_ERROR_CONFIG", cases[i].label, error->code);
+    }
+}
+
+/* config_load reports a missing file as a configuration error; the path order holds. */
+static void
+test_load_and_resolve(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Config) config = config_load("/nonexistent/replygate.conf", &error);
+
+    g_assert_null(config);
+    g_assert_true(g_error_matches(error, RG_ERROR, RG_ERROR_CONFIG));
+    g_assert_nonnull(strstr(error->message, "/nonexistent/replygate.conf"));
+
+    g_unsetenv("REPLYGATE_CONFIG");
+    g_assert_cmpstr(config_resolve_path(NULL), ==, CONFIG_DEFAULT_PATH);
+    g_setenv("REPLYGATE_CONFIG", "/env/path.conf", TRUE);
+    g_assert_cmpstr(config_resolve_path(NULL), ==, "/env/path.conf");
+    g_assert_cmpstr(config_resolve_path("/cli/path.conf"), ==, "/cli/path.conf");
+    g_unsetenv("REPLYGATE_CONFIG");
+}
+
+/* config_names lists exactly the names of SPEC section 7. */
+static void
+test_names(void)
+{
+    const char *want[] = {"reply_domain", "address_prefix", "address_separator", "secrets_file",
+                          "database", "spool_directory", "processor_log", "require_tls",
+                          "tls_min_version", "auto_submitted_action", "noreply_address",
+                          "static_address", "max_message_size", "milter_socket", NULL};
+    const char *const *got = config_names();
+    guint i;
+
+    for (i = 0; want[i] != NULL; i++) {
+        if (g_strcmp0(got[i], want[i]) != 0)
+            test_failf("name %u: got %s, want %s", i, got[i], want[i]);
+    }
+    g_assert_null(got[i]);
+}
+
+/* tls_version_rank orders versions. */
+static void
+test_tls_rank(void)
+{
+    g_assert_cmpint(tls_version_rank("TLSv1"), <, tls_version_rank("TLSv1.1"));
+    g_assert_cmpint(tls_version_rank("TLSv1.1"), <, tls_version_rank("TLSv1.2"));
+    g_assert_cmpint(tls_version_rank("TLSv1.2"), <, tls_version_rank("TLSv1.3"));
+    g_assert_cmpint(tls_version_rank("SSLv3"), <, tls_version_rank("TLSv1"));
+    g_assert_cmpint(tls_version_rank("bogus"), ==, -1);
+    g_assert_cmpint(tls_version_rank(NULL), ==, -1);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/config/good", test_good);
+    g_test_add_func("/config/bad", test_bad);
+    g_test_add_func("/config/load-and-resolve", test_load_and_resolve);
+    g_test_add_func("/config/names", test_names);
+    g_test_add_func("/config/tls-rank", test_tls_rank);
+    return g_test_run();
+}
