@@ -5,10 +5,13 @@
  * is walked with an explicit stack and a depth limit, so hostile nesting
  * cannot exhaust the C stack; GMime's own parser refuses deeper nesting too.
  * Every text ends as valid UTF-8: headers through GMime's RFC 2047 and 2231
- * decoders, bodies through a data wrapper and a charset filter, with
- * windows-1252 standing in for mislabelled or unknown charsets and invalid
- * bytes replaced. The parser's warnings are collected instead of dropped.
+ * decoders, bodies through a data wrapper (transfer encoding, line ends)
+ * and GMime's iconv with its charset aliases, with windows-1252 standing in
+ * for mislabelled or unknown charsets and each invalid byte replaced by
+ * U+FFFD. The parser's warnings are collected instead of dropped.
  */
+#include <errno.h>
+#include <iconv.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
@@ -125,10 +128,10 @@ message_unfold(const char *raw)
     return g_steal_pointer(&valid);
 }
 
-/* message_part_bytes - the decoded content of a leaf part, optionally run
- * through a charset filter to UTF-8 (filter may be NULL) */
+/* message_part_bytes - the decoded content of a leaf part; text also has its
+ * CRLF line ends turned into LF */
 static GBytes *
-message_part_bytes(GMimePart *part, GMimeFilter *charset_filter, gboolean text)
+message_part_bytes(GMimePart *part, gboolean text)
 {
     GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
     g_autoptr(GMimeStream) mem = NULL;
@@ -139,8 +142,6 @@ message_part_bytes(GMimePart *part, GMimeFilter *charset_filter, gboolean text)
         return g_bytes_new(NULL, 0);
     mem = g_mime_stream_mem_new();
     filtered = g_mime_stream_filter_new(mem);
-    if (charset_filter != NULL)
-        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), charset_filter);
     if (text) {
         g_autoptr(GMimeFilter) dos2unix = g_mime_filter_dos2unix_new(FALSE);
 
@@ -229,6 +230,50 @@ message_unflow(const char *text, gboolean delsp)
     return g_string_free(out, FALSE);
 }
 
+/* message_convert - len bytes in charset from to UTF-8 (new string), or NULL
+ * when there is no converter for from. Unlike GMime's charset filter, which
+ * drops bytes it cannot convert, each invalid sequence becomes U+FFFD. */
+static char *
+message_convert(const char *data, gsize len, const char *from, gsize *out_len)
+{
+    iconv_t cd = g_mime_iconv_open("UTF-8", from);
+    GString *out;
+    char *in = (char *)data;
+    size_t inleft = len;
+    char buf[4096];
+
+    if (cd == (iconv_t)-1)
+        return NULL;
+    out = g_string_sized_new(len + len / 2 + 16);
+    while (inleft > 0) {
+        char *outp = buf;
+        size_t outleft = sizeof buf;
+        size_t rc = iconv(cd, &in, &inleft, &outp, &outleft);
+
+        g_string_append_len(out, buf, (gssize)(sizeof buf - outleft));
+        if (rc != (size_t)-1)
+            continue;
+        if (errno == E2BIG)
+            continue;
+        /* EILSEQ or EINVAL (a sequence cut short at the end): replace one byte. */
+        g_string_append(out, "\xEF\xBF\xBD");
+        in++;
+        inleft--;
+        iconv(cd, NULL, NULL, NULL, NULL);
+    }
+    {
+        /* Flush a stateful encoding (ISO-2022-JP) back to its initial state. */
+        char *outp = buf;
+        size_t outleft = sizeof buf;
+
+        iconv(cd, NULL, NULL, &outp, &outleft);
+        g_string_append_len(out, buf, (gssize)(sizeof buf - outleft));
+    }
+    g_mime_iconv_close(cd);
+    *out_len = out->len;
+    return g_string_free(out, FALSE);
+}
+
 /* message_part_text - a text part's content as valid UTF-8 (new string) */
 static char *
 message_part_text(GMimePart *part)
@@ -236,40 +281,31 @@ message_part_text(GMimePart *part)
     GMimeObject *object = GMIME_OBJECT(part);
     const char *declared = g_mime_object_get_content_type_parameter(object, "charset");
     const char *from = message_charset_for(declared);
-    g_autoptr(GMimeFilter) filter = NULL;
-    g_autoptr(GBytes) bytes = NULL;
-    const char *data;
-    gsize len;
-    char *text;
     const char *format = g_mime_object_get_content_type_parameter(object, "format");
+    g_autoptr(GBytes) bytes = message_part_bytes(part, TRUE);
+    g_autofree char *converted = NULL;
+    gsize converted_len = 0;
+    gsize len;
+    const char *data = g_bytes_get_data(bytes, &len);
+    char *text;
 
-    if (from != NULL)
-        filter = g_mime_filter_charset_new(from, "UTF-8");
-    bytes = message_part_bytes(part, filter, TRUE);
-    data = g_bytes_get_data(bytes, &len);
     if (len == 0)
         return g_strdup("");
-    if (from != NULL && filter == NULL) {
-        /* An unknown charset: GMime has no converter for it. */
-        from = NULL;
-    }
-    if (from == NULL && !g_utf8_validate(data, (gssize)len, NULL) &&
+    if (from != NULL)
+        converted = message_convert(data, len, from, &converted_len); /* NULL for an unknown charset */
+    if (converted == NULL && !g_utf8_validate(data, (gssize)len, NULL) &&
         (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
         /* Undeclared or unknown 8-bit text is most often windows-1252. */
-        g_autofree char *converted =
-            g_convert_with_fallback(data, (gssize)len, "UTF-8", "WINDOWS-1252", "?", NULL,
-                                    NULL, NULL);
-
-        if (converted != NULL)
-            text = message_valid_text(converted, strlen(converted));
-        else
-            text = message_valid_text(data, len);
-    } else {
-        text = message_valid_text(data, len);
+        converted = message_convert(data, len, "windows-1252", &converted_len);
     }
+    if (converted != NULL)
+        text = message_valid_text(converted, converted_len);
+    else
+        text = message_valid_text(data, len);
     if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
         const char *delsp = g_mime_object_get_content_type_parameter(object, "delsp");
-        char *unflowed = message_unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
+        char *unflowed =
+            message_unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
 
         g_free(text);
         text = unflowed;
@@ -383,7 +419,7 @@ message_leaf(Message *message, BodyParts *body, GMimeObject *object)
         return;
     }
     g_ptr_array_add(message->attachments,
-                    message_attachment_new(object, message_part_bytes(part, NULL, FALSE),
+                    message_attachment_new(object, message_part_bytes(part, FALSE),
                                            g_mime_part_get_filename(part)));
 }
 
