@@ -18,6 +18,7 @@ typedef struct {
 static const Command commands[] = {
     {"address", cmd_address, "print the signed reply address for KIND TARGET USER"},
     {"verify", cmd_verify, "check a reply address and print what it stands for"},
+    {"migrate", cmd_migrate, "apply the database schema files not applied yet"},
     {NULL, NULL, NULL},
 };
 

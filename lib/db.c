@@ -75,6 +75,22 @@ db_connect(const char *conninfo, const char *application_name, int timeout_s, GE
     return conn;
 }
 
+/* db_set_result_error - a classified error from a failed result */
+static void
+db_set_result_error(PGconn *conn, PGresult *res, GError **error)
+{
+    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    g_autofree char *why = db_first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+
+    if (PQstatus(conn) == CONNECTION_BAD)
+        sqlstate = NULL; /* whatever was said, the connection is gone: defer */
+    else if (sqlstate == NULL && res != NULL && status != PGRES_FATAL_ERROR)
+        sqlstate = "XX000"; /* an unexpected result kind: a bug, not a resource */
+    g_set_error(error, RG_ERROR, db_sqlstate_code(sqlstate), "database: %s%s%s%s", why,
+                sqlstate ? " (SQLSTATE " : "", sqlstate ? sqlstate : "", sqlstate ? ")" : "");
+}
+
 /* db_exec - run one statement with parameters and classify its failure */
 PGresult *
 db_exec(PGconn *conn, const char *sql, int n_params, const char *const *values,
@@ -82,25 +98,34 @@ db_exec(PGconn *conn, const char *sql, int n_params, const char *const *values,
 {
     PGresult *res;
     ExecStatusType status;
-    const char *sqlstate;
-    g_autofree char *why = NULL;
 
     res = PQexecParams(conn, sql, n_params, NULL, values, lengths, formats, 0);
     status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
         return res;
 
-    sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    why = db_first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-    if (PQstatus(conn) == CONNECTION_BAD)
-        sqlstate = NULL; /* whatever was said, the connection is gone: defer */
-    else if (sqlstate == NULL && res != NULL && status != PGRES_FATAL_ERROR)
-        sqlstate = "XX000"; /* an unexpected result kind: a bug, not a resource */
-    g_set_error(error, RG_ERROR, db_sqlstate_code(sqlstate), "database: %s%s%s%s", why,
-                sqlstate ? " (SQLSTATE " : "", sqlstate ? sqlstate : "", sqlstate ? ")" : "");
+    db_set_result_error(conn, res, error);
     if (res)
         PQclear(res);
     return NULL;
+}
+
+/* db_exec_script - run a whole SQL script with PQexec (schema files only:
+ * PQexecParams takes one statement, and these files carry no values) */
+gboolean
+db_exec_script(PGconn *conn, const char *sql, GError **error)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        PQclear(res);
+        return TRUE;
+    }
+    db_set_result_error(conn, res, error);
+    if (res)
+        PQclear(res);
+    return FALSE;
 }
 
 /* db_command - db_exec() for a statement whose result is not needed */

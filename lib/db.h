@@ -36,6 +36,10 @@ PGresult *db_exec(PGconn *conn, const char *sql, int n_params, const char *const
 gboolean db_command(PGconn *conn, const char *sql, int n_params, const char *const *values,
                     GError **error);
 
+/* db_exec_script - run a whole SQL script (several statements, no
+ * parameters) with PQexec; only for the schema files that migrate applies */
+gboolean db_exec_script(PGconn *conn, const char *sql, GError **error);
+
 /* db_rollback - roll back an open transaction, ignoring errors (cleanup paths) */
 void db_rollback(PGconn *conn);
 
