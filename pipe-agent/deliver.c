@@ -378,10 +378,10 @@ parse_options(Options *opt, int *argc, char ***argv, GError **error)
         {"dry-run", 0, 0, G_OPTION_ARG_NONE, &opt->dry_run,
          "decide and print JSON, write nothing", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &opt->version, "print the version", NULL},
-        {NULL, 'q', 0, G_OPTION_ARG_STRING, &opt->queue_id, "Postfix queue id", "QUEUE_ID"},
-        {NULL, 'f', 0, G_OPTION_ARG_STRING, &opt->sender, "envelope sender", "SENDER"},
-        {NULL, 'r', 0, G_OPTION_ARG_STRING, &opt->recipient, "envelope recipient", "RECIPIENT"},
-        {NULL, 'c', 0, G_OPTION_ARG_STRING, &opt->client_address, "SMTP client address", "ADDR"},
+        {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &opt->queue_id, "Postfix queue id", "QUEUE_ID"},
+        {"sender", 'f', 0, G_OPTION_ARG_STRING, &opt->sender, "envelope sender", "SENDER"},
+        {"recipient", 'r', 0, G_OPTION_ARG_STRING, &opt->recipient, "envelope recipient", "RECIPIENT"},
+        {"client-address", 'c', 0, G_OPTION_ARG_STRING, &opt->client_address, "SMTP client address", "ADDR"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");

@@ -1,0 +1,355 @@
+#!/bin/bash
+# store.sh - replygate-deliver against a real PostgreSQL (issue 3, SPEC 5, 6, 8).
+#
+# Starts a throwaway PostgreSQL (tests/lib/pg.sh), migrates it, and delivers
+# messages the way pipe(8) does: message on stdin, -q -f -r -c on the command
+# line. Checks the exit status and first line of every outcome of SPEC
+# section 5, the stored row and attachment bytes, exactly-once storage, the
+# NOTIFY, the spool folders, the processor log and the mail.log line (copied
+# to stderr with REPLYGATE_LOG_STDERR=1), and that migrate twice changes nothing.
+#
+# Environment: RG_DELIVER (the agent), RG_CLI (replygate), RG_SRC (source tree).
+set -u
+SRC=${RG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+DELIVER=${RG_DELIVER:-$SRC/build/pipe-agent/replygate-deliver}
+CLI=${RG_CLI:-$SRC/build/cli/replygate}
+. "$SRC/tests/lib/tap.sh"
+. "$SRC/tests/lib/pg.sh"
+
+T=$(mktemp -d /tmp/rg-store.XXXXXX) || tap_bail "mktemp failed"
+cleanup() { pg_cleanup; rm -rf "$T"; }
+trap cleanup EXIT
+
+pg_start || tap_bail "cannot start PostgreSQL"
+
+SECRET=0123456789abcdef0123456789abcdef-store-test
+printf '%s\n' "$SECRET" >"$T/secrets"
+chmod 600 "$T/secrets"
+mkdir -p "$T/log"
+SPOOL=$T/spool
+PLOG=$T/log/replygate.log
+
+# write_config FILE [EXTRA LINES...] - a configuration for this test
+write_config() {
+    local file=$1 line
+    shift
+    {
+        echo "reply_domain = reply.example.com"
+        echo "secrets_file = $T/secrets"
+        echo "database = $PG_CONNINFO"
+        echo "spool_directory = $SPOOL"
+        echo "processor_log = $PLOG"
+        echo "max_message_size = 100000"
+        for line in "$@"; do echo "$line"; done
+    } >"$file"
+}
+CFG=$T/replygate.conf
+write_config "$CFG"
+
+# address KIND TARGET USER - a signed reply address, the mac from openssl itself
+address() {
+    local mac
+    mac=$(printf '%s' "$1-$2-$3" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/.*= *//' | cut -c1-40)
+    echo "reply+$1-$2-$mac-$3@reply.example.com"
+}
+ADDR=$(address i 1 5)
+
+# deliver CONFIG MESSAGE-FILE QUEUE-ID [RECIPIENT] [SENDER] - run the agent
+# like pipe(8); sets RC, OUT (stdout), ERR (stderr: the mail.log lines)
+deliver() {
+    local cfg=$1 msg=$2 qid=$3 rcpt=${4:-$ADDR} sender=${5-bob@example.org}
+    REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$cfg" -q "$qid" -f "$sender" -r "$rcpt" \
+        -c 192.0.2.10 <"$msg" >"$T/out" 2>"$T/err"
+    RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+
+# count FOLDER - the messages in a spool folder (not the .reason files)
+count() { find "$SPOOL/$1" -type f ! -name '*.reason' 2>/dev/null | wc -l; }
+# rows - the stored messages
+rows() { pg_value "SELECT count(*) FROM replygate.messages"; }
+# schema_dump - the schema, without pg_dump's random \restrict key
+schema_dump() { "$PG_BIN/pg_dump" -s "$PG_CONNINFO" | grep -v '^\\\(un\)\?restrict' | md5sum; }
+
+# message FILE MESSAGE-ID SUBJECT BODY [EXTRA HEADER LINE] - a plain reply
+message() {
+    local file=$1 mid=$2 subject=$3 body=$4 extra=${5:-}
+    {
+        printf 'From: Bob Example <bob@example.org>\n'
+        printf 'To: %s\n' "$ADDR"
+        printf 'Subject: %s\n' "$subject"
+        printf 'Date: Sat, 21 Nov 2026 15:13:00 +0000\n'
+        [ -n "$mid" ] && printf 'Message-ID: <%s>\n' "$mid"
+        printf 'In-Reply-To: <issue-1@app.example.com>\n'
+        printf 'MIME-Version: 1.0\n'
+        [ -n "$extra" ] && printf '%s\n' "$extra"
+        printf 'Content-Type: text/plain; charset=utf-8\n\n%s\n' "$body"
+    } >"$file"
+}
+
+# --- migrate -----------------------------------------------------------------
+out=$("$CLI" migrate --config "$CFG" 2>&1); rc=$?
+tap_is "migrate: exit 0" "$rc" 0
+tap_like "migrate: says what it applied" "$out" "^applied 0001_init\.sql"
+dump1=$(schema_dump)
+n1=$(pg_value "SELECT count(*) FROM replygate.schema_migrations")
+out=$("$CLI" migrate --config "$CFG" 2>&1); rc=$?
+dump2=$(schema_dump)
+n2=$(pg_value "SELECT count(*) FROM replygate.schema_migrations")
+tap_is "migrate twice: exit 0" "$rc" 0
+tap_like "migrate twice: nothing to apply" "$out" "^nothing to apply"
+tap_is "migrate twice: schema unchanged" "$dump2" "$dump1"
+tap_is "migrate twice: schema_migrations unchanged" "$n2" "$n1"
+REPLYGATE_SQL_DIR=$T/nowhere "$CLI" migrate --config "$CFG" >/dev/null 2>&1
+tap_is "migrate: a missing sql dir is an error" "$?" 78
+
+# --- a reply with an attachment is stored --------------------------------------
+head -c 3000 /dev/urandom >"$T/blob.bin"
+printf '\0\r\n\377' >>"$T/blob.bin"
+{
+    printf 'Received: from mail.example.org (mail.example.org [192.0.2.10])\n'
+    printf '\tby mx.example.com (Postfix) with ESMTPS id ED4DD1041E2\n'
+    printf '\tfor <%s>; Sat, 21 Nov 2026 15:13:01 +0000 (UTC)\n' "$ADDR"
+    printf 'X-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256\n'
+    printf 'From: Bob Example <bob@example.org>\n'
+    printf 'To: %s\n' "$ADDR"
+    printf "Subject: Re: [app] Issue #1 '); DROP TABLE replygate.messages; --\n"
+    printf 'Date: Sat, 21 Nov 2026 15:13:00 +0000\n'
+    printf 'Message-ID: <m1@example.org>\n'
+    printf 'In-Reply-To: <issue-1@app.example.com>\n'
+    printf 'References: <issue-1@app.example.com>\n'
+    printf 'MIME-Version: 1.0\n'
+    printf 'Content-Type: multipart/mixed; boundary="b1"\n\n'
+    printf -- '--b1\nContent-Type: text/plain; charset=utf-8\n\n'
+    printf 'Looks good to me, ship it.\n\n> the quoted notification\n'
+    printf -- '--b1\nContent-Type: application/octet-stream; name="blob.bin"\n'
+    printf 'Content-Disposition: attachment; filename="blob.bin"\n'
+    printf 'Content-Transfer-Encoding: base64\n\n'
+    base64 "$T/blob.bin"
+    printf -- '--b1--\n'
+} >"$T/m1.eml"
+deliver "$CFG" "$T/m1.eml" ED4DD1041E2
+tap_is "stored: exit 0" "$RC" 0
+tap_is "stored: nothing on stdout" "$OUT" ""
+tap_is "stored: one row" "$(rows)" 1
+row=$(pg_value "SELECT concat_ws('|', kind, target, \"user\", source, sender, recipient, queue_id,
+    client_address, tls_version, tls_cipher, message_id, from_name, from_address, in_reply_to,
+    attachment_count) FROM replygate.processed_replies")
+tap_is "stored: row fields" "$row" \
+    "i|1|5|envelope|bob@example.org|$ADDR|ED4DD1041E2|192.0.2.10|TLSv1.3|TLS_AES_256_GCM_SHA384|m1@example.org|Bob Example|bob@example.org|issue-1@app.example.com|1"
+tap_is "stored: subject verbatim" \
+    "$(pg_value "SELECT subject FROM replygate.messages")" \
+    "Re: [app] Issue #1 '); DROP TABLE replygate.messages; --"
+tap_is "stored: reply_text" "$(pg_value "SELECT reply_text FROM replygate.messages")" \
+    "Looks good to me, ship it."
+tap_like "stored: body_text has the quote" "$(pg_value "SELECT body_text FROM replygate.messages")" \
+    "the quoted notification"
+tap_like "stored: quoted_text has the quote" "$(pg_value "SELECT quoted_text FROM replygate.messages")" \
+    "the quoted notification"
+tap_is "stored: date" "$(pg_value "SELECT date AT TIME ZONE 'UTC' FROM replygate.messages")" \
+    "2026-11-21 15:13:00"
+tap_is "stored: references" "$(pg_value "SELECT message_references FROM replygate.messages")" \
+    "{issue-1@app.example.com}"
+tap_is "stored: tls_bits" "$(pg_value "SELECT tls_bits FROM replygate.messages")" 256
+tap_is "stored: raw size and sha256" \
+    "$(pg_value "SELECT raw_size || ' ' || raw_sha256 FROM replygate.messages")" \
+    "$(stat -c %s "$T/m1.eml") $(sha256sum "$T/m1.eml" | cut -c1-64)"
+tap_is "stored: committed_at >= received_at" \
+    "$(pg_value "SELECT committed_at >= received_at FROM replygate.messages")" t
+want_hex=$(od -An -tx1 -v "$T/blob.bin" | tr -d ' \n')
+got_hex=$(pg_value "SELECT encode(data, 'hex') FROM replygate.attachments" | tr -d '\n')
+tap_is "attachment: bytes come back byte for byte" "$got_hex" "$want_hex"
+tap_is "attachment: size, sha256, name, type, inline" \
+    "$(pg_value "SELECT concat_ws('|', size, sha256, filename, content_type, inline) FROM replygate.attachments")" \
+    "$(stat -c %s "$T/blob.bin")|$(sha256sum "$T/blob.bin" | cut -c1-64)|blob.bin|application/octet-stream|f"
+tap_is "spool: the raw message is in success/" "$(count success)" 1
+tap_check "spool: the success/ copy is the message byte for byte" \
+    cmp -s "$T/m1.eml" "$(find "$SPOOL/success" -type f | head -1)"
+tap_is "spool: new/ and tmp/ are empty" "$(count new)$(count tmp)" 00
+tap_like "spool: maildir name time.VdevIinoMusec.host" "$(ls "$SPOOL/success")" \
+    '^[0-9]+\.V[0-9a-f]+I[0-9a-f]+M[0-9]{6}\.[^/]+$'
+tap_is "spool: the file is not readable by others" \
+    "$(stat -c %a "$(find "$SPOOL/success" -type f | head -1)")" 640
+id1=$(pg_value "SELECT id FROM replygate.messages")
+tap_like "mail.log: the stored line" "$ERR" \
+    "^ED4DD1041E2: message-id=<m1@example.org>, key=i-1-5, source=envelope, reply=$id1, attachments=1, status=stored$"
+stamp='^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}'
+plog=$(cat "$PLOG")
+tap_like "processor log: processing" "$plog" \
+    "$stamp INFO \([0-9]+\) #\] replygate: processing <m1@example.org>$"
+tap_like "processor log: Matched" "$plog" \
+    "$stamp DEBUG \([0-9]+\) #\] Matched $SPOOL/new/[0-9]+\.V[0-9a-f]+I"
+tap_like "processor log: Moving => success" "$plog" \
+    "$stamp DEBUG \([0-9]+\) #\] Moving $SPOOL/new/[^ ]+ => $SPOOL/success$"
+
+# --- the same message again stores nothing ---------------------------------------
+deliver "$CFG" "$T/m1.eml" ED4DD1041E2
+tap_is "second delivery: exit 0" "$RC" 0
+tap_is "second delivery: nothing on stdout" "$OUT" ""
+tap_is "second delivery: still one row" "$(rows)" 1
+tap_is "second delivery: still one attachment" \
+    "$(pg_value "SELECT count(*) FROM replygate.attachments")" 1
+tap_like "second delivery: mail.log says duplicate" "$ERR" \
+    "reply=$id1, attachments=1, status=duplicate$"
+# The same Message-ID to another recipient is another reply.
+deliver "$CFG" "$T/m1.eml" Q2 "$(address i 1 6)"
+tap_is "same Message-ID, other recipient: stored" "$RC/$(rows)" "0/2"
+# Relays may fold the case of the recipient: still the same reply.
+deliver "$CFG" "$T/m1.eml" Q2 "$(echo "$ADDR" | tr a-z A-Z)"
+tap_is "same Message-ID, recipient in upper case: nothing new" "$RC/$(rows)" "0/2"
+
+# --- a message without a Message-ID is keyed by its SHA-256 -------------------------
+message "$T/nomid.eml" "" "no id" "A reply without a Message-ID."
+deliver "$CFG" "$T/nomid.eml" Q3
+tap_is "no Message-ID: exit 0" "$RC" 0
+tap_is "no Message-ID: keyed by the sha256 of the raw bytes" \
+    "$(pg_value "SELECT message_id FROM replygate.messages WHERE subject = 'no id'")" \
+    "sha256:$(sha256sum "$T/nomid.eml" | cut -c1-64)"
+deliver "$CFG" "$T/nomid.eml" Q3
+tap_is "no Message-ID: a second delivery stores nothing" \
+    "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE subject = 'no id'")" "0/1"
+
+# --- the NOTIFY ----------------------------------------------------------------------
+rm -f "$T/go"
+{
+    echo "LISTEN replygate_reply;"
+    for _ in $(seq 300); do [ -e "$T/go" ] && break; sleep 0.1; done
+    echo "SELECT 1;"
+} | "$PG_BIN/psql" -X -q "$PG_CONNINFO" >"$T/listen.out" 2>&1 &
+listener=$!
+for _ in $(seq 100); do
+    [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")" = 1 ] && break
+    sleep 0.1
+done
+message "$T/n.eml" "notify@example.org" "notify" "A reply someone listens for."
+deliver "$CFG" "$T/n.eml" Q4
+idn=$(pg_value "SELECT id FROM replygate.messages WHERE message_id = 'notify@example.org'")
+touch "$T/go"
+wait "$listener"
+tap_like "NOTIFY: the listener gets replygate_reply with the id" "$(cat "$T/listen.out")" \
+    "notification \"replygate_reply\" with payload \"$idn\" received"
+
+# --- dry-run writes nothing ------------------------------------------------------------
+message "$T/dry.eml" "dry@example.org" "dry" "Only looking."
+before="$(rows) $(count success) $(count failure) $(wc -c <"$PLOG")"
+"$DELIVER" --config "$CFG" --dry-run -q Q5 -f bob@example.org -r "$ADDR" \
+    <"$T/dry.eml" >"$T/out" 2>"$T/err"
+rc=$?
+tap_is "dry-run: exit 0" "$rc" 0
+tap_like "dry-run: one JSON object with exit 0" "$(cat "$T/out")" '^\{.*"exit": ?0 ?\}$'
+tap_is "dry-run: no row, no spool file, no log line" \
+    "$(rows) $(count success) $(count failure) $(wc -c <"$PLOG")" "$before"
+{ printf 'From: a@example.org\nSubject: big\n\n'; head -c 120000 /dev/zero | tr '\0' 'x'; echo; } >"$T/big.eml"
+"$DELIVER" --config "$CFG" --dry-run -f bob@example.org -r "$ADDR" <"$T/big.eml" >"$T/out" 2>&1
+rc=$?
+tap_is "dry-run: too big exits 65" "$rc" 65
+tap_like "dry-run: too big says 5.3.4" "$(cat "$T/out")" '"status": ?"5\.3\.4 message too big"'
+"$DELIVER" --config "$T/missing.conf" --dry-run -f bob@example.org -r "$ADDR" <"$T/dry.eml" >"$T/out" 2>&1
+rc=$?
+tap_is "dry-run: a broken configuration exits 75" "$rc" 75
+tap_like "dry-run: a broken configuration says 4.3.5" "$(cat "$T/out")" '"status": ?"4\.3\.5 '
+
+# --- permanent failures land in failure/ with the reason ------------------------------
+# check_reject LABEL FILE EXIT DSN-REGEX [RECIPIENT] [SENDER]
+check_reject() {
+    local label=$1 file=$2 want_rc=$3 want_dsn=$4 rcpt=${5:-$ADDR} sender=${6-bob@example.org}
+    local rows_before failures_before reason
+    rows_before=$(rows)
+    failures_before=$(count failure)
+    deliver "$CFG" "$file" "QR$TAP_N" "$rcpt" "$sender"
+    tap_is "$label: exit $want_rc" "$RC" "$want_rc"
+    tap_like "$label: first line" "$(printf '%s\n' "$OUT" | head -1)" "$want_dsn"
+    tap_is "$label: kept in failure/, nothing stored" \
+        "$(count failure) $(rows) $(count new)" "$((failures_before + 1)) $rows_before 0"
+    reason=$(cat "$(ls -t "$SPOOL"/failure/*.reason | head -1)")
+    tap_like "$label: the reason beside it" "$reason" "$want_dsn"
+    tap_like "$label: mail.log says rejected" "$ERR" "status=rejected \(${want_dsn#^}"
+    tap_like "$label: processor log moves it to failure/" "$(tail -1 "$PLOG")" \
+        "Moving $SPOOL/new/[^ ]+ => $SPOOL/failure$"
+}
+printf '\nthis is no message at all\nand it has no header either\n' >"$T/garbage.eml"
+check_reject "unparsable" "$T/garbage.eml" 65 '^5\.6\.0 '
+check_reject "empty input" /dev/null 65 '^5\.6\.0 '
+message "$T/empty.eml" "empty@example.org" "empty" "> only the quote
+> of the notification"
+check_reject "empty reply" "$T/empty.eml" 65 '^5\.6\.0 the reply is empty'
+message "$T/nokey.eml" "nokey@example.org" "no key" "A reply to a forged address."
+sed -i "s/^To: .*/To: someone@example.org/" "$T/nokey.eml"
+check_reject "no valid key" "$T/nokey.eml" 67 '^5\.1\.1 ' \
+    "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com"
+message "$T/auto.eml" "auto@example.org" "Out of office" "I am away." "Auto-Submitted: auto-replied"
+check_reject "auto-submitted" "$T/auto.eml" 77 '^5\.7\.1 '
+message "$T/bounce.eml" "bounce@example.org" "Undelivered" "A bounce."
+check_reject "null sender" "$T/bounce.eml" 77 '^5\.7\.1 ' "$ADDR" ""
+check_reject "over max_message_size" "$T/big.eml" 65 '^5\.3\.4 message too big'
+tap_is "over max_message_size: failure/ keeps the first max_message_size bytes" \
+    "$(stat -c %s "$(ls -t "$SPOOL"/failure/* | grep -v '\.reason$' | head -1)")" 100000
+
+# --- temporary failures defer and keep no spool copy ---------------------------------------
+# check_defer LABEL CONFIG FILE DSN-REGEX
+check_defer() {
+    local label=$1 cfg=$2 file=$3 want_dsn=$4 before
+    before="$(count success) $(count failure) $(count new) $(count tmp)"
+    deliver "$cfg" "$file" "QD$TAP_N"
+    tap_is "$label: exit 75" "$RC" 75
+    tap_like "$label: first line" "$(printf '%s\n' "$OUT" | head -1)" "$want_dsn"
+    tap_is "$label: the spool holds no copy" \
+        "$(count success) $(count failure) $(count new) $(count tmp)" "$before"
+    tap_like "$label: mail.log says deferred" "$ERR" "status=deferred \(4\."
+}
+message "$T/later.eml" "later@example.org" "later" "Stored once the database is back."
+pg_stop
+check_defer "database stopped" "$CFG" "$T/later.eml" '^4\.3\.0 database unreachable'
+pg_restart || tap_bail "PostgreSQL did not restart"
+deliver "$CFG" "$T/later.eml" QLATER
+tap_is "database back: the retry is stored once" \
+    "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'later@example.org'")" "0/1"
+
+pg_value "CREATE DATABASE unmigrated" >/dev/null
+write_config "$T/unmigrated.conf"
+sed -i "s|^database = .*|database = host=$PG_DIR dbname=unmigrated user=postgres|" "$T/unmigrated.conf"
+message "$T/u.eml" "u@example.org" "u" "To a database without the schema."
+check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*replygate\.messages'
+write_config "$T/nodb.conf"
+sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|" "$T/nodb.conf"
+check_defer "no such database" "$T/nodb.conf" "$T/u.eml" '^4\.3\.0 database unreachable'
+
+write_config "$T/typo.conf" "reply_domian = reply.example.com"
+check_defer "broken configuration (unknown name)" "$T/typo.conf" "$T/u.eml" \
+    '^4\.3\.5 configuration error: .*reply_domian'
+check_defer "missing configuration file" "$T/missing.conf" "$T/u.eml" '^4\.3\.5 configuration error'
+cp "$T/secrets" "$T/open-secrets"
+chmod 644 "$T/open-secrets"
+write_config "$T/open.conf"
+sed -i "s|^secrets_file = .*|secrets_file = $T/open-secrets|" "$T/open.conf"
+check_defer "secrets readable by others" "$T/open.conf" "$T/u.eml" \
+    '^4\.3\.5 configuration error: .*open-secrets'
+write_config "$T/nospool.conf"
+sed -i "s|^spool_directory = .*|spool_directory = /dev/null/spool|" "$T/nospool.conf"
+check_defer "spool not writable" "$T/nospool.conf" "$T/u.eml" '^4\.3\.0 spool: '
+
+"$DELIVER" --config "$CFG" -q QU -f bob@example.org <"$T/u.eml" >"$T/out" 2>/dev/null
+tap_is "usage error (no -r): exit 75, never a bounce" "$?/$(head -c 5 "$T/out")" "75/4.3.5"
+"$DELIVER" --no-such-option <"$T/u.eml" >"$T/out" 2>/dev/null
+tap_is "unknown option: exit 75, never a bounce" "$?/$(head -c 5 "$T/out")" "75/4.3.5"
+
+# --- a processor log that cannot be opened does not stop delivery -------------------------
+write_config "$T/nolog.conf"
+sed -i "s|^processor_log = .*|processor_log = /dev/null/replygate.log|" "$T/nolog.conf"
+message "$T/nolog.eml" "nolog@example.org" "nolog" "Stored without a processor log."
+deliver "$T/nolog.conf" "$T/nolog.eml" QNOLOG
+tap_is "processor log unavailable: still stored" \
+    "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'nolog@example.org'")" "0/1"
+tap_like "processor log unavailable: mail.log warns" "$ERR" "warning: QNOLOG: cannot open processor log"
+
+# --- log lines never carry raw control characters from a message ----------------------
+message "$T/esc.eml" "evil$(printf '\033')x@example.org" "esc" "Escape me."
+deliver "$CFG" "$T/esc.eml" QESC
+tap_like "escaping: mail.log shows \\x1b, not the byte" "$ERR" 'message-id=<evil\\x1[bB]x@example.org>'
+tap_is "escaping: no ESC byte in the processor log" "$(grep -c "$(printf '\033')" "$PLOG")" 0
+
+"$DELIVER" --version >"$T/out"
+tap_like "--version" "$(cat "$T/out")" '^replygate-deliver [0-9]'
+
+tap_done
