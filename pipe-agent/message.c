@@ -56,6 +56,7 @@ typedef struct {
     GString *plain;  /* the text/plain parts, in order */
     char *html;      /* the first text/html part */
     gboolean have_plain;
+    gboolean crlf;   /* the raw message ends its lines with CRLF */
 } BodyParts;
 
 /* message_gmime_init - g_mime_init() once per process */
@@ -381,18 +382,25 @@ message_is_body_text(GMimeObject *object, GMimePart *part, gboolean *is_html)
     return g_mime_part_get_filename(part) == NULL;
 }
 
-/* message_embedded_bytes - the bytes of a message/rfc822 part's message */
+/* message_embedded_bytes - the bytes of a message/rfc822 part's message,
+ * written with the line ends the raw message used, so that an embedded
+ * message comes out as it went in */
 static GBytes *
-message_embedded_bytes(GMimeMessagePart *part)
+message_embedded_bytes(GMimeMessagePart *part, gboolean crlf)
 {
     GMimeMessage *embedded = g_mime_message_part_get_message(part);
     g_autoptr(GMimeStream) mem = NULL;
+    GMimeFormatOptions *format;
     GByteArray *array;
 
     if (embedded == NULL)
         return g_bytes_new(NULL, 0);
     mem = g_mime_stream_mem_new();
-    g_mime_object_write_to_stream(GMIME_OBJECT(embedded), NULL, mem);
+    format = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(format, crlf ? GMIME_NEWLINE_FORMAT_DOS
+                                                          : GMIME_NEWLINE_FORMAT_UNIX);
+    g_mime_object_write_to_stream(GMIME_OBJECT(embedded), format, mem);
+    g_mime_format_options_free(format);
     array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
     return g_bytes_new(array->data, array->len);
 }
@@ -458,7 +466,7 @@ message_walk(Message *message, BodyParts *body, GMimeObject *root)
                 name = g_mime_object_get_content_type_parameter(object, "name");
             g_ptr_array_add(message->attachments,
                             message_attachment_new(object,
-                                                   message_embedded_bytes(GMIME_MESSAGE_PART(object)),
+                                                   message_embedded_bytes(GMIME_MESSAGE_PART(object), body->crlf),
                                                    name));
         } else if (GMIME_IS_PART(item.object)) {
             message_leaf(message, body, item.object);
@@ -586,7 +594,7 @@ message_parse(GBytes *raw, GError **error)
     g_autoptr(GMimeParser) parser = NULL;
     g_autoptr(GMimeMessage) mime = NULL;
     GMimeParserOptions *options;
-    BodyParts body = {NULL, NULL, FALSE};
+    BodyParts body = {NULL, NULL, FALSE, FALSE};
     static const char *fallback[] = {"UTF-8", "windows-1252", NULL};
     gsize len;
     const char *data = g_bytes_get_data(raw, &len);
@@ -628,6 +636,11 @@ message_parse(GBytes *raw, GError **error)
     message_envelope(message, mime, options);
 
     body.plain = g_string_new(NULL);
+    {
+        const char *eol = memchr(data, '\n', len);
+
+        body.crlf = eol != NULL && eol > data && eol[-1] == '\r';
+    }
     message_walk(message, &body, g_mime_message_get_mime_part(mime));
     message_texts(message, &body);
     g_string_free(body.plain, TRUE);
