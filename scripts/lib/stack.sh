@@ -1,0 +1,170 @@
+# stack.sh - the whole replygate pipeline on loopback: a throwaway PostgreSQL,
+# a private Postfix with postfix-conf/ applied, the milter, and the agent
+# behind pipe(8). Sourced by scripts/up, scripts/down and tests/e2e.
+#
+#   . "$SRC/scripts/lib/stack.sh"
+#   stack_up DIR PORT BUILD    # everything under DIR (made if missing), Postfix
+#                              # on 127.0.0.1:PORT, programs copied from BUILD
+#   stack_milter_start DIR     # (re)start the milter alone; stack_milter_stop DIR
+#   stack_down DIR             # stop everything stack_up started
+#   stack_load DIR             # set the variables below for a running stack
+# RG_MILTER=0 before stack_up leaves the milter out (smtpd_milters unset).
+#
+# Variables after stack_up or stack_load:
+#   RG_DIR RG_PORT RG_CONFIG RG_BIN (the copied programs) RG_DOMAIN RG_NOREPLY
+#   PG_DIR PG_CONNINFO PGHOST PGDATABASE PGUSER (tests/lib/pg.sh)
+#
+# Layout of DIR:
+#   bin/        replygate, replygate-deliver, replygate-milter (mode 755: the
+#               build tree may sit where user replygate cannot enter)
+#   etc/        replygate.conf, secrets (0640 root:replygate)
+#   spool/      the agent's spool (replygate, 0750); log/ its processor log
+#   postfix/ queue/ data/ tls/   the Postfix instance (tests/lib/postfix.sh)
+#   queue/replygate/milter.sock  the milter socket, where smtpd finds it as
+#               unix:replygate/milter.sock, relative to its queue directory
+#   mail.log    Postfix's and replygate's syslog lines
+#   pg.dir      the throwaway PostgreSQL's directory (tests/lib/pg.sh)
+
+STACK_SRC=${STACK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$STACK_SRC/tests/lib/pg.sh"
+. "$STACK_SRC/tests/lib/postfix.sh"
+
+RG_DOMAIN=${RG_DOMAIN:-reply.localhost}
+RG_NOREPLY=${RG_NOREPLY:-noreply@$RG_DOMAIN}
+
+# stack_load - the variables of a stack made by stack_up in DIR
+stack_load() {
+    RG_DIR=$1
+    RG_PORT=$(cat "$RG_DIR/port" 2>/dev/null || true)
+    RG_CONFIG=$RG_DIR/etc/replygate.conf
+    RG_BIN=$RG_DIR/bin
+    PG_DIR=$(cat "$RG_DIR/pg.dir" 2>/dev/null || true)
+    PG_CONNINFO="host=$PG_DIR dbname=replygate user=postgres"
+    export RG_DIR RG_PORT RG_CONFIG RG_BIN PG_DIR PG_CONNINFO
+    export PGHOST=$PG_DIR PGDATABASE=replygate PGUSER=postgres
+}
+
+# stack_programs - copy the built programs where user replygate may run them
+stack_programs() {
+    local dir=$1 build=$2 p
+    mkdir -p "$dir/bin"
+    chmod 755 "$dir/bin"
+    for p in cli/replygate pipe-agent/replygate-deliver milter/replygate-milter; do
+        [ -x "$build/$p" ] || { echo "stack.sh: $build/$p is not built" >&2; return 1; }
+        install -m 755 "$build/$p" "$dir/bin/"
+    done
+}
+
+# stack_config - the configuration, a fresh secret, spool and log folders
+stack_config() {
+    local dir=$1
+    mkdir -p "$dir/etc" "$dir/spool" "$dir/log"
+    chmod 755 "$dir/etc"
+    if [ ! -s "$dir/etc/secrets" ]; then
+        (umask 077 && openssl rand -hex 32 >"$dir/etc/secrets")
+    fi
+    chown root:replygate "$dir/etc/secrets"
+    chmod 640 "$dir/etc/secrets"
+    cat >"$dir/etc/replygate.conf" <<EOF
+# replygate.conf of a local stack made by scripts/lib/stack.sh
+reply_domain = $RG_DOMAIN
+secrets_file = $dir/etc/secrets
+database = host=$PG_DIR dbname=replygate user=postgres
+spool_directory = $dir/spool
+processor_log = $dir/log/replygate.log
+noreply_address = $RG_NOREPLY
+milter_socket = unix:$dir/queue/replygate/milter.sock
+EOF
+    chmod 644 "$dir/etc/replygate.conf"
+    chown replygate:replygate "$dir/spool" "$dir/log"
+    chmod 750 "$dir/spool" "$dir/log"
+}
+
+# stack_milter_start - start the milter as user replygate, in the instance's
+# log namespace, and wait for its socket. It runs as replygate from the start
+# with umask 007 in a setgid postfix folder, so the socket is
+# replygate:postfix 0770: smtpd (group postfix) may connect, nobody else.
+stack_milter_start() {
+    local dir=$1 i
+    stack_milter_stop "$dir"
+    mkdir -p "$dir/queue/replygate"
+    chown replygate:postfix "$dir/queue/replygate"
+    chmod 2750 "$dir/queue/replygate"
+    rm -f "$dir/queue/replygate/milter.sock"
+    (
+        umask 007
+        exec setsid unshare --mount --propagation private -- /bin/sh -c \
+            'mount --bind "$0" /dev/log && exec setpriv --reuid=replygate --regid=replygate --init-groups -- "$@"' \
+            "$dir/log.sock" "$dir/bin/replygate-milter" --config "$dir/etc/replygate.conf" -f \
+            </dev/null >>"$dir/milter.out" 2>&1
+    ) &
+    echo $! >"$dir/milter.pid"
+    for i in $(seq 100); do
+        [ -S "$dir/queue/replygate/milter.sock" ] && return 0
+        kill -0 "$(cat "$dir/milter.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "stack.sh: the milter did not open its socket:" >&2
+    tail -20 "$dir/milter.out" >&2
+    return 1
+}
+
+# stack_milter_stop - SIGTERM the milter and wait for it to go
+stack_milter_stop() {
+    local dir=$1 pid i
+    [ -f "$dir/milter.pid" ] || return 0
+    pid=$(cat "$dir/milter.pid")
+    if kill -TERM "$pid" 2>/dev/null; then
+        for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/milter.pid"
+}
+
+# stack_up - build the whole stack in DIR and start it
+stack_up() {
+    local dir=$1 port=$2 build=$3
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    RG_DIR=$dir
+    stack_down "$dir" 2>/dev/null || true
+    pf_ensure_user
+    stack_programs "$dir" "$build" || return 1
+    pg_start || return 1
+    echo "$PG_DIR" >"$dir/pg.dir"
+    stack_config "$dir"
+    stack_load "$dir"
+    "$dir/bin/replygate" migrate --config "$RG_CONFIG" --sql-dir "$STACK_SRC/sql" \
+        >"$dir/migrate.log" 2>&1 ||
+        { echo "stack.sh: replygate migrate failed:" >&2; cat "$dir/migrate.log" >&2; return 1; }
+    pf_create "$dir" "$port" localhost || return 1
+    RG_PORT=$port
+    "$STACK_SRC/scripts/postfix-conf-apply" -c "$dir/postfix" \
+        REPLY_DOMAINS="$RG_DOMAIN" TLS_CERT="$dir/tls/cert.pem" TLS_KEY="$dir/tls/key.pem" \
+        MILTER=unix:replygate/milter.sock DELIVER="$dir/bin/replygate-deliver" \
+        CONFIG="$RG_CONFIG" MAX_SIZE=26214400 >"$dir/postfix-conf.log" ||
+        { cat "$dir/postfix-conf.log" >&2; return 1; }
+    pf_log_start "$dir" || return 1
+    if [ "${RG_MILTER:-1}" = 0 ]; then
+        # Without the milter (benchmarks measure what it adds).
+        postconf -c "$dir/postfix" -X smtpd_milters
+    else
+        stack_milter_start "$dir" || return 1
+    fi
+    pf_start "$dir" || return 1
+}
+
+# stack_down - stop what stack_up started; the files stay for a look
+stack_down() {
+    local dir=$1
+    [ -d "$dir" ] || return 0
+    stack_milter_stop "$dir"
+    [ -f "$dir/postfix/main.cf" ] && pf_destroy "$dir"
+    pf_log_stop "$dir"
+    if [ -f "$dir/pg.dir" ]; then
+        PG_DIR=$(cat "$dir/pg.dir")
+        [ -d "$PG_DIR" ] && pg_cleanup
+        rm -f "$dir/pg.dir"
+    fi
+    return 0
+}
