@@ -5,6 +5,8 @@
  * statement becomes a GError whose code says what the caller should do
  * (see db.h): defer, treat as a duplicate, or ask the operator.
  */
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "db.h"
@@ -42,6 +44,22 @@ db_first_line(const char *message)
     return nl ? g_strndup(message, nl - message) : g_strdup(message);
 }
 
+/* db_params - the keywords for a connection: conninfo is expanded last, so
+ * that its own connect_timeout or application_name win */
+static void
+db_params(const char *keys[4], const char *values[4], const char *conninfo,
+          const char *application_name, const char *timeout)
+{
+    keys[0] = "connect_timeout";
+    values[0] = timeout;
+    keys[1] = "application_name";
+    values[1] = application_name ? application_name : "replygate";
+    keys[2] = "dbname";
+    values[2] = conninfo ? conninfo : "";
+    keys[3] = NULL;
+    values[3] = NULL;
+}
+
 /* db_connect - connect with a timeout and an application name */
 PGconn *
 db_connect(const char *conninfo, const char *application_name, int timeout_s, GError **error)
@@ -51,16 +69,7 @@ db_connect(const char *conninfo, const char *application_name, int timeout_s, GE
     g_autofree char *timeout = g_strdup_printf("%d", timeout_s > 0 ? timeout_s : DB_CONNECT_TIMEOUT);
     PGconn *conn;
 
-    /* expand_dbname: conninfo may be a "key=value" string or a URI. Later
-     * entries only apply when the conninfo does not set them itself. */
-    keys[0] = "connect_timeout";
-    values[0] = timeout;
-    keys[1] = "application_name";
-    values[1] = application_name ? application_name : "replygate";
-    keys[2] = "dbname";
-    values[2] = conninfo ? conninfo : "";
-    keys[3] = NULL;
-    values[3] = NULL;
+    db_params(keys, values, conninfo, application_name, timeout);
     conn = PQconnectdbParams(keys, values, 1);
     if (conn == NULL) {
         g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "database: out of memory");
@@ -73,6 +82,80 @@ db_connect(const char *conninfo, const char *application_name, int timeout_s, GE
         return NULL;
     }
     return conn;
+}
+
+/* db_wait - wait until the socket is ready as PQconnectPoll asked; FALSE on timeout */
+static gboolean
+db_wait(PGconn *conn, PostgresPollingStatusType want, gint64 deadline)
+{
+    struct pollfd pfd = {.fd = PQsocket(conn),
+                         .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+
+    for (;;) {
+        gint64 left = deadline < 0 ? 0 : (deadline - g_get_monotonic_time()) / 1000;
+        int n;
+
+        if (left < 0)
+            return FALSE;
+        n = poll(&pfd, 1, deadline < 0 ? 0 : (int)MIN(left + 1, G_MAXINT));
+        if (n > 0)
+            return TRUE;
+        if (n == 0)
+            return FALSE;
+        if (errno != EINTR)
+            return TRUE; /* let PQconnectPoll find out what is wrong */
+    }
+}
+
+/* db_connect_start - begin connecting without waiting */
+PGconn *
+db_connect_start(const char *conninfo, const char *application_name)
+{
+    const char *keys[4];
+    const char *values[4];
+    PGconn *conn;
+
+    db_params(keys, values, conninfo, application_name, "0");
+    conn = PQconnectStartParams(keys, values, 1);
+    if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+        return conn;
+    /* One step now, when the socket is already writable (always for a unix
+     * socket): the startup packet goes out and the server forks meanwhile. */
+    if (db_wait(conn, PGRES_POLLING_WRITING, -1))
+        PQconnectPoll(conn);
+    return conn;
+}
+
+/* db_connect_finish - wait until a started connection is up */
+gboolean
+db_connect_finish(PGconn *conn, int timeout_s, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() +
+                      (gint64)(timeout_s > 0 ? timeout_s : DB_CONNECT_TIMEOUT) * G_USEC_PER_SEC;
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+
+    if (conn == NULL) {
+        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "database: out of memory");
+        return FALSE;
+    }
+    for (;;) {
+        if (PQstatus(conn) == CONNECTION_OK)
+            return TRUE;
+        if (PQstatus(conn) == CONNECTION_BAD || status == PGRES_POLLING_FAILED) {
+            g_autofree char *why = db_first_line(PQerrorMessage(conn));
+            g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "database unreachable: %s", why);
+            return FALSE;
+        }
+        if (!db_wait(conn, status, deadline)) {
+            g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL,
+                        "database unreachable: no answer within %d seconds",
+                        timeout_s > 0 ? timeout_s : DB_CONNECT_TIMEOUT);
+            return FALSE;
+        }
+        status = PQconnectPoll(conn);
+        if (status == PGRES_POLLING_OK)
+            return TRUE;
+    }
 }
 
 /* db_set_result_error - a classified error from a failed result */

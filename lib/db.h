@@ -25,6 +25,15 @@
 PGconn *db_connect(const char *conninfo, const char *application_name, int timeout_s,
                    GError **error);
 
+/* db_connect_start - begin connecting without waiting, so that the server
+ * starts its backend while the caller does other work; finish with
+ * db_connect_finish(). Returns NULL only when out of memory. */
+PGconn *db_connect_start(const char *conninfo, const char *application_name);
+
+/* db_connect_finish - wait (timeout_s at most, 0 for DB_CONNECT_TIMEOUT) until
+ * a started connection is up; RG_ERROR_TEMPFAIL when it cannot be made */
+gboolean db_connect_finish(PGconn *conn, int timeout_s, GError **error);
+
 /* db_exec - run one statement with n_params parameters. values[i] may be NULL
  * (SQL NULL). lengths and formats may be NULL (all text); a format of 1 is a
  * binary value of lengths[i] bytes (bytea). Returns the result of a statement

@@ -55,6 +55,7 @@ typedef struct {
     Options *opt;
     Config *config;
     ProcLog *proclog;
+    PGconn *conn;         /* started early, see deliver() */
     const char *queue_id; /* for log lines: -q or "NOQUEUE" */
 } Delivery;
 
@@ -269,7 +270,6 @@ static int
 accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(PGconn) conn = NULL;
     g_autofree char *moved = NULL;
     StoreEnvelope envelope = {
         .queue_id = d->opt->queue_id,
@@ -279,8 +279,8 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
     };
     StoreOutcome outcome = {0};
 
-    conn = db_connect(d->config->database, "replygate-deliver", 0, &error);
-    if (conn == NULL || !store_message(conn, v, &envelope, &outcome, &error)) {
+    if (!db_connect_finish(d->conn, 0, &error) ||
+        !store_message(d->conn, v, &envelope, &outcome, &error)) {
         g_autofree char *status = tempfail_status(error);
         /* Postfix keeps the message and retries: no second copy here. */
         spool_remove(spool_path, NULL);
@@ -307,6 +307,7 @@ deliver(Options *opt)
     g_autoptr(Verdict) verdict = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(ProcLog) proclog = NULL;
+    g_autoptr(PGconn) conn = NULL;
     g_autofree char *spool_path = NULL;
     g_autofree char *dedup_id = NULL;
     g_autofree char *esc = NULL;
@@ -326,6 +327,10 @@ deliver(Options *opt)
         return defer(&d, status, NULL);
     }
     d.config = config;
+    /* Connecting costs the server a fork; let it happen while the message is
+     * read, spooled and parsed. Errors show when the connection is needed. */
+    conn = db_connect_start(config->database, "replygate-deliver");
+    d.conn = conn;
 
     raw = read_message(STDIN_FILENO, config->max_message_size, &over, &error);
     if (raw == NULL) {
