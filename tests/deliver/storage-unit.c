@@ -1,0 +1,201 @@
+/*
+ * storage-unit.c - table-driven tests of the storage side's pure parts: the
+ * SQLSTATE classification of db.c, the processor log line of proclog.c, and
+ * the spool of spool.c (write, move, reason) in a temporary folder.
+ * Each case is a label, an input and what is wanted; failures print both.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "proclog.h"
+#include "rg-error.h"
+#include "spool.h"
+
+typedef struct {
+    const char *label;
+    const char *sqlstate;
+    int want;
+} SqlstateCase;
+
+static const SqlstateCase sqlstate_cases[] = {
+    {"lost connection (no SQLSTATE)", NULL, RG_ERROR_TEMPFAIL},
+    {"connection exception 08006", "08006", RG_ERROR_TEMPFAIL},
+    {"connection does not exist 08003", "08003", RG_ERROR_TEMPFAIL},
+    {"serialization failure 40001", "40001", RG_ERROR_TEMPFAIL},
+    {"deadlock 40P01", "40P01", RG_ERROR_TEMPFAIL},
+    {"disk full 53100", "53100", RG_ERROR_TEMPFAIL},
+    {"out of memory 53200", "53200", RG_ERROR_TEMPFAIL},
+    {"too many connections 53300", "53300", RG_ERROR_TEMPFAIL},
+    {"admin shutdown 57P01", "57P01", RG_ERROR_TEMPFAIL},
+    {"crash shutdown 57P02", "57P02", RG_ERROR_TEMPFAIL},
+    {"cannot connect now 57P03", "57P03", RG_ERROR_TEMPFAIL},
+    {"lock not available 55P03", "55P03", RG_ERROR_TEMPFAIL},
+    {"statement timeout 57014", "57014", RG_ERROR_TEMPFAIL},
+    {"unique violation 23505", "23505", RG_ERROR_DUPLICATE},
+    {"undefined table 42P01 (not migrated)", "42P01", RG_ERROR_CONFIG},
+    {"insufficient privilege 42501", "42501", RG_ERROR_CONFIG},
+    {"not null violation 23502", "23502", RG_ERROR_CONFIG},
+    {"syntax error 42601", "42601", RG_ERROR_CONFIG},
+    {"malformed SQLSTATE", "5", RG_ERROR_TEMPFAIL},
+};
+
+/* test_sqlstate - every SQLSTATE gets the code db.h promises */
+static void
+test_sqlstate(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(sqlstate_cases); i++) {
+        const SqlstateCase *c = &sqlstate_cases[i];
+        int got = db_sqlstate_code(c->sqlstate);
+
+        if (got != c->want)
+            g_test_fail_printf("%s: got %d, want %d", c->label, got, c->want);
+    }
+}
+
+typedef struct {
+    const char *label;
+    const char *level;
+    long pid;
+    int usec;
+    const char *text;
+    const char *want;
+} ProclogCase;
+
+static const ProclogCase proclog_cases[] = {
+    {"processing", "INFO", 6178, 306412, "replygate: processing <abc@example.org>",
+     "[2026-11-22T13:05:46.306 INFO (6178) #] replygate: processing <abc@example.org>\n"},
+    {"matched", "DEBUG", 6178, 309000, "Matched /var/spool/replygate/new/x",
+     "[2026-11-22T13:05:46.309 DEBUG (6178) #] Matched /var/spool/replygate/new/x\n"},
+    {"milliseconds padded", "ERROR", 1, 7000, "x", "[2026-11-22T13:05:46.007 ERROR (1) #] x\n"},
+};
+
+/* test_proclog_format - the metroplex line shape */
+static void
+test_proclog_format(void)
+{
+    g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+
+    for (gsize i = 0; i < G_N_ELEMENTS(proclog_cases); i++) {
+        const ProclogCase *c = &proclog_cases[i];
+        g_autoptr(GDateTime) when =
+            g_date_time_new(utc, 2026, 11, 22, 13, 5, 46 + c->usec / 1e6);
+        g_autofree char *got = proclog_format(when, c->level, c->pid, c->text);
+
+        if (g_strcmp0(got, c->want) != 0)
+            g_test_fail_printf("%s: got %s, want %s", c->label, got, c->want);
+    }
+}
+
+/* test_proclog_append - lines are appended whole, and a NULL log is a no-op */
+static void
+test_proclog_append(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("rg-proclog-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "replygate.log", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    ProcLog *log = proclog_open(path, NULL);
+
+    g_assert_nonnull(log);
+    proclog_info(log, "replygate: processing <%s>", "a@b");
+    proclog_debug(log, "Matched %s", "/x");
+    proclog_close(log);
+    proclog_info(NULL, "nothing %d", 1);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 3);
+    g_assert_true(g_str_has_suffix(lines[0], "#] replygate: processing <a@b>"));
+    g_assert_true(g_str_has_suffix(lines[1], "#] Matched /x"));
+    g_assert_cmpstr(lines[2], ==, "");
+    unlink(path);
+    rmdir(dir);
+}
+
+/* test_unique_name - time.VdevIinoMusec.host */
+static void
+test_unique_name(void)
+{
+    g_autofree char *got = spool_unique_name(1795957546, 306412, 0x801, 0x2a4, "mx");
+
+    g_assert_cmpstr(got, ==, "1795957546.V801I2a4M306412.mx");
+}
+
+/* rm_tree - remove a spool made by a test */
+static void
+rm_tree(const char *dir)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+    g_assert_cmpint(system(cmd), ==, 0);
+}
+
+/* test_spool - write into new/, move to failure/ with a reason, remove */
+static void
+test_spool(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("rg-spool-XXXXXX", NULL);
+    g_autofree char *spool = g_build_filename(dir, "spool", NULL);
+    g_autoptr(GBytes) raw = g_bytes_new_static("Subject: x\n\nbody\0tail\n", 22);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *moved = NULL;
+    g_autofree char *reason_path = NULL;
+    g_autofree char *contents = NULL;
+    gsize len = 0;
+    struct stat st;
+
+    /* The folders do not exist yet: the first write makes them. */
+    path = spool_write_new(spool, raw, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(path);
+    g_assert_true(g_str_has_prefix(path, spool));
+    g_assert_nonnull(strstr(path, "/new/"));
+    g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
+    g_assert_cmpmem(contents, len, g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0007, ==, 0); /* nothing for "other" */
+
+    g_assert_true(spool_write_reason(spool, path, "5.1.1 no valid reply key", &error));
+    moved = spool_move(spool, path, "failure", &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(moved, "/failure/"));
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    reason_path = g_strconcat(moved, ".reason", NULL);
+    g_clear_pointer(&contents, g_free);
+    g_assert_true(g_file_get_contents(reason_path, &contents, NULL, NULL));
+    g_assert_cmpstr(contents, ==, "5.1.1 no valid reply key\n");
+
+    g_assert_true(spool_remove(moved, &error));
+    g_assert_true(spool_remove(moved, &error)); /* already gone: fine */
+    g_assert_false(g_file_test(moved, G_FILE_TEST_EXISTS));
+    rm_tree(dir);
+}
+
+/* test_spool_unwritable - a spool that cannot exist is a temporary failure */
+static void
+test_spool_unwritable(void)
+{
+    g_autoptr(GBytes) raw = g_bytes_new_static("x", 1);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = spool_write_new("/dev/null/spool", raw, &error);
+
+    g_assert_null(path);
+    g_assert_error(error, RG_ERROR, RG_ERROR_TEMPFAIL);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/db/sqlstate", test_sqlstate);
+    g_test_add_func("/proclog/format", test_proclog_format);
+    g_test_add_func("/proclog/append", test_proclog_append);
+    g_test_add_func("/spool/unique-name", test_unique_name);
+    g_test_add_func("/spool/write-move-remove", test_spool);
+    g_test_add_func("/spool/unwritable", test_spool_unwritable);
+    return g_test_run();
+}
