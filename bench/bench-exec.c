@@ -2,7 +2,7 @@
  * bench-exec.c - run a program many times with a message on a pipe, the way
  * pipe(8) runs replygate-deliver, and report its median cost per run.
  *
- *   bench-exec [-n RUNS] [-w WARMUP] [-e EXIT] -i MESSAGE -- PROGRAM ARGS...
+ *   bench-exec [-n RUNS] [-w WARMUP] [-e EXIT] [-u USER] -i MESSAGE -- PROGRAM ARGS...
  *
  * Each run forks PROGRAM with MESSAGE on standard input through a pipe (a
  * writer thread feeds it, as pipe(8) does) and standard output in a file.
@@ -10,7 +10,8 @@
  * agent really stores every run instead of finding a duplicate. Wall time
  * is measured from just before fork() to the child's wait4(); CPU time and
  * peak RSS come from the child's own rusage (wait4), so they are the agent's
- * alone. Each run must exit with EXIT (default 0); the first failure's
+ * alone. With -u the child switches to USER before exec (as pipe(8) does
+ * with user=), so files the agent creates belong to that user. Each run must exit with EXIT (default 0); the first failure's
  * output is shown. The last line printed is the one bench/run reads:
  *   result runs=.. failed=.. wall_ms=.. cpu_ms=.. user_ms=.. sys_ms=.. peak_rss_kb=..
  * (medians, and the largest ru_maxrss over all runs).
@@ -18,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +77,8 @@ median(double *v, int n)
 
 /* run_once - one run; returns the wait status, fills times and rusage */
 static int
-run_once(char **argv, const char *msg, size_t len, const char *mark, const char *id,
-         const char *out_path, double *wall_ms, struct rusage *ru)
+run_once(char **argv, const struct passwd *pw, const char *msg, size_t len, const char *mark,
+         const char *id, const char *out_path, double *wall_ms, struct rusage *ru)
 {
     int pfd[2], status = 0;
     Feed f = {0};
@@ -107,6 +110,9 @@ run_once(char **argv, const char *msg, size_t len, const char *mark, const char 
         dup2(pfd[0], 0);
         if (out >= 0)
             dup2(out, 1);
+        if (pw != NULL && (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+                           setuid(pw->pw_uid) != 0))
+            _exit(126);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -124,6 +130,7 @@ main(int argc, char **argv)
 {
     int runs = 50, warmup = 3, want_exit = 0, opt, failed = 0;
     const char *input = NULL;
+    const struct passwd *pw = NULL;
     g_autofree char *msg = NULL;
     g_autofree char *out_path = NULL;
     g_autoptr(GError) error = NULL;
@@ -132,12 +139,18 @@ main(int argc, char **argv)
     gsize len;
     const char *mark;
 
-    while ((opt = getopt(argc, argv, "+n:w:e:i:")) != -1) {
+    while ((opt = getopt(argc, argv, "+n:w:e:i:u:")) != -1) {
         switch (opt) {
         case 'n': runs = atoi(optarg); break;
         case 'w': warmup = atoi(optarg); break;
         case 'e': want_exit = atoi(optarg); break;
         case 'i': input = optarg; break;
+        case 'u':
+            if ((pw = getpwnam(optarg)) == NULL) {
+                fprintf(stderr, "bench-exec: no user %s\n", optarg);
+                return 2;
+            }
+            break;
         default: goto usage;
         }
     }
@@ -162,7 +175,7 @@ main(int argc, char **argv)
 
         g_snprintf(id, sizeof id, "bench-%d-%d-%" G_GINT64_FORMAT, (int)getpid(), i + warmup,
                    g_get_real_time());
-        status = run_once(argv + optind, msg, len, mark, id, out_path, &w, &ru);
+        status = run_once(argv + optind, pw, msg, len, mark, id, out_path, &w, &ru);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != want_exit) {
             g_autofree char *out = NULL;
             if (failed++ == 0) {
@@ -187,7 +200,8 @@ main(int argc, char **argv)
            median(sys, runs), peak);
     return failed == 0 ? 0 : 1;
 usage:
-    fputs("usage: bench-exec [-n RUNS] [-w WARMUP] [-e EXIT] -i MESSAGE -- PROGRAM ARGS...\n",
+    fputs("usage: bench-exec [-n RUNS] [-w WARMUP] [-e EXIT] [-u USER] -i MESSAGE -- PROGRAM "
+          "ARGS...\n",
           stderr);
     return 2;
 }
