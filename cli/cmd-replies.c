@@ -23,10 +23,10 @@
 #include "rg-error.h"
 
 /* The columns every query selects, in the order reply_print() reads them. */
-#define REPLIES_COLUMNS                                                                      \
-    "id, kind, target, \"user\", source, sender, from_name, from_address, subject,"         \
-    " reply_text, message_id, queue_id, tls_version, tls_cipher,"                          \
-    " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"          \
+#define REPLIES_COLUMNS                                                                            \
+    "id, kind, target, \"user\", source, sender, from_name, from_address, subject,"                \
+    " reply_text, message_id, queue_id, tls_version, tls_cipher,"                                  \
+    " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                  \
     " attachment_count, recipient"
 
 enum {
@@ -74,12 +74,23 @@ replies_parse_duration(const char *text, guint64 *seconds)
         if (end[1] != '\0')
             return FALSE;
         switch (*end) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        case 'w': unit = 7 * 86400; break;
-        default: return FALSE;
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        case 'w':
+            unit = 7 * 86400;
+            break;
+        default:
+            return FALSE;
         }
     }
     if (n > G_MAXUINT64 / unit / 2)
@@ -144,13 +155,12 @@ static void
 reply_print_text(const PGresult *res, int row)
 {
     g_autofree char *subject = maillog_escape(value(res, row, COL_SUBJECT));
-    g_autofree char *from = maillog_escape(value(res, row, COL_FROM_ADDRESS)
-                                               ? value(res, row, COL_FROM_ADDRESS)
-                                               : value(res, row, COL_SENDER));
+    g_autofree char *from =
+        maillog_escape(value(res, row, COL_FROM_ADDRESS) ? value(res, row, COL_FROM_ADDRESS)
+                                                         : value(res, row, COL_SENDER));
     g_autofree char *message_id = maillog_escape(value(res, row, COL_MESSAGE_ID));
-    g_auto(GStrv) lines = g_strsplit(value(res, row, COL_REPLY_TEXT) ? value(res, row, COL_REPLY_TEXT)
-                                                                      : "",
-                                     "\n", -1);
+    g_auto(GStrv) lines = g_strsplit(
+        value(res, row, COL_REPLY_TEXT) ? value(res, row, COL_REPLY_TEXT) : "", "\n", -1);
     const char *tls = value(res, row, COL_TLS_VERSION);
     const char *cipher = value(res, row, COL_TLS_CIPHER);
     guint n = g_strv_length(lines);
@@ -197,12 +207,13 @@ replies_query(PGconn *conn, const RepliesView *view, guint64 since, int limit, G
     g_autofree char *limit_text = g_strdup_printf("%d", limit);
     const char *values[] = {since_text, view->kind, limit_text};
 
-    return db_exec(conn,
-                   "SELECT " REPLIES_COLUMNS " FROM replygate.processed_replies"
-                   " WHERE ($1::bigint IS NULL OR received_at >= now() - $1::bigint * interval '1 second')"
-                   "   AND ($2::text IS NULL OR kind = $2)"
-                   " ORDER BY id DESC LIMIT $3::int",
-                   3, values, NULL, NULL, error);
+    return db_exec(
+        conn,
+        "SELECT " REPLIES_COLUMNS " FROM replygate.processed_replies"
+        " WHERE ($1::bigint IS NULL OR received_at >= now() - $1::bigint * interval '1 second')"
+        "   AND ($2::text IS NULL OR kind = $2)"
+        " ORDER BY id DESC LIMIT $3::int",
+        3, values, NULL, NULL, error);
 }
 
 /* replies_follow - print each reply announced on replygate_reply; returns
@@ -272,8 +283,9 @@ cmd_replies(int argc, char **argv)
     gint64 last_id = 0;
     int rows;
 
-    if (!cli_parse_options("", "List the processed replies (replygate.processed_replies),\n"
-                               "oldest first. --follow waits on LISTEN replygate_reply.",
+    if (!cli_parse_options("",
+                           "List the processed replies (replygate.processed_replies),\n"
+                           "oldest first. --follow waits on LISTEN replygate_reply.",
                            entries, &argc, &argv))
         return EX_USAGE;
     if (argc != 1 || limit < 0 ||
@@ -290,8 +302,7 @@ cmd_replies(int argc, char **argv)
     }
     conn = db_connect(config->database, "replygate-replies", 0, &error);
     /* LISTEN before the first query, so that no reply falls between them. */
-    if (conn == NULL ||
-        (follow && !db_command(conn, "LISTEN replygate_reply", 0, NULL, &error)) ||
+    if (conn == NULL || (follow && !db_command(conn, "LISTEN replygate_reply", 0, NULL, &error)) ||
         (res = replies_query(conn, &view, since, limit, &error)) == NULL) {
         fprintf(stderr, "replygate: %s\n", error->message);
         return EX_TEMPFAIL;
