@@ -1,11 +1,17 @@
 /*
  * store.c - one reply into PostgreSQL, in one transaction.
  *
- * BEGIN; INSERT the message ... ON CONFLICT DO NOTHING RETURNING id; INSERT
- * each attachment with its bytes as a binary bytea parameter; SELECT
- * pg_notify('replygate_reply', id); COMMIT. When the insert returns no row,
- * the same Message-ID already reached the same recipient: the existing id is
- * looked up and nothing new is written. Every query goes through db_exec().
+ * Usually one statement, which PostgreSQL runs as one transaction, and one
+ * round trip:
+ *   WITH m AS (INSERT the message ... ON CONFLICT DO NOTHING RETURNING id),
+ *        a1 AS (INSERT attachment 1 ... FROM m), a2 AS (...), ...
+ *   SELECT id, pg_notify('replygate_reply', id::text) FROM m
+ * Attachment bytes travel as binary bytea parameters. A message with more
+ * than STORE_INLINE_ATTACHMENTS attachments takes the long way instead:
+ * BEGIN, the message, one INSERT per attachment, pg_notify, COMMIT.
+ * When the insert returns no row, the same Message-ID already reached the
+ * same recipient: the existing id is looked up and nothing new is written.
+ * Every query goes through db_exec().
  */
 #include <string.h>
 
@@ -13,6 +19,11 @@
 #include "rg-autoptr.h"
 #include "rg-error.h"
 #include "store.h"
+
+/* Up to this many attachments go in the one statement (9 parameters each). */
+#define STORE_INLINE_ATTACHMENTS 32
+#define STORE_MESSAGE_PARAMS 25
+#define STORE_ATTACHMENT_PARAMS 9
 
 static const char insert_message_sql[] =
     "INSERT INTO replygate.messages (message_id, message_id_hashed, recipient, queue_id,"
@@ -33,6 +44,13 @@ static const char insert_attachment_sql[] =
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 static const char notify_sql[] = "SELECT pg_notify('replygate_reply', $1)";
+
+/* One attachment inside the single statement; %d are its parameter numbers. */
+static const char inline_attachment_sql[] =
+    ", a%u AS (INSERT INTO replygate.attachments (reply_id, position, filename, content_type,"
+    " content_id, size, sha256, inline, data)"
+    " SELECT m.id, $%d::integer, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text,"
+    " $%d::boolean, $%d::bytea FROM m)";
 
 /* Strings kept alive until the statements are sent. */
 typedef struct {
@@ -98,33 +116,47 @@ store_dedup_id(const Message *message)
     return g_strconcat("sha256:", hex, NULL);
 }
 
-/* insert_attachments - one row per attachment, bytes as binary bytea */
+/* attachment_values - the 9 parameters of attachment i (reply_id, position,
+ * filename, content_type, content_id, size, sha256, inline, data) */
+static void
+attachment_values(Params *params, const char *reply_id, const Message *m, guint i,
+                  const char **values, int *lengths, int *formats)
+{
+    const Attachment *a = g_ptr_array_index(m->attachments, i);
+    gsize size = 0;
+    const char *data = a->data ? g_bytes_get_data(a->data, &size) : NULL;
+
+    values[0] = reply_id;
+    values[1] = own(params, g_strdup_printf("%u", i + 1));
+    values[2] = text_param(params, a->filename);
+    values[3] = text_param(params, a->content_type ? a->content_type : "application/octet-stream");
+    values[4] = text_param(params, a->content_id);
+    values[5] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, size));
+    values[6] = a->sha256;
+    values[7] = a->is_inline ? "true" : "false";
+    values[8] = data ? data : "";
+    for (int k = 0; k < STORE_ATTACHMENT_PARAMS; k++) {
+        lengths[k] = 0;
+        formats[k] = 0;
+    }
+    lengths[8] = (int)size;
+    formats[8] = 1; /* the bytes as they are: no escaping, no hex */
+}
+
+/* insert_attachments - one row per attachment (the long way) */
 static gboolean
 insert_attachments(PGconn *conn, Params *params, const char *reply_id, const Message *m,
                    GError **error)
 {
     for (guint i = 0; i < m->attachments->len; i++) {
-        const Attachment *a = g_ptr_array_index(m->attachments, i);
-        gsize size = 0;
-        const char *data = a->data ? g_bytes_get_data(a->data, &size) : NULL;
-        const char *values[9];
-        int lengths[9] = {0};
-        int formats[9] = {0};
+        const char *values[STORE_ATTACHMENT_PARAMS];
+        int lengths[STORE_ATTACHMENT_PARAMS];
+        int formats[STORE_ATTACHMENT_PARAMS];
         PGresult *res;
 
-        values[0] = reply_id;
-        values[1] = own(params, g_strdup_printf("%u", i + 1));
-        values[2] = text_param(params, a->filename);
-        values[3] = text_param(params, a->content_type ? a->content_type
-                                                       : "application/octet-stream");
-        values[4] = text_param(params, a->content_id);
-        values[5] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, size));
-        values[6] = a->sha256;
-        values[7] = a->is_inline ? "true" : "false";
-        values[8] = data ? data : "";
-        lengths[8] = (int)size;
-        formats[8] = 1;
-        res = db_exec(conn, insert_attachment_sql, 9, values, lengths, formats, error);
+        attachment_values(params, reply_id, m, i, values, lengths, formats);
+        res = db_exec(conn, insert_attachment_sql, STORE_ATTACHMENT_PARAMS, values, lengths,
+                      formats, error);
         if (res == NULL)
             return FALSE;
         PQclear(res);
@@ -132,67 +164,131 @@ insert_attachments(PGconn *conn, Params *params, const char *reply_id, const Mes
     return TRUE;
 }
 
-/* store_in_transaction - the statements between BEGIN and COMMIT */
+/* message_values - the 25 parameters of the message row */
+static void
+message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const char *dedup,
+               const char *recipient, const char **values)
+{
+    const Message *m = v->message;
+    gsize raw_size = m->raw ? g_bytes_get_size(m->raw) : 0;
+
+    values[0] = text_param(params, dedup);
+    values[1] = (m->message_id && *m->message_id) ? "false" : "true";
+    values[2] = text_param(params, recipient);
+    values[3] = text_param(params, env->queue_id);
+    values[4] = text_param(params, env->client_address);
+    values[5] = text_param(params, env->sender ? env->sender : "");
+    values[6] = text_param(params, v->key.kind);
+    values[7] = own(params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.target));
+    values[8] = own(params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.user));
+    values[9] = v->key_source;
+    values[10] = text_param(params, m->subject);
+    values[11] = text_param(params, m->from_name);
+    values[12] = text_param(params, m->from_address);
+    values[13] = m->date ? own(params, g_date_time_format_iso8601(m->date)) : NULL;
+    values[14] = text_param(params, m->in_reply_to);
+    values[15] = own(params, array_literal(m->references));
+    values[16] = text_param(params, m->body_text ? m->body_text : "");
+    values[17] = text_param(params, m->reply_text ? m->reply_text : "");
+    values[18] = text_param(params, m->quoted_text ? m->quoted_text : "");
+    values[19] = text_param(params, m->body_html);
+    values[20] = text_param(params, v->tls_version);
+    values[21] = text_param(params, v->tls_cipher);
+    values[22] = v->tls_bits > 0 ? own(params, g_strdup_printf("%d", v->tls_bits)) : NULL;
+    values[23] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
+    values[24] = m->raw ? own(params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw))
+                        : NULL;
+}
+
+/* find_existing - the id of the row a duplicate delivery ran into */
+static gboolean
+find_existing(PGconn *conn, const char *dedup, const char *recipient, StoreOutcome *outcome,
+              GError **error)
+{
+    const char *key[2] = {dedup, recipient};
+    g_autoptr(PGresult) res = db_exec(conn, existing_sql, 2, key, NULL, NULL, error);
+
+    if (res == NULL)
+        return FALSE;
+    outcome->duplicate = TRUE;
+    outcome->reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    return TRUE;
+}
+
+/* store_one_statement - the message, its attachments and the NOTIFY in one
+ * statement: PostgreSQL runs it as one transaction */
+static gboolean
+store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
+                    StoreOutcome *outcome, GError **error)
+{
+    const Message *m = v->message;
+    guint n_att = m->attachments->len;
+    int n_params = STORE_MESSAGE_PARAMS + (int)n_att * (STORE_ATTACHMENT_PARAMS - 1);
+    Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
+    g_autoptr(GPtrArray) owned = params.owned;
+    g_autoptr(GString) sql = g_string_new("WITH m AS (");
+    g_autoptr(PGresult) res = NULL;
+    g_autofree char *dedup = store_dedup_id(m);
+    g_autofree char *recipient = g_ascii_strdown(env->recipient, -1);
+    g_autofree const char **values = g_new0(const char *, n_params);
+    g_autofree int *lengths = g_new0(int, n_params);
+    g_autofree int *formats = g_new0(int, n_params);
+
+    g_string_append(sql, insert_message_sql);
+    g_string_append_c(sql, ')');
+    message_values(&params, v, env, dedup, recipient, values);
+    for (guint i = 0; i < n_att; i++) {
+        /* reply_id comes from m, so each attachment has 8 parameters here. */
+        const char *av[STORE_ATTACHMENT_PARAMS];
+        int al[STORE_ATTACHMENT_PARAMS];
+        int af[STORE_ATTACHMENT_PARAMS];
+        int first = STORE_MESSAGE_PARAMS + (int)i * (STORE_ATTACHMENT_PARAMS - 1);
+
+        attachment_values(&params, NULL, m, i, av, al, af);
+        for (int k = 1; k < STORE_ATTACHMENT_PARAMS; k++) {
+            values[first + k - 1] = av[k];
+            lengths[first + k - 1] = al[k];
+            formats[first + k - 1] = af[k];
+        }
+        g_string_append_printf(sql, inline_attachment_sql, i + 1, first + 1, first + 2,
+                               first + 3, first + 4, first + 5, first + 6, first + 7,
+                               first + 8);
+    }
+    g_string_append(sql, " SELECT id, pg_notify('replygate_reply', id::text) FROM m");
+
+    res = db_exec(conn, sql->str, n_params, values, lengths, formats, error);
+    if (res == NULL)
+        return FALSE;
+    if (PQntuples(res) == 0)
+        return find_existing(conn, dedup, recipient, outcome, error);
+    outcome->reply_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    outcome->duplicate = FALSE;
+    return TRUE;
+}
+
+/* store_in_transaction - the statements between BEGIN and COMMIT (the long way) */
 static gboolean
 store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
                      StoreOutcome *outcome, GError **error)
 {
-    const Message *m = v->message;
     Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
     g_autoptr(GPtrArray) owned = params.owned;
     g_autoptr(PGresult) res = NULL;
-    g_autofree char *dedup = store_dedup_id(m);
+    g_autofree char *dedup = store_dedup_id(v->message);
     g_autofree char *recipient = g_ascii_strdown(env->recipient, -1);
-    const char *values[25];
-    gsize raw_size = m->raw ? g_bytes_get_size(m->raw) : 0;
+    const char *values[STORE_MESSAGE_PARAMS];
     const char *reply_id;
 
-    values[0] = text_param(&params, dedup);
-    values[1] = (m->message_id && *m->message_id) ? "false" : "true";
-    values[2] = text_param(&params, recipient);
-    values[3] = text_param(&params, env->queue_id);
-    values[4] = text_param(&params, env->client_address);
-    values[5] = text_param(&params, env->sender ? env->sender : "");
-    values[6] = text_param(&params, v->key.kind);
-    values[7] = own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.target));
-    values[8] = own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, v->key.user));
-    values[9] = v->key_source;
-    values[10] = text_param(&params, m->subject);
-    values[11] = text_param(&params, m->from_name);
-    values[12] = text_param(&params, m->from_address);
-    values[13] = m->date ? own(&params, g_date_time_format_iso8601(m->date)) : NULL;
-    values[14] = text_param(&params, m->in_reply_to);
-    values[15] = own(&params, array_literal(m->references));
-    values[16] = text_param(&params, m->body_text ? m->body_text : "");
-    values[17] = text_param(&params, m->reply_text ? m->reply_text : "");
-    values[18] = text_param(&params, m->quoted_text ? m->quoted_text : "");
-    values[19] = text_param(&params, m->body_html);
-    values[20] = text_param(&params, v->tls_version);
-    values[21] = text_param(&params, v->tls_cipher);
-    values[22] = v->tls_bits > 0 ? own(&params, g_strdup_printf("%d", v->tls_bits)) : NULL;
-    values[23] = own(&params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
-    values[24] = m->raw ? own(&params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw))
-                        : NULL;
-
-    res = db_exec(conn, insert_message_sql, 25, values, NULL, NULL, error);
+    message_values(&params, v, env, dedup, recipient, values);
+    res = db_exec(conn, insert_message_sql, STORE_MESSAGE_PARAMS, values, NULL, NULL, error);
     if (res == NULL)
         return FALSE;
-    if (PQntuples(res) == 0) {
-        /* Already stored: report the row that exists and write nothing. */
-        const char *key[2] = {values[0], values[2]};
-        g_clear_pointer(&res, PQclear);
-        res = db_exec(conn, existing_sql, 2, key, NULL, NULL, error);
-        if (res == NULL)
-            return FALSE;
-        outcome->duplicate = TRUE;
-        outcome->reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10)
-                                               : 0;
-        return TRUE;
-    }
+    if (PQntuples(res) == 0)
+        return find_existing(conn, values[0], values[2], outcome, error);
     reply_id = own(&params, g_strdup(PQgetvalue(res, 0, 0)));
     outcome->reply_id = g_ascii_strtoll(reply_id, NULL, 10);
     outcome->duplicate = FALSE;
-    if (!insert_attachments(conn, &params, reply_id, m, error))
+    if (!insert_attachments(conn, &params, reply_id, v->message, error))
         return FALSE;
     return db_command(conn, notify_sql, 1, &reply_id, error);
 }
@@ -205,6 +301,14 @@ store_message(PGconn *conn, const Verdict *verdict, const StoreEnvelope *envelop
     GError *local = NULL;
 
     g_return_val_if_fail(verdict->message != NULL && verdict->have_key, FALSE);
+    if (verdict->message->attachments->len <= STORE_INLINE_ATTACHMENTS) {
+        if (store_one_statement(conn, verdict, envelope, outcome, &local))
+            return TRUE;
+        if (local->domain == RG_ERROR && local->code == RG_ERROR_DUPLICATE)
+            local->code = RG_ERROR_CONFIG; /* see below */
+        g_propagate_error(error, local);
+        return FALSE;
+    }
     if (!db_command(conn, "BEGIN", 0, NULL, error))
         return FALSE;
     if (!store_in_transaction(conn, verdict, envelope, outcome, &local)) {

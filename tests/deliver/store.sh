@@ -199,6 +199,37 @@ tap_is "same Message-ID, other recipient: stored" "$RC/$(rows)" "0/2"
 deliver "$CFG" "$T/m1.eml" Q2 "$(echo "$ADDR" | tr a-z A-Z)"
 tap_is "same Message-ID, recipient in upper case: nothing new" "$RC/$(rows)" "0/2"
 
+# --- many attachments: up to 32 in the one statement, more the long way ------------------
+# many_attachments FILE MESSAGE-ID N - a reply with N small attachments
+many_attachments() {
+    local file=$1 mid=$2 n=$3 i
+    {
+        printf 'From: bob@example.org\nTo: %s\nSubject: %s attachments\n' "$ADDR" "$n"
+        printf 'Message-ID: <%s>\nMIME-Version: 1.0\n' "$mid"
+        printf 'Content-Type: multipart/mixed; boundary="bb"\n\n'
+        printf -- '--bb\nContent-Type: text/plain\n\nSee the files.\n'
+        for i in $(seq "$n"); do
+            printf -- '--bb\nContent-Type: text/plain; name="f%d.txt"\n' "$i"
+            printf 'Content-Disposition: attachment; filename="f%d.txt"\n\nfile %d\n' "$i" "$i"
+        done
+        printf -- '--bb--\n'
+    } >"$file"
+}
+for n in 3 40; do
+    many_attachments "$T/many$n.eml" "many$n@example.org" "$n"
+    deliver "$CFG" "$T/many$n.eml" "QM$n"
+    tap_is "$n attachments: exit 0" "$RC" 0
+    tap_is "$n attachments: stored in order with their bytes" \
+        "$(pg_value "SELECT string_agg(a.position || '=' || a.filename || ':' || convert_from(a.data, 'UTF8'), ',' ORDER BY a.position)
+                     FROM replygate.attachments a JOIN replygate.messages m ON m.id = a.reply_id
+                    WHERE m.message_id = 'many$n@example.org'")" \
+        "$(for i in $(seq "$n"); do printf '%d=f%d.txt:file %d,' "$i" "$i" "$i"; done | sed 's/,$//')"
+    deliver "$CFG" "$T/many$n.eml" "QM$n"
+    tap_is "$n attachments: a second delivery adds none" \
+        "$RC/$(pg_value "SELECT count(*) FROM replygate.attachments a JOIN replygate.messages m ON m.id = a.reply_id WHERE m.message_id = 'many$n@example.org'")" \
+        "0/$n"
+done
+
 # --- a message without a Message-ID is keyed by its SHA-256 -------------------------
 message "$T/nomid.eml" "" "no id" "A reply without a Message-ID."
 deliver "$CFG" "$T/nomid.eml" Q3
