@@ -105,16 +105,22 @@ read_message(int fd, guint64 limit, gboolean *too_big, GError **error)
     return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 }
 
-/* print_status - the DSN text pipe(8) shows: the first line on stdout */
+/* print_status - the DSN text pipe(8) shows: the first line on stdout, in
+ * printable ASCII as DSNs want (GLib's curly quotes become plain ones) */
 static void
 print_status(const char *status)
 {
-    const char *nl = strchr(status, '\n');
+    g_autofree char *ascii = g_str_to_ascii(status, "C");
 
-    if (nl)
-        printf("%.*s\n", (int)(nl - status), status);
-    else
-        printf("%s\n", status);
+    for (char *p = ascii; *p; p++) {
+        if (*p == '\n' || *p == '\r') {
+            *p = '\0';
+            break;
+        }
+        if (!g_ascii_isprint(*p))
+            *p = '?';
+    }
+    printf("%s\n", ascii);
     fflush(stdout);
 }
 
