@@ -1,0 +1,53 @@
+/*
+ * trim-private.h - the language tables behind trim_reply() and
+ * html_to_text(): quote headers, Outlook header keys, "Original Message"
+ * and forward markers, mobile signatures, in sixteen languages.
+ *
+ * Every matcher looks at one short, already isolated piece of text and runs
+ * in time linear in its length; none of them uses a regular expression.
+ */
+#ifndef RG_TRIM_PRIVATE_H
+#define RG_TRIM_PRIVATE_H
+
+#include <glib.h>
+
+/* Longest line (bytes) that the matchers look at; longer lines are text. */
+#define TRIM_LANG_MAX_LINE 400
+
+typedef enum {
+  TRIM_KEY_NONE = 0,
+  TRIM_KEY_FROM,
+  TRIM_KEY_SENT,
+  TRIM_KEY_TO,
+  TRIM_KEY_SUBJECT,
+  TRIM_KEY_CC,
+} TrimKey;
+
+typedef enum {
+  TRIM_RULE_NONE = 0,
+  TRIM_RULE_ORIGINAL, /* -----Original Message----- and translations */
+  TRIM_RULE_FORWARD,  /* ---------- Forwarded message ---------, Begin forwarded message: */
+  TRIM_RULE_UNDERSCORE, /* ________________________________ */
+} TrimRule;
+
+/* trim_lang_normalize - copy a line into out: NBSP, narrow NBSP and the
+ * ideographic space become spaces, the fullwidth colon becomes ':', runs
+ * of spaces shrink to one, both ends are trimmed. */
+void trim_lang_normalize(GString *out, const char *s, gsize len);
+
+/* trim_lang_is_quote_header - is the normalized text an "On ... wrote:"
+ * header in one of the sixteen languages? */
+gboolean trim_lang_is_quote_header(const char *s, gsize len);
+
+/* trim_lang_header_key - which Outlook header key starts the normalized line? */
+TrimKey trim_lang_header_key(const char *s, gsize len);
+
+/* trim_lang_rule - is the normalized line an Original Message, forward or
+ * underscore rule? */
+TrimRule trim_lang_rule(const char *s, gsize len);
+
+/* trim_lang_is_mobile_signature - is the normalized line a mobile or app
+ * signature ("Sent from my iPhone", "iPhoneから送信", ...)? */
+gboolean trim_lang_is_mobile_signature(const char *s, gsize len);
+
+#endif
