@@ -17,7 +17,12 @@ CLI=${RG_CLI:-$SRC/build/cli/replygate}
 . "$SRC/tests/lib/pg.sh"
 
 T=$(mktemp -d /tmp/rg-store.XXXXXX) || tap_bail "mktemp failed"
-cleanup() { pg_cleanup; rm -rf "$T"; }
+FULL_MOUNTED=
+cleanup() {
+    [ -n "$FULL_MOUNTED" ] && umount "$T/full"
+    pg_cleanup
+    rm -rf "$T"
+}
 trap cleanup EXIT
 
 pg_start || tap_bail "cannot start PostgreSQL"
@@ -359,6 +364,29 @@ check_defer "secrets readable by others" "$T/open.conf" "$T/u.eml" \
 write_config "$T/nospool.conf"
 sed -i "s|^spool_directory = .*|spool_directory = /dev/null/spool|" "$T/nospool.conf"
 check_defer "spool not writable" "$T/nospool.conf" "$T/u.eml" '^4\.3\.0 spool: '
+
+# A full spool file system: a 64 KiB tmpfs and a 90 KB message.
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$T/full" 2>"$T/mount.err"; then
+    FULL_MOUNTED=1
+    write_config "$T/full.conf"
+    sed -i "s|^spool_directory = .*|spool_directory = $T/full/spool|" "$T/full.conf"
+    mkdir -p "$T/full/spool/tmp" "$T/full/spool/new" "$T/full/spool/success" "$T/full/spool/failure"
+    { printf 'From: bob@example.org\nTo: %s\nSubject: full\nMessage-ID: <full@example.org>\n\n' "$ADDR"
+      head -c 67500 /dev/urandom | base64; } >"$T/full.eml"
+    deliver "$T/full.conf" "$T/full.eml" QFULL
+    tap_is "spool disk full: exit 75" "$RC" 75
+    tap_like "spool disk full: first line" "$OUT" '^4\.3\.0 spool: .*No space left on device'
+    tap_is "spool disk full: no partial file left, nothing stored" \
+        "$(find "$T/full/spool" -type f | wc -l)/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'full@example.org'")" "0/0"
+    mount -o remount,size=1m "$T/full"
+    deliver "$T/full.conf" "$T/full.eml" QFULL
+    tap_is "spool disk full: stored once there is room" \
+        "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'full@example.org'")" "0/1"
+    umount "$T/full" && FULL_MOUNTED=
+else
+    tap_not_ok "spool disk full: cannot mount a tmpfs to fill" "$(cat "$T/mount.err")"
+fi
 
 "$DELIVER" --config "$CFG" -q QU -f bob@example.org <"$T/u.eml" >"$T/out" 2>/dev/null
 tap_is "usage error (no -r): exit 75, never a bounce" "$?/$(head -c 5 "$T/out")" "75/4.3.5"
