@@ -342,6 +342,43 @@ deliver "$CFG" "$T/later.eml" QLATER
 tap_is "database back: the retry is stored once" \
     "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'later@example.org'")" "0/1"
 
+# Errors the server raises in the middle of the transaction: a test trigger
+# raises the SQLSTATE named in the subject ("raise 40001").
+pg_psql -c "CREATE FUNCTION replygate.test_raise() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+    IF NEW.subject LIKE 'raise %' THEN
+        RAISE EXCEPTION 'raised by the test' USING ERRCODE = substr(NEW.subject, 7);
+    END IF;
+    RETURN NEW;
+END \$\$;
+CREATE TRIGGER test_raise BEFORE INSERT ON replygate.messages
+    FOR EACH ROW EXECUTE FUNCTION replygate.test_raise();" >/dev/null
+for state in 40001:4.3.0 40P01:4.3.0 53100:4.3.0 53200:4.3.0 57P01:4.3.0 08006:4.3.0 42501:4.3.5 23505:4.3.5; do
+    message "$T/raise.eml" "raise-${state%%:*}@example.org" "raise ${state%%:*}" "A reply the server refuses for now."
+    check_defer "SQLSTATE ${state%%:*}" "$CFG" "$T/raise.eml" "^${state#*:} database: .*SQLSTATE ${state%%:*}"
+done
+# A lock held by someone else, with the agent's own lock_timeout.
+write_config "$T/lock.conf"
+sed -i "s|^database = .*|database = $PG_CONNINFO options='-c lock_timeout=300'|" "$T/lock.conf"
+rm -f "$T/unlock"
+{
+    echo "BEGIN; LOCK TABLE replygate.messages IN ACCESS EXCLUSIVE MODE;"
+    for _ in $(seq 300); do [ -e "$T/unlock" ] && break; sleep 0.1; done
+    echo "COMMIT;"
+} | "$PG_BIN/psql" -X -q "$PG_CONNINFO" >/dev/null 2>&1 &
+locker=$!
+for _ in $(seq 100); do
+    [ "$(pg_value "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'replygate.messages'::regclass")" = 1 ] && break
+    sleep 0.1
+done
+message "$T/lock.eml" "lock@example.org" "lock" "Waiting for a lock."
+check_defer "lock not available" "$T/lock.conf" "$T/lock.eml" '^4\.3\.0 database: .*SQLSTATE 55P03'
+touch "$T/unlock"
+wait "$locker"
+deliver "$T/lock.conf" "$T/lock.eml" QLOCK
+tap_is "lock released: the retry is stored" "$RC" 0
+pg_psql -c "DROP TRIGGER test_raise ON replygate.messages; DROP FUNCTION replygate.test_raise()" >/dev/null
+
 pg_value "CREATE DATABASE unmigrated" >/dev/null
 write_config "$T/unmigrated.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=unmigrated user=postgres|" "$T/unmigrated.conf"
