@@ -17,6 +17,7 @@ typedef int (*CommandFunc)(int argc, char **argv);
 int cmd_address(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_replies(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 

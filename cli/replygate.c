@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"address", cmd_address, "print the signed reply address for KIND TARGET USER"},
     {"verify", cmd_verify, "check a reply address and print what it stands for"},
     {"migrate", cmd_migrate, "apply the database schema files not applied yet"},
+    {"replay", cmd_replay, "deliver messages from the spool's failure/ folder again"},
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},
     {NULL, NULL, NULL},
