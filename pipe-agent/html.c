@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
   gsize start;
   gboolean quote;
+  gboolean outlook; /* Outlook's header block and all after it */
 } Segment;
 
 typedef struct {
@@ -366,9 +367,9 @@ decode_span(Span s)
 
 /* segment_begin - start a new segment of the given kind at the output end. */
 static void
-segment_begin(Html *h, gboolean quote)
+segment_begin(Html *h, gboolean quote, gboolean outlook)
 {
-  Segment seg = {h->out->len, quote};
+  Segment seg = {h->out->len, quote, outlook};
 
   line_break(h, 1);
   seg.start = h->out->len;
@@ -377,6 +378,7 @@ segment_begin(Html *h, gboolean quote)
 
     if (last->start == seg.start) {
       last->quote = quote;
+      last->outlook = outlook;
       return;
     }
   }
@@ -427,7 +429,7 @@ pop_elem(Html *h)
   if (e.flags & EL_QUOTE) {
     h->quote_depth--;
     if (h->quote_depth == 0 && !h->rest_quoted)
-      segment_begin(h, FALSE);
+      segment_begin(h, FALSE, FALSE);
   }
 }
 
@@ -455,7 +457,7 @@ start_quote(Html *h, Elem *e)
 {
   e->flags |= EL_QUOTE;
   if (h->quote_depth == 0 && !h->rest_quoted)
-    segment_begin(h, TRUE);
+    segment_begin(h, TRUE, FALSE);
   h->quote_depth++;
 }
 
@@ -472,7 +474,7 @@ open_elem(Html *h, const Tag *t)
     pop_elem(h);
   if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style)) {
     if (!h->rest_quoted && h->quote_depth == 0)
-      segment_begin(h, TRUE);
+      segment_begin(h, TRUE, TRUE);
     h->rest_quoted = TRUE;
   }
   if (span_has_token(t->cls, quote_classes) || span_has_prefix(t->id, quote_ids) ||
@@ -537,7 +539,7 @@ open_elem(Html *h, const Tag *t)
     if (e.flags & EL_QUOTE) {
       h->quote_depth--;
       if (h->quote_depth == 0 && !h->rest_quoted)
-        segment_begin(h, FALSE);
+        segment_begin(h, FALSE, FALSE);
     }
     if (e.flags & EL_LINK) {
       Link *l = &g_array_index(h->links, Link, h->links->len - 1);
@@ -736,8 +738,13 @@ split_segments(Html *h, char **text, char **quoted)
       last_main = (gint)i;
   }
   first_quote = (guint)(last_main + 1);
+  while (first_quote < count && !g_array_index(h->segments, Segment, first_quote).quote)
+    first_quote++;
   if (first_quote < count && starts_with_forward(s, SEG_START(first_quote), n))
-    first_quote = count; /* only a forward: the forwarded text is the message */
+    first_quote = count; /* a forward: the forwarded text is the message */
+  if (last_main < 0 && first_quote < count &&
+      g_array_index(h->segments, Segment, first_quote).outlook)
+    first_quote = count; /* nothing above Outlook's block: it only forwards */
   for (i = 0; i < count; i++) {
     GString *dest = i < first_quote ? main_text : quote_text;
 
@@ -755,7 +762,7 @@ html_to_text(const char *html, gsize len, char **quoted)
 {
   Html h = {0};
   g_autoptr(GString) buf = g_string_new(NULL);
-  Segment first = {0, FALSE};
+  Segment first = {0, FALSE, FALSE};
   gsize i = 0;
   char *text;
   char *q;

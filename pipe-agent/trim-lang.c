@@ -95,6 +95,7 @@ static const HeaderKey header_keys[] = {
 /* Text between the dashes of an "Original Message" rule. */
 static const char *const original_phrases[] = {
   "Original Message", "Original", "Ursprüngliche Nachricht", "Originalnachricht",
+  "Original-Nachricht", "Ursprüngliche Mail", "Mail original", "Mensaje original",
   "Message d'origine", "Message d’origine", "Message original", "Mensaje original",
   "Mensagem original", "Messaggio originale", "Oorspronkelijk bericht",
   "Origineel bericht", "Ursprungligt meddelande", "Opprinnelig melding",

@@ -153,6 +153,26 @@ header_window(const Line *lines, guint n, guint i, guint k, GString *one, GStrin
   return trim_lang_is_quote_header(joined->str, joined->len);
 }
 
+/* header_inline - is the line a header with the quoted text run on after
+ * it, as Yahoo's text part writes: "On ..., Jane <j@x> wrote:   Shall we"?
+ * The header ends at the first ':' followed by at least two spaces. */
+static gboolean
+header_inline(const Line *l, GString *one)
+{
+  guint32 limit = MIN(l->len, TRIM_LANG_MAX_LINE);
+  guint32 p;
+
+  if (l->code || l->blank || l->depth > 0)
+    return FALSE;
+  for (p = 0; p + 2 < limit; p++) {
+    if (l->s[p] == ':' && l->s[p + 1] == ' ' && l->s[p + 2] == ' ') {
+      trim_lang_normalize(one, l->s, p + 1);
+      return trim_lang_is_quote_header(one->str, one->len);
+    }
+  }
+  return FALSE;
+}
+
 /* header_span_at - lines an "On ... wrote:" header starting at i takes (0:
  * none). A wrapped match is refused when it also matches from a later
  * line, so the line above a header is never swallowed. */
@@ -171,7 +191,7 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
         return 0;
     return (guint8)k;
   }
-  return 0;
+  return header_inline(&lines[i], one) ? 1 : 0;
 }
 
 /* classify - fill in every line's depth, blank, signature, key and rule. */
