@@ -132,8 +132,8 @@ cmd_migrate(int argc, char **argv)
     g_autofree char *database = NULL;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE"},
-        {"sql-dir", 0, 0, G_OPTION_ARG_FILENAME, &sql_dir_option,
-         "folder of the NNNN_*.sql files", "DIR"},
+        {"sql-dir", 0, 0, G_OPTION_ARG_FILENAME, &sql_dir_option, "folder of the NNNN_*.sql files",
+         "DIR"},
         {"database", 0, 0, G_OPTION_ARG_STRING, &database,
          "libpq conninfo or URI instead of the configuration's", "CONNINFO"},
         {NULL},
@@ -145,9 +145,10 @@ cmd_migrate(int argc, char **argv)
     const char *sql_dir;
     guint applied = 0;
 
-    if (!cli_parse_options("", "Apply the schema files in order, each in a transaction, and\n"
-                               "record them in replygate.schema_migrations. Running it again\n"
-                               "changes nothing.",
+    if (!cli_parse_options("",
+                           "Apply the schema files in order, each in a transaction, and\n"
+                           "record them in replygate.schema_migrations. Running it again\n"
+                           "changes nothing.",
                            entries, &argc, &argv))
         return EX_USAGE;
     if (argc != 1) {
@@ -164,8 +165,8 @@ cmd_migrate(int argc, char **argv)
     sql_dir = migrate_sql_dir(sql_dir_option);
     files = migrate_list(sql_dir, &error);
     if (files == NULL || files->len == 0) {
-        fprintf(stderr, "replygate: no schema files in %s%s%s\n", sql_dir,
-                error ? ": " : "", error ? error->message : "");
+        fprintf(stderr, "replygate: no schema files in %s%s%s\n", sql_dir, error ? ": " : "",
+                error ? error->message : "");
         return EX_CONFIG;
     }
     conn = db_connect(database, "replygate-migrate", 0, &error);
@@ -180,8 +181,7 @@ cmd_migrate(int argc, char **argv)
         if (!migrate_is_applied(conn, version, &done, &error) ||
             (!done && !migrate_apply(conn, sql_dir, version, &error))) {
             fprintf(stderr, "replygate: migrate: %s\n", error->message);
-            return error->domain == RG_ERROR && error->code == RG_ERROR_TEMPFAIL ? EX_TEMPFAIL
-                                                                                 : 1;
+            return error->domain == RG_ERROR && error->code == RG_ERROR_TEMPFAIL ? EX_TEMPFAIL : 1;
         }
         if (!done) {
             printf("applied %s\n", version);

@@ -20,13 +20,13 @@ db_sqlstate_code(const char *sqlstate)
         return RG_ERROR_TEMPFAIL; /* no answer from the server at all */
     if (strcmp(sqlstate, "23505") == 0)
         return RG_ERROR_DUPLICATE;
-    if (strncmp(sqlstate, "08", 2) == 0 ||      /* connection exception */
-        strcmp(sqlstate, "40001") == 0 ||       /* serialization failure */
-        strcmp(sqlstate, "40P01") == 0 ||       /* deadlock detected */
-        strncmp(sqlstate, "53", 2) == 0 ||      /* insufficient resources, disk full */
-        strncmp(sqlstate, "57P0", 4) == 0 ||    /* admin/crash shutdown, cannot connect now */
-        strcmp(sqlstate, "55P03") == 0 ||       /* lock not available */
-        strcmp(sqlstate, "57014") == 0)         /* query canceled (statement timeout) */
+    if (strncmp(sqlstate, "08", 2) == 0 ||   /* connection exception */
+        strcmp(sqlstate, "40001") == 0 ||    /* serialization failure */
+        strcmp(sqlstate, "40P01") == 0 ||    /* deadlock detected */
+        strncmp(sqlstate, "53", 2) == 0 ||   /* insufficient resources, disk full */
+        strncmp(sqlstate, "57P0", 4) == 0 || /* admin/crash shutdown, cannot connect now */
+        strcmp(sqlstate, "55P03") == 0 ||    /* lock not available */
+        strcmp(sqlstate, "57014") == 0)      /* query canceled (statement timeout) */
         return RG_ERROR_TEMPFAIL;
     /* A missing table, a permission, a bug: the operator must act, so defer. */
     return RG_ERROR_CONFIG;
@@ -66,7 +66,8 @@ db_connect(const char *conninfo, const char *application_name, int timeout_s, GE
 {
     const char *keys[4];
     const char *values[4];
-    g_autofree char *timeout = g_strdup_printf("%d", timeout_s > 0 ? timeout_s : DB_CONNECT_TIMEOUT);
+    g_autofree char *timeout =
+        g_strdup_printf("%d", timeout_s > 0 ? timeout_s : DB_CONNECT_TIMEOUT);
     PGconn *conn;
 
     db_params(keys, values, conninfo, application_name, timeout);
@@ -176,8 +177,8 @@ db_set_result_error(PGconn *conn, PGresult *res, GError **error)
 
 /* db_exec - run one statement with parameters and classify its failure */
 PGresult *
-db_exec(PGconn *conn, const char *sql, int n_params, const char *const *values,
-        const int *lengths, const int *formats, GError **error)
+db_exec(PGconn *conn, const char *sql, int n_params, const char *const *values, const int *lengths,
+        const int *formats, GError **error)
 {
     PGresult *res;
     ExecStatusType status;
@@ -213,8 +214,7 @@ db_exec_script(PGconn *conn, const char *sql, GError **error)
 
 /* db_command - db_exec() for a statement whose result is not needed */
 gboolean
-db_command(PGconn *conn, const char *sql, int n_params, const char *const *values,
-           GError **error)
+db_command(PGconn *conn, const char *sql, int n_params, const char *const *values, GError **error)
 {
     PGresult *res = db_exec(conn, sql, n_params, values, NULL, NULL, error);
 

@@ -261,8 +261,7 @@ too_big(Delivery *d, GBytes *head)
         proclog_info(d->proclog, "replygate: rejected: %s", reason);
         if (spool_write_reason(d->config->spool_directory, path, reason, NULL) &&
             (moved = spool_move(d->config->spool_directory, path, "failure", NULL)) != NULL)
-            proclog_debug(d->proclog, "Moving %s => %s/failure", path,
-                          d->config->spool_directory);
+            proclog_debug(d->proclog, "Moving %s => %s/failure", path, d->config->spool_directory);
         else
             spool_remove(path, NULL);
     }
@@ -298,8 +297,7 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
                       d->config->spool_directory);
     else
         maillog_warning("%s: stored, but %s", d->queue_id, error->message);
-    log_outcome(d, v, dedup_id, outcome.reply_id, outcome.duplicate ? "duplicate" : "stored",
-                NULL);
+    log_outcome(d, v, dedup_id, outcome.reply_id, outcome.duplicate ? "duplicate" : "stored", NULL);
     return EX_OK;
 }
 
@@ -373,8 +371,8 @@ deliver(Options *opt)
         return accept_message(&d, verdict, spool_path, dedup_id);
     if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
         spool_remove(spool_path, NULL);
-        return defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store"
-                                                        : verdict->status,
+        return defer(&d,
+                     verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                      dedup_id);
     }
     return reject(&d, verdict, spool_path, dedup_id);
@@ -386,16 +384,22 @@ parse_options(Options *opt, int *argc, char ***argv, GError **error)
 {
     GOptionEntry entries[] = {
         {"config", 0, 0, G_OPTION_ARG_FILENAME, &opt->config_path, "configuration file", "FILE"},
-        {"dry-run", 0, 0, G_OPTION_ARG_NONE, &opt->dry_run,
-         "decide and print JSON, write nothing", NULL},
+        {"dry-run", 0, 0, G_OPTION_ARG_NONE, &opt->dry_run, "decide and print JSON, write nothing",
+         NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &opt->version, "print the version", NULL},
-        {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &opt->queue_id, "Postfix queue id", "QUEUE_ID"},
-        {"sender", 'f', 0, G_OPTION_ARG_STRING, &opt->sender, "envelope sender", "SENDER"},
-        {"recipient", 'r', 0, G_OPTION_ARG_STRING, &opt->recipient, "envelope recipient", "RECIPIENT"},
-        {"client-address", 'c', 0, G_OPTION_ARG_STRING, &opt->client_address, "SMTP client address", "ADDR"},
+        {"queue-id", 'q', 0, G_OPTION_ARG_FILENAME, &opt->queue_id, "Postfix queue id", "QUEUE_ID"},
+        {"sender", 'f', 0, G_OPTION_ARG_FILENAME, &opt->sender, "envelope sender", "SENDER"},
+        {"recipient", 'r', 0, G_OPTION_ARG_FILENAME, &opt->recipient, "envelope recipient",
+         "RECIPIENT"},
+        {"client-address", 'c', 0, G_OPTION_ARG_FILENAME, &opt->client_address,
+         "SMTP client address", "ADDR"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");
+
+    /* The envelope is taken as raw bytes (G_OPTION_ARG_FILENAME): a string
+     * option would be converted from the locale and refuse an 8-bit or
+     * SMTPUTF8 address. store.c makes text valid UTF-8 before storing it. */
 
     g_option_context_set_summary(context,
                                  "Deliver one reply from Postfix's pipe(8) into PostgreSQL.");

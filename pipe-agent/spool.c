@@ -155,8 +155,8 @@ spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
         spool_set_errno(error, saved, "write", tmp_path);
         return NULL;
     }
-    name = spool_unique_name(tv.tv_sec, (long)tv.tv_usec, (guint64)st.st_dev,
-                             (guint64)st.st_ino, host);
+    name = spool_unique_name(tv.tv_sec, (long)tv.tv_usec, (guint64)st.st_dev, (guint64)st.st_ino,
+                             host);
     new_path = g_build_filename(new_dir, name, NULL);
     if (rename(tmp_path, new_path) < 0) {
         int saved = errno;

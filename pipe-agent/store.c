@@ -196,8 +196,8 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[21] = text_param(params, v->tls_cipher);
     values[22] = v->tls_bits > 0 ? own(params, g_strdup_printf("%d", v->tls_bits)) : NULL;
     values[23] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
-    values[24] = m->raw ? own(params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw))
-                        : NULL;
+    values[24] =
+        m->raw ? own(params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw)) : NULL;
 }
 
 /* find_existing - the id of the row a duplicate delivery ran into */
@@ -218,8 +218,8 @@ find_existing(PGconn *conn, const char *dedup, const char *recipient, StoreOutco
 /* store_one_statement - the message, its attachments and the NOTIFY in one
  * statement: PostgreSQL runs it as one transaction */
 static gboolean
-store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
-                    StoreOutcome *outcome, GError **error)
+store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, StoreOutcome *outcome,
+                    GError **error)
 {
     const Message *m = v->message;
     guint n_att = m->attachments->len;
@@ -250,9 +250,8 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
             lengths[first + k - 1] = al[k];
             formats[first + k - 1] = af[k];
         }
-        g_string_append_printf(sql, inline_attachment_sql, i + 1, first + 1, first + 2,
-                               first + 3, first + 4, first + 5, first + 6, first + 7,
-                               first + 8);
+        g_string_append_printf(sql, inline_attachment_sql, i + 1, first + 1, first + 2, first + 3,
+                               first + 4, first + 5, first + 6, first + 7, first + 8);
     }
     g_string_append(sql, " SELECT id, pg_notify('replygate_reply', id::text) FROM m");
 

@@ -81,8 +81,7 @@ test_proclog_format(void)
 
     for (gsize i = 0; i < G_N_ELEMENTS(proclog_cases); i++) {
         const ProclogCase *c = &proclog_cases[i];
-        g_autoptr(GDateTime) when =
-            g_date_time_new(utc, 2026, 11, 22, 13, 5, 46 + c->usec / 1e6);
+        g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, 22, 13, 5, 46 + c->usec / 1e6);
         g_autofree char *got = proclog_format(when, c->level, c->pid, c->text);
 
         if (g_strcmp0(got, c->want) != 0)

@@ -204,6 +204,27 @@ tap_is "same Message-ID, other recipient: stored" "$RC/$(rows)" "0/2"
 deliver "$CFG" "$T/m1.eml" Q2 "$(echo "$ADDR" | tr a-z A-Z)"
 tap_is "same Message-ID, recipient in upper case: nothing new" "$RC/$(rows)" "0/2"
 
+# --- concurrent deliveries: the same message ten times at once is one row ------------------
+message "$T/race.eml" "race@example.org" "race" "Delivered by two MX hosts at once."
+for i in $(seq 10); do
+    REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q "QRACE$i" -f bob@example.org -r "$ADDR" \
+        <"$T/race.eml" >"$T/race$i.out" 2>"$T/race$i.err" &
+done
+race_rcs=
+for job in $(jobs -p); do wait "$job"; race_rcs="$race_rcs$?"; done
+tap_is "concurrent: all ten exit 0" "$race_rcs" 0000000000
+tap_is "concurrent: one row" \
+    "$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'race@example.org'")" 1
+tap_is "concurrent: one stored, nine duplicates" \
+    "$(cat "$T"/race*.err | grep -c 'status=stored$')/$(cat "$T"/race*.err | grep -c 'status=duplicate$')" "1/9"
+# Text that is not UTF-8 (an 8-bit envelope sender) is stored with replacements.
+message "$T/latin.eml" "latin@example.org" "latin" "Envelope in Latin-1."
+deliver "$CFG" "$T/latin.eml" QLATIN "$ADDR" "$(printf 'b\351b@example.org')"
+tap_is "8-bit sender: stored" "$RC" 0
+tap_is "8-bit sender: replaced, valid UTF-8" \
+    "$(pg_value "SELECT sender FROM replygate.messages WHERE message_id = 'latin@example.org'")" \
+    "b�b@example.org"
+
 # --- many attachments: up to 32 in the one statement, more the long way ------------------
 # many_attachments FILE MESSAGE-ID N - a reply with N small attachments
 many_attachments() {
