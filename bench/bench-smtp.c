@@ -297,53 +297,90 @@ find_sent(Bench *b, GHashTable *by_id, const char *msgid)
     return g_hash_table_lookup(by_id, key);
 }
 
-/* listen_open - connect and LISTEN before the first message is sent */
-static PGconn *
-listen_open(const char *conninfo)
+/* The LISTEN side: a thread that timestamps each notification as it arrives,
+ * from before the first message until every accepted message is in. */
+typedef struct {
+    PGconn *pg;
+    GHashTable *seen;  /* messages.id as text -> realtime µs of its notification (gint64 *) */
+    gint want;         /* notifications to wait for; G_MAXINT until sending ends (atomic) */
+    gint64 deadline;   /* monotonic µs; set with want (under lock) */
+    GMutex lock;
+    GThread *thread;
+} Listener;
+
+/* listener_run - the listening thread */
+static gpointer
+listener_run(gpointer data)
 {
-    PGconn *pg = PQconnectdb(conninfo);
-    PGresult *r;
+    Listener *l = data;
+    int got = 0;
 
-    if (PQstatus(pg) != CONNECTION_OK)
-        die("cannot connect to %s: %s", conninfo, PQerrorMessage(pg));
-    r = PQexec(pg, "LISTEN replygate_reply");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        die("LISTEN failed: %s", PQerrorMessage(pg));
-    PQclear(r);
-    return pg;
-}
-
-/* wait_notify - timestamp notifications until every accepted message is in,
- * or the deadline; then map ids to Message-IDs; returns how many completed */
-static int
-wait_notify(Bench *b, PGconn *pg, GHashTable *by_id, int want, gint64 deadline)
-{
-    /* messages.id as text -> realtime µs of its notification (gint64 *) */
-    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    int got = 0, done = 0;
-    PGresult *r;
-
-    while (got < want && g_get_monotonic_time() < deadline) {
-        struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+    for (;;) {
+        struct pollfd pfd = {.fd = PQsocket(l->pg), .events = POLLIN};
         PGnotify *n;
-        if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+        gint64 deadline;
+
+        g_mutex_lock(&l->lock);
+        deadline = l->deadline;
+        g_mutex_unlock(&l->lock);
+        if (got >= g_atomic_int_get(&l->want) || g_get_monotonic_time() > deadline)
             break;
-        if (!PQconsumeInput(pg))
-            die("lost the LISTEN connection: %s", PQerrorMessage(pg));
-        while ((n = PQnotifies(pg)) != NULL) {
+        if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+            break;
+        if (!PQconsumeInput(l->pg))
+            die("lost the LISTEN connection: %s", PQerrorMessage(l->pg));
+        while ((n = PQnotifies(l->pg)) != NULL) {
             gint64 now = g_get_real_time();
-            if (!g_hash_table_contains(seen, n->extra)) {
-                g_hash_table_insert(seen, g_strdup(n->extra), g_memdup2(&now, sizeof now));
+            if (!g_hash_table_contains(l->seen, n->extra)) {
+                g_hash_table_insert(l->seen, g_strdup(n->extra), g_memdup2(&now, sizeof now));
                 got++;
             }
             PQfreemem(n);
         }
     }
-    r = PQexec(pg, "SELECT id::text, message_id FROM replygate.messages");
+    return NULL;
+}
+
+/* listener_start - connect, LISTEN, and start the thread before any message */
+static Listener *
+listener_start(const char *conninfo)
+{
+    Listener *l = g_new0(Listener, 1);
+    PGresult *r;
+
+    l->pg = PQconnectdb(conninfo);
+    if (PQstatus(l->pg) != CONNECTION_OK)
+        die("cannot connect to %s: %s", conninfo, PQerrorMessage(l->pg));
+    r = PQexec(l->pg, "LISTEN replygate_reply");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        die("LISTEN failed: %s", PQerrorMessage(l->pg));
+    PQclear(r);
+    l->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    l->want = G_MAXINT;
+    l->deadline = G_MAXINT64;
+    g_mutex_init(&l->lock);
+    l->thread = g_thread_new("listen", listener_run, l);
+    return l;
+}
+
+/* listener_finish - wait for want notifications or the deadline, then map
+ * ids to Message-IDs and date the Sent entries; returns how many completed */
+static int
+listener_finish(Bench *b, Listener *l, GHashTable *by_id, int want, gint64 deadline)
+{
+    PGresult *r;
+    int done = 0;
+
+    g_mutex_lock(&l->lock);
+    l->deadline = deadline;
+    g_mutex_unlock(&l->lock);
+    g_atomic_int_set(&l->want, want);
+    g_thread_join(l->thread);
+    r = PQexec(l->pg, "SELECT id::text, message_id FROM replygate.messages");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        die("SELECT failed: %s", PQerrorMessage(pg));
+        die("SELECT failed: %s", PQerrorMessage(l->pg));
     for (int row = 0; row < PQntuples(r); row++) {
-        const gint64 *t = g_hash_table_lookup(seen, PQgetvalue(r, row, 0));
+        const gint64 *t = g_hash_table_lookup(l->seen, PQgetvalue(r, row, 0));
         Sent *s = find_sent(b, by_id, PQgetvalue(r, row, 1));
         if (t != NULL && s != NULL && s->t_done == 0) {
             s->t_done = *t;
@@ -351,6 +388,10 @@ wait_notify(Bench *b, PGconn *pg, GHashTable *by_id, int want, gint64 deadline)
         }
     }
     PQclear(r);
+    PQfinish(l->pg);
+    g_hash_table_unref(l->seen);
+    g_mutex_clear(&l->lock);
+    g_free(l);
     return done;
 }
 
@@ -502,7 +543,7 @@ main(int argc, char **argv)
     g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree gint64 *lat = NULL, *smtp = NULL;
     GThread **threads;
-    PGconn *pg = NULL;
+    Listener *listener = NULL;
     gint64 t_end = 0, t_last250 = 0;
     int opt, ok = 0, done = 0, nlat = 0;
 
@@ -536,7 +577,7 @@ main(int argc, char **argv)
     b.ssl_ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(b.ssl_ctx, SSL_VERIFY_NONE, NULL); /* a self-signed test certificate */
     if (b.notify != NULL)
-        pg = listen_open(b.notify);
+        listener = listener_start(b.notify);
 
     b.t0 = g_get_real_time();
     b.t0_mono = g_get_monotonic_time();
@@ -555,13 +596,11 @@ main(int argc, char **argv)
     }
     {
         gint64 deadline = g_get_monotonic_time() + (gint64)b.wait_s * G_USEC_PER_SEC;
-        if (pg != NULL)
-            done = wait_notify(&b, pg, by_id, ok, deadline);
+        if (listener != NULL)
+            done = listener_finish(&b, listener, by_id, ok, deadline);
         else if (b.maildir != NULL)
             done = wait_maildir(&b, by_id, ok, deadline);
     }
-    if (pg != NULL)
-        PQfinish(pg);
 
     lat = g_new0(gint64, b.count);
     smtp = g_new0(gint64, b.count);
@@ -596,7 +635,7 @@ main(int argc, char **argv)
         int nsmtp = 0;
         double accept_s = (t_last250 - b.t0) / 1e6;
         double total_s = (t_end - b.t0) / 1e6;
-        gboolean completion = pg != NULL || b.maildir != NULL;
+        gboolean completion = b.notify != NULL || b.maildir != NULL;
 
         for (int i = 0; i < b.count; i++)
             if (smtp[i] > 0)
