@@ -27,159 +27,164 @@
 #define PREFIX_MAX_DEPTH 32
 
 enum {
-  EL_QUOTE = 1 << 0,  /* opened a quote segment */
-  EL_BLOCK = 1 << 1,  /* line break before and after */
-  EL_PARA = 1 << 2,   /* blank line before and after */
-  EL_LIST = 1 << 3,   /* pushed a list counter */
-  EL_BQ = 1 << 4,     /* raised the blockquote level */
-  EL_PRE = 1 << 5,    /* raised the pre level */
-  EL_LINK = 1 << 6,   /* pushed a link */
+    EL_QUOTE = 1 << 0, /* opened a quote segment */
+    EL_BLOCK = 1 << 1, /* line break before and after */
+    EL_PARA = 1 << 2,  /* blank line before and after */
+    EL_LIST = 1 << 3,  /* pushed a list counter */
+    EL_BQ = 1 << 4,    /* raised the blockquote level */
+    EL_PRE = 1 << 5,   /* raised the pre level */
+    EL_LINK = 1 << 6,  /* pushed a link */
 };
 
 typedef struct {
-  char name[NAME_MAX_LEN + 1];
-  guint8 flags;
+    char name[NAME_MAX_LEN + 1];
+    guint8 flags;
 } Elem;
 
 typedef struct {
-  gsize start;
-  gboolean quote;
-  gboolean outlook; /* Outlook's header block and all after it */
+    gsize start;
+    gboolean quote;
+    gboolean outlook; /* Outlook's header block and all after it */
 } Segment;
 
 typedef struct {
-  char *href;
-  gsize start;
+    char *href;
+    gsize start;
 } Link;
 
 typedef struct {
-  const char *p;
-  gsize len;
+    const char *p;
+    gsize len;
 } Span;
 
 typedef struct {
-  char name[NAME_MAX_LEN + 1];
-  gboolean end;
-  gboolean self_closing;
-  Span cls, id, type, style, href, marker;
+    char name[NAME_MAX_LEN + 1];
+    gboolean end;
+    gboolean self_closing;
+    Span cls, id, type, style, href, marker;
 } Tag;
 
 typedef struct {
-  GString *out;
-  GArray *segments; /* Segment */
-  GArray *stack;    /* Elem */
-  GArray *lists;    /* gint: next number, or -1 for a bullet list */
-  GArray *links;    /* Link */
-  guint quote_depth;
-  gboolean rest_quoted;
-  guint bq_level;
-  guint pre_level;
-  gboolean pending_space;
+    GString *out;
+    GArray *segments; /* Segment */
+    GArray *stack;    /* Elem */
+    GArray *lists;    /* gint: next number, or -1 for a bullet list */
+    GArray *links;    /* Link */
+    guint quote_depth;
+    gboolean rest_quoted;
+    guint bq_level;
+    guint pre_level;
+    gboolean pending_space;
 } Html;
 
 typedef struct {
-  const char *name;
-  const char *utf8;
+    const char *name;
+    const char *utf8;
 } Entity;
 
 static const Entity entities[] = {
-  {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"},
-  {"nbsp", "\xC2\xA0"}, {"copy", "©"}, {"reg", "®"}, {"trade", "™"},
-  {"hellip", "…"}, {"mdash", "—"}, {"ndash", "–"}, {"lsquo", "‘"}, {"rsquo", "’"},
-  {"ldquo", "“"}, {"rdquo", "”"}, {"sbquo", "‚"}, {"bdquo", "„"}, {"bull", "•"},
-  {"middot", "·"}, {"euro", "€"}, {"pound", "£"}, {"yen", "¥"}, {"cent", "¢"},
-  {"laquo", "«"}, {"raquo", "»"}, {"times", "×"}, {"divide", "÷"}, {"deg", "°"},
-  {"para", "¶"}, {"sect", "§"}, {"shy", ""}, {"zwnj", ""}, {"zwj", ""},
-  {"ensp", " "}, {"emsp", " "}, {"thinsp", " "}, {"iexcl", "¡"}, {"iquest", "¿"},
-  {"auml", "ä"}, {"ouml", "ö"}, {"uuml", "ü"}, {"Auml", "Ä"}, {"Ouml", "Ö"},
-  {"Uuml", "Ü"}, {"szlig", "ß"}, {"eacute", "é"}, {"egrave", "è"}, {"ecirc", "ê"},
-  {"euml", "ë"}, {"agrave", "à"}, {"aacute", "á"}, {"acirc", "â"}, {"atilde", "ã"},
-  {"aring", "å"}, {"aelig", "æ"}, {"ccedil", "ç"}, {"ntilde", "ñ"}, {"oacute", "ó"},
-  {"ograve", "ò"}, {"ocirc", "ô"}, {"otilde", "õ"}, {"oslash", "ø"}, {"iacute", "í"},
-  {"igrave", "ì"}, {"icirc", "î"}, {"iuml", "ï"}, {"uacute", "ú"}, {"ugrave", "ù"},
-  {"ucirc", "û"}, {"Eacute", "É"}, {"Egrave", "È"}, {"Agrave", "À"}, {"Aacute", "Á"},
-  {"Aring", "Å"}, {"AElig", "Æ"}, {"Oslash", "Ø"}, {"Ccedil", "Ç"}, {"Ntilde", "Ñ"},
-  {"Oacute", "Ó"}, {"Uacute", "Ú"}, {"Iacute", "Í"}, {"larr", "←"}, {"rarr", "→"},
-  {"uarr", "↑"}, {"darr", "↓"}, {"check", "✓"}, {"minus", "−"}, {NULL, NULL},
+    {"amp", "&"},         {"lt", "<"},     {"gt", ">"},     {"quot", "\""},  {"apos", "'"},
+    {"nbsp", "\xC2\xA0"}, {"copy", "©"},   {"reg", "®"},    {"trade", "™"},  {"hellip", "…"},
+    {"mdash", "—"},       {"ndash", "–"},  {"lsquo", "‘"},  {"rsquo", "’"},  {"ldquo", "“"},
+    {"rdquo", "”"},       {"sbquo", "‚"},  {"bdquo", "„"},  {"bull", "•"},   {"middot", "·"},
+    {"euro", "€"},        {"pound", "£"},  {"yen", "¥"},    {"cent", "¢"},   {"laquo", "«"},
+    {"raquo", "»"},       {"times", "×"},  {"divide", "÷"}, {"deg", "°"},    {"para", "¶"},
+    {"sect", "§"},        {"shy", ""},     {"zwnj", ""},    {"zwj", ""},     {"ensp", " "},
+    {"emsp", " "},        {"thinsp", " "}, {"iexcl", "¡"},  {"iquest", "¿"}, {"auml", "ä"},
+    {"ouml", "ö"},        {"uuml", "ü"},   {"Auml", "Ä"},   {"Ouml", "Ö"},   {"Uuml", "Ü"},
+    {"szlig", "ß"},       {"eacute", "é"}, {"egrave", "è"}, {"ecirc", "ê"},  {"euml", "ë"},
+    {"agrave", "à"},      {"aacute", "á"}, {"acirc", "â"},  {"atilde", "ã"}, {"aring", "å"},
+    {"aelig", "æ"},       {"ccedil", "ç"}, {"ntilde", "ñ"}, {"oacute", "ó"}, {"ograve", "ò"},
+    {"ocirc", "ô"},       {"otilde", "õ"}, {"oslash", "ø"}, {"iacute", "í"}, {"igrave", "ì"},
+    {"icirc", "î"},       {"iuml", "ï"},   {"uacute", "ú"}, {"ugrave", "ù"}, {"ucirc", "û"},
+    {"Eacute", "É"},      {"Egrave", "È"}, {"Agrave", "À"}, {"Aacute", "Á"}, {"Aring", "Å"},
+    {"AElig", "Æ"},       {"Oslash", "Ø"}, {"Ccedil", "Ç"}, {"Ntilde", "Ñ"}, {"Oacute", "Ó"},
+    {"Uacute", "Ú"},      {"Iacute", "Í"}, {"larr", "←"},   {"rarr", "→"},   {"uarr", "↑"},
+    {"darr", "↓"},        {"check", "✓"},  {"minus", "−"},  {NULL, NULL},
 };
 
 static const char *const block_names[] = {
-  "address", "article", "aside", "body", "caption", "center", "dd", "details", "dialog",
-  "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
-  "h2", "h3", "h4", "h5", "h6", "header", "html", "main", "nav", "section", "summary",
-  "table", "tbody", "tfoot", "thead", "tr", NULL,
+    "address", "article", "aside", "body", "caption", "center",   "dd",         "details",
+    "dialog",  "dir",     "div",   "dl",   "dt",      "fieldset", "figcaption", "figure",
+    "footer",  "form",    "h1",    "h2",   "h3",      "h4",       "h5",         "h6",
+    "header",  "html",    "main",  "nav",  "section", "summary",  "table",      "tbody",
+    "tfoot",   "thead",   "tr",    NULL,
 };
 
 static const char *const void_names[] = {
-  "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-  "source", "track", "wbr", NULL,
+    "area", "base", "br",    "col",    "embed", "hr",  "img", "input",
+    "link", "meta", "param", "source", "track", "wbr", NULL,
 };
 
 static const char *const raw_names[] = {"script", "style", "title", "template", NULL};
 
 /* Class tokens and id prefixes that mark a client's quote or signature. */
 static const char *const quote_classes[] = {
-  "gmail_quote", "gmail_attr", "gmail_signature", "gmail_quote_container",
-  "moz-cite-prefix", "moz-signature", "yahoo_quoted", "protonmail_quote",
-  "protonmail_signature_block", "messageBodySection", "zmail_extra", NULL,
+    "gmail_quote",           "gmail_attr",       "gmail_signature",
+    "gmail_quote_container", "moz-cite-prefix",  "moz-signature",
+    "yahoo_quoted",          "protonmail_quote", "protonmail_signature_block",
+    "messageBodySection",    "zmail_extra",      NULL,
 };
 static const char *const quote_ids[] = {"yahoo_quoted", "protonmail_quote", NULL};
 static const char *const rest_ids[] = {
-  "divRplyFwdMsg", "appendonsend", "mail-editor-reference-message-container", NULL,
+    "divRplyFwdMsg",
+    "appendonsend",
+    "mail-editor-reference-message-container",
+    NULL,
 };
 
 /* name_in - is name one of the list? */
 static gboolean
 name_in(const char *name, const char *const *list)
 {
-  gsize i;
+    gsize i;
 
-  for (i = 0; list[i] != NULL; i++)
-    if (strcmp(name, list[i]) == 0)
-      return TRUE;
-  return FALSE;
+    for (i = 0; list[i] != NULL; i++)
+        if (strcmp(name, list[i]) == 0)
+            return TRUE;
+    return FALSE;
 }
 
 /* span_has_token - does a class attribute hold one of the tokens? */
 static gboolean
 span_has_token(Span s, const char *const *tokens)
 {
-  gsize i = 0;
+    gsize i = 0;
 
-  while (i < s.len) {
-    gsize j = i;
-    gsize t;
+    while (i < s.len) {
+        gsize j = i;
+        gsize t;
 
-    while (j < s.len && !g_ascii_isspace(s.p[j]))
-      j++;
-    for (t = 0; tokens[t] != NULL; t++)
-      if (strlen(tokens[t]) == j - i && g_ascii_strncasecmp(s.p + i, tokens[t], j - i) == 0)
-        return TRUE;
-    i = j + 1;
-  }
-  return FALSE;
+        while (j < s.len && !g_ascii_isspace(s.p[j]))
+            j++;
+        for (t = 0; tokens[t] != NULL; t++)
+            if (strlen(tokens[t]) == j - i && g_ascii_strncasecmp(s.p + i, tokens[t], j - i) == 0)
+                return TRUE;
+        i = j + 1;
+    }
+    return FALSE;
 }
 
 /* span_has_prefix - does an attribute start with one of the prefixes? */
 static gboolean
 span_has_prefix(Span s, const char *const *prefixes)
 {
-  gsize t;
+    gsize t;
 
-  for (t = 0; prefixes[t] != NULL; t++) {
-    gsize l = strlen(prefixes[t]);
+    for (t = 0; prefixes[t] != NULL; t++) {
+        gsize l = strlen(prefixes[t]);
 
-    if (s.len >= l && g_ascii_strncasecmp(s.p, prefixes[t], l) == 0)
-      return TRUE;
-  }
-  return FALSE;
+        if (s.len >= l && g_ascii_strncasecmp(s.p, prefixes[t], l) == 0)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* span_equal - is an attribute, case-insensitively, the word? */
 static gboolean
 span_equal(Span s, const char *word)
 {
-  return s.len == strlen(word) && g_ascii_strncasecmp(s.p, word, s.len) == 0;
+    return s.len == strlen(word) && g_ascii_strncasecmp(s.p, word, s.len) == 0;
 }
 
 /* is_outlook_border - the style of Outlook's bordered header block:
@@ -187,41 +192,41 @@ span_equal(Span s, const char *word)
 static gboolean
 is_outlook_border(Span s)
 {
-  static const char *const wanted[] = {"border-top:solid#e1e1e1", "border-top:solid#b5c4df"};
-  gsize w;
+    static const char *const wanted[] = {"border-top:solid#e1e1e1", "border-top:solid#b5c4df"};
+    gsize w;
 
-  for (w = 0; w < G_N_ELEMENTS(wanted); w++) {
-    const char *want = wanted[w];
-    gsize i;
+    for (w = 0; w < G_N_ELEMENTS(wanted); w++) {
+        const char *want = wanted[w];
+        gsize i;
 
-    for (i = 0; i < s.len; i++) {
-      gsize j = i;
-      gsize k = 0;
+        for (i = 0; i < s.len; i++) {
+            gsize j = i;
+            gsize k = 0;
 
-      while (j < s.len && want[k] != '\0') {
-        if (s.p[j] == ' ') {
-          j++;
-          continue;
+            while (j < s.len && want[k] != '\0') {
+                if (s.p[j] == ' ') {
+                    j++;
+                    continue;
+                }
+                if (g_ascii_tolower(s.p[j]) != want[k])
+                    break;
+                j++;
+                k++;
+            }
+            if (want[k] == '\0')
+                return TRUE;
+            if (i > 4096)
+                break; /* a style that long is not Outlook's */
         }
-        if (g_ascii_tolower(s.p[j]) != want[k])
-          break;
-        j++;
-        k++;
-      }
-      if (want[k] == '\0')
-        return TRUE;
-      if (i > 4096)
-        break; /* a style that long is not Outlook's */
     }
-  }
-  return FALSE;
+    return FALSE;
 }
 
 /* at_line_start - is the output at the start of a line? */
 static gboolean
 at_line_start(const Html *h)
 {
-  return h->out->len == 0 || h->out->str[h->out->len - 1] == '\n';
+    return h->out->len == 0 || h->out->str[h->out->len - 1] == '\n';
 }
 
 /* begin_content - before a visible character: blockquote markers at the
@@ -229,425 +234,426 @@ at_line_start(const Html *h)
 static void
 begin_content(Html *h)
 {
-  if (at_line_start(h)) {
-    guint i;
+    if (at_line_start(h)) {
+        guint i;
 
-    for (i = 0; i < MIN(h->bq_level, PREFIX_MAX_DEPTH); i++)
-      g_string_append(h->out, "> ");
-    h->pending_space = FALSE;
-  } else if (h->pending_space) {
-    g_string_append_c(h->out, ' ');
-    h->pending_space = FALSE;
-  }
+        for (i = 0; i < MIN(h->bq_level, PREFIX_MAX_DEPTH); i++)
+            g_string_append(h->out, "> ");
+        h->pending_space = FALSE;
+    } else if (h->pending_space) {
+        g_string_append_c(h->out, ' ');
+        h->pending_space = FALSE;
+    }
 }
 
 /* line_break - end the line, with at most `lines` newlines in a row. */
 static void
 line_break(Html *h, guint lines)
 {
-  guint have = 0;
-  gsize i = h->out->len;
+    guint have = 0;
+    gsize i = h->out->len;
 
-  h->pending_space = FALSE;
-  if (h->out->len == 0)
-    return;
-  while (i > 0 && have < lines && h->out->str[i - 1] == '\n') {
-    have++;
-    i--;
-  }
-  for (; have < lines; have++)
-    g_string_append_c(h->out, '\n');
+    h->pending_space = FALSE;
+    if (h->out->len == 0)
+        return;
+    while (i > 0 && have < lines && h->out->str[i - 1] == '\n') {
+        have++;
+        i--;
+    }
+    for (; have < lines; have++)
+        g_string_append_c(h->out, '\n');
 }
 
 /* emit_text - append decoded text, collapsing white space outside <pre>. */
 static void
 emit_text(Html *h, const char *s, gsize len)
 {
-  gsize i = 0;
+    gsize i = 0;
 
-  while (i < len) {
-    guchar c = (guchar)s[i];
+    while (i < len) {
+        guchar c = (guchar)s[i];
 
-    if (h->pre_level > 0) {
-      if (c == '\r') {
+        if (h->pre_level > 0) {
+            if (c == '\r') {
+                i++;
+                continue;
+            }
+            if (c == '\n') {
+                g_string_append_c(h->out, '\n');
+                i++;
+                continue;
+            }
+            begin_content(h);
+            g_string_append_c(h->out, (char)c);
+            i++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+            if (!at_line_start(h))
+                h->pending_space = TRUE;
+            i++;
+            continue;
+        }
+        begin_content(h);
+        if (c == 0xC2 && i + 1 < len && (guchar)s[i + 1] == 0xA0) {
+            g_string_append_c(h->out, ' '); /* a no-break space never collapses */
+            i += 2;
+            continue;
+        }
+        g_string_append_c(h->out, (char)c);
         i++;
-        continue;
-      }
-      if (c == '\n') {
-        g_string_append_c(h->out, '\n');
-        i++;
-        continue;
-      }
-      begin_content(h);
-      g_string_append_c(h->out, (char)c);
-      i++;
-      continue;
     }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
-      if (!at_line_start(h))
-        h->pending_space = TRUE;
-      i++;
-      continue;
-    }
-    begin_content(h);
-    if (c == 0xC2 && i + 1 < len && (guchar)s[i + 1] == 0xA0) {
-      g_string_append_c(h->out, ' '); /* a no-break space never collapses */
-      i += 2;
-      continue;
-    }
-    g_string_append_c(h->out, (char)c);
-    i++;
-  }
 }
 
 /* decode_entity - decode the entity at s[0] == '&' into out; the bytes read. */
 static gsize
 decode_entity(const char *s, gsize len, GString *out)
 {
-  gsize i = 1;
+    gsize i = 1;
 
-  if (i < len && s[i] == '#') {
-    gunichar v = 0;
-    gboolean hex = i + 1 < len && (s[i + 1] == 'x' || s[i + 1] == 'X');
-    gsize digits = 0;
+    if (i < len && s[i] == '#') {
+        gunichar v = 0;
+        gboolean hex = i + 1 < len && (s[i + 1] == 'x' || s[i + 1] == 'X');
+        gsize digits = 0;
 
-    i += hex ? 2 : 1;
-    while (i < len && digits < 8 && (hex ? g_ascii_isxdigit(s[i]) : g_ascii_isdigit(s[i]))) {
-      v = v * (hex ? 16 : 10) + (gunichar)(hex ? g_ascii_xdigit_value(s[i]) : g_ascii_digit_value(s[i]));
-      i++;
-      digits++;
+        i += hex ? 2 : 1;
+        while (i < len && digits < 8 && (hex ? g_ascii_isxdigit(s[i]) : g_ascii_isdigit(s[i]))) {
+            v = v * (hex ? 16 : 10) +
+                (gunichar)(hex ? g_ascii_xdigit_value(s[i]) : g_ascii_digit_value(s[i]));
+            i++;
+            digits++;
+        }
+        if (digits == 0) {
+            g_string_append_c(out, '&');
+            return 1;
+        }
+        if (i < len && s[i] == ';')
+            i++;
+        if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            v = 0xFFFD;
+        g_string_append_unichar(out, v);
+        return i;
     }
-    if (digits == 0) {
-      g_string_append_c(out, '&');
-      return 1;
-    }
-    if (i < len && s[i] == ';')
-      i++;
-    if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-      v = 0xFFFD;
-    g_string_append_unichar(out, v);
-    return i;
-  }
-  while (i < len && i < 34 && g_ascii_isalnum(s[i]))
-    i++;
-  if (i > 1) {
-    const Entity *e;
-    gboolean semi = i < len && s[i] == ';';
+    while (i < len && i < 34 && g_ascii_isalnum(s[i]))
+        i++;
+    if (i > 1) {
+        const Entity *e;
+        gboolean semi = i < len && s[i] == ';';
 
-    for (e = entities; e->name != NULL; e++) {
-      if (strlen(e->name) != i - 1 || strncmp(s + 1, e->name, i - 1) != 0)
-        continue;
-      if (!semi && i - 1 > 4)
-        break;
-      g_string_append(out, e->utf8);
-      return semi ? i + 1 : i;
+        for (e = entities; e->name != NULL; e++) {
+            if (strlen(e->name) != i - 1 || strncmp(s + 1, e->name, i - 1) != 0)
+                continue;
+            if (!semi && i - 1 > 4)
+                break;
+            g_string_append(out, e->utf8);
+            return semi ? i + 1 : i;
+        }
     }
-  }
-  g_string_append_c(out, '&');
-  return 1;
+    g_string_append_c(out, '&');
+    return 1;
 }
 
 /* decode_span - an attribute value with its entities decoded. */
 static char *
 decode_span(Span s)
 {
-  GString *out = g_string_sized_new(s.len);
-  gsize i = 0;
+    GString *out = g_string_sized_new(s.len);
+    gsize i = 0;
 
-  while (i < s.len) {
-    if (s.p[i] == '&') {
-      i += decode_entity(s.p + i, s.len - i, out);
-    } else {
-      g_string_append_c(out, s.p[i]);
-      i++;
+    while (i < s.len) {
+        if (s.p[i] == '&') {
+            i += decode_entity(s.p + i, s.len - i, out);
+        } else {
+            g_string_append_c(out, s.p[i]);
+            i++;
+        }
     }
-  }
-  return g_string_free(out, FALSE);
+    return g_string_free(out, FALSE);
 }
 
 /* segment_begin - start a new segment of the given kind at the output end. */
 static void
 segment_begin(Html *h, gboolean quote, gboolean outlook)
 {
-  Segment seg = {h->out->len, quote, outlook};
+    Segment seg = {h->out->len, quote, outlook};
 
-  line_break(h, 1);
-  seg.start = h->out->len;
-  if (h->segments->len > 0) {
-    Segment *last = &g_array_index(h->segments, Segment, h->segments->len - 1);
+    line_break(h, 1);
+    seg.start = h->out->len;
+    if (h->segments->len > 0) {
+        Segment *last = &g_array_index(h->segments, Segment, h->segments->len - 1);
 
-    if (last->start == seg.start) {
-      last->quote = quote;
-      last->outlook = outlook;
-      return;
+        if (last->start == seg.start) {
+            last->quote = quote;
+            last->outlook = outlook;
+            return;
+        }
     }
-  }
-  g_array_append_val(h->segments, seg);
+    g_array_append_val(h->segments, seg);
 }
 
 /* finish_link - after </a>: keep the URL beside its text. */
 static void
 finish_link(Html *h)
 {
-  Link *l = &g_array_index(h->links, Link, h->links->len - 1);
-  const char *text = h->out->str + MIN(l->start, h->out->len);
-  g_autofree char *href = l->href;
-  g_autofree char *shown = g_strstrip(g_strdup(text));
+    Link *l = &g_array_index(h->links, Link, h->links->len - 1);
+    const char *text = h->out->str + MIN(l->start, h->out->len);
+    g_autofree char *href = l->href;
+    g_autofree char *shown = g_strstrip(g_strdup(text));
 
-  g_array_set_size(h->links, h->links->len - 1);
-  if (!g_str_has_prefix(href, "http://") && !g_str_has_prefix(href, "https://") &&
-      !g_str_has_prefix(href, "ftp://"))
-    return;
-  if (strcmp(shown, href) == 0 || (strlen(shown) > 0 && strstr(href, shown) == href &&
-                                   strlen(href) - strlen(shown) <= 1))
-    return;
-  if (shown[0] != '\0')
-    h->pending_space = TRUE;
-  begin_content(h);
-  g_string_append_c(h->out, '<');
-  g_string_append(h->out, href);
-  g_string_append_c(h->out, '>');
+    g_array_set_size(h->links, h->links->len - 1);
+    if (!g_str_has_prefix(href, "http://") && !g_str_has_prefix(href, "https://") &&
+        !g_str_has_prefix(href, "ftp://"))
+        return;
+    if (strcmp(shown, href) == 0 ||
+        (strlen(shown) > 0 && strstr(href, shown) == href && strlen(href) - strlen(shown) <= 1))
+        return;
+    if (shown[0] != '\0')
+        h->pending_space = TRUE;
+    begin_content(h);
+    g_string_append_c(h->out, '<');
+    g_string_append(h->out, href);
+    g_string_append_c(h->out, '>');
 }
 
 /* pop_elem - close the top element and undo what it started. */
 static void
 pop_elem(Html *h)
 {
-  Elem e = g_array_index(h->stack, Elem, h->stack->len - 1);
+    Elem e = g_array_index(h->stack, Elem, h->stack->len - 1);
 
-  g_array_set_size(h->stack, h->stack->len - 1);
-  if (e.flags & EL_LINK)
-    finish_link(h);
-  if (e.flags & EL_LIST)
-    g_array_set_size(h->lists, h->lists->len - 1);
-  if (e.flags & EL_BQ)
-    h->bq_level--;
-  if (e.flags & EL_PRE)
-    h->pre_level--;
-  if (e.flags & (EL_BLOCK | EL_PARA))
-    line_break(h, (e.flags & EL_PARA) ? 2 : 1);
-  if (e.flags & EL_QUOTE) {
-    h->quote_depth--;
-    if (h->quote_depth == 0 && !h->rest_quoted)
-      segment_begin(h, FALSE, FALSE);
-  }
+    g_array_set_size(h->stack, h->stack->len - 1);
+    if (e.flags & EL_LINK)
+        finish_link(h);
+    if (e.flags & EL_LIST)
+        g_array_set_size(h->lists, h->lists->len - 1);
+    if (e.flags & EL_BQ)
+        h->bq_level--;
+    if (e.flags & EL_PRE)
+        h->pre_level--;
+    if (e.flags & (EL_BLOCK | EL_PARA))
+        line_break(h, (e.flags & EL_PARA) ? 2 : 1);
+    if (e.flags & EL_QUOTE) {
+        h->quote_depth--;
+        if (h->quote_depth == 0 && !h->rest_quoted)
+            segment_begin(h, FALSE, FALSE);
+    }
 }
 
 /* close_elem - an end tag: pop up to the matching element near the top. */
 static void
 close_elem(Html *h, const char *name)
 {
-  guint depth;
-  guint n = h->stack->len;
+    guint depth;
+    guint n = h->stack->len;
 
-  for (depth = 1; depth <= n && depth <= CLOSE_SEARCH_DEPTH; depth++) {
-    if (strcmp(g_array_index(h->stack, Elem, n - depth).name, name) == 0) {
-      guint i;
+    for (depth = 1; depth <= n && depth <= CLOSE_SEARCH_DEPTH; depth++) {
+        if (strcmp(g_array_index(h->stack, Elem, n - depth).name, name) == 0) {
+            guint i;
 
-      for (i = 0; i < depth; i++)
-        pop_elem(h);
-      return;
+            for (i = 0; i < depth; i++)
+                pop_elem(h);
+            return;
+        }
     }
-  }
 }
 
 /* start_quote - the element opens a client's quote segment. */
 static void
 start_quote(Html *h, Elem *e)
 {
-  e->flags |= EL_QUOTE;
-  if (h->quote_depth == 0 && !h->rest_quoted)
-    segment_begin(h, TRUE, FALSE);
-  h->quote_depth++;
+    e->flags |= EL_QUOTE;
+    if (h->quote_depth == 0 && !h->rest_quoted)
+        segment_begin(h, TRUE, FALSE);
+    h->quote_depth++;
 }
 
 /* open_elem - a start tag. */
 static void
 open_elem(Html *h, const Tag *t)
 {
-  Elem e = {{0}, 0};
-  gboolean is_void = name_in(t->name, void_names);
+    Elem e = {{0}, 0};
+    gboolean is_void = name_in(t->name, void_names);
 
-  memcpy(e.name, t->name, sizeof e.name);
-  if ((strcmp(t->name, "li") == 0 || strcmp(t->name, "p") == 0) && h->stack->len > 0 &&
-      strcmp(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name) == 0)
-    pop_elem(h);
-  if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style)) {
-    if (!h->rest_quoted && h->quote_depth == 0)
-      segment_begin(h, TRUE, TRUE);
-    h->rest_quoted = TRUE;
-  }
-  if (span_has_token(t->cls, quote_classes) || span_has_prefix(t->id, quote_ids) ||
-      (strcmp(t->name, "blockquote") == 0 && span_equal(t->type, "cite")) ||
-      span_equal(t->marker, "__QUOTED_TEXT__") || span_equal(t->marker, "__SIG_PRE__"))
-    start_quote(h, &e);
-
-  if (strcmp(t->name, "br") == 0) {
-    h->pending_space = FALSE;
-    g_string_append_c(h->out, '\n');
-  } else if (strcmp(t->name, "hr") == 0) {
-    line_break(h, 1);
-  } else if (strcmp(t->name, "p") == 0) {
-    gboolean mso = t->cls.len >= 3 && g_ascii_strncasecmp(t->cls.p, "Mso", 3) == 0;
-
-    e.flags |= mso ? EL_BLOCK : EL_PARA;
-    line_break(h, mso ? 1 : 2);
-  } else if (strcmp(t->name, "ul") == 0 || strcmp(t->name, "ol") == 0) {
-    gint first = t->name[0] == 'o' ? 1 : -1;
-
-    e.flags |= EL_BLOCK | EL_LIST;
-    g_array_append_val(h->lists, first);
-    line_break(h, 1);
-  } else if (strcmp(t->name, "li") == 0) {
-    char marker[32] = "- ";
-    guint indent = h->lists->len > 1 ? MIN(h->lists->len - 1, 8) : 0;
-    guint i;
-
-    e.flags |= EL_BLOCK;
-    line_break(h, 1);
-    if (h->lists->len > 0) {
-      gint *num = &g_array_index(h->lists, gint, h->lists->len - 1);
-
-      if (*num > 0)
-        g_snprintf(marker, sizeof marker, "%d. ", (*num)++);
+    memcpy(e.name, t->name, sizeof e.name);
+    if ((strcmp(t->name, "li") == 0 || strcmp(t->name, "p") == 0) && h->stack->len > 0 &&
+        strcmp(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name) == 0)
+        pop_elem(h);
+    if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style)) {
+        if (!h->rest_quoted && h->quote_depth == 0)
+            segment_begin(h, TRUE, TRUE);
+        h->rest_quoted = TRUE;
     }
-    begin_content(h);
-    for (i = 0; i < indent; i++)
-      g_string_append(h->out, "  ");
-    g_string_append(h->out, marker);
-  } else if (strcmp(t->name, "blockquote") == 0) {
-    e.flags |= EL_BLOCK | EL_BQ;
-    h->bq_level++;
-    line_break(h, 1);
-  } else if (strcmp(t->name, "pre") == 0) {
-    e.flags |= EL_BLOCK | EL_PRE;
-    h->pre_level++;
-    line_break(h, 1);
-  } else if (strcmp(t->name, "td") == 0 || strcmp(t->name, "th") == 0) {
-    if (!at_line_start(h))
-      h->pending_space = TRUE;
-  } else if (strcmp(t->name, "a") == 0 && t->href.len > 0) {
-    Link l = {decode_span(t->href), h->out->len};
+    if (span_has_token(t->cls, quote_classes) || span_has_prefix(t->id, quote_ids) ||
+        (strcmp(t->name, "blockquote") == 0 && span_equal(t->type, "cite")) ||
+        span_equal(t->marker, "__QUOTED_TEXT__") || span_equal(t->marker, "__SIG_PRE__"))
+        start_quote(h, &e);
 
-    e.flags |= EL_LINK;
-    g_array_append_val(h->links, l);
-  } else if (name_in(t->name, block_names)) {
-    e.flags |= EL_BLOCK;
-    line_break(h, 1);
-  }
-  if (is_void || t->self_closing) {
-    if (e.flags & EL_QUOTE) {
-      h->quote_depth--;
-      if (h->quote_depth == 0 && !h->rest_quoted)
-        segment_begin(h, FALSE, FALSE);
-    }
-    if (e.flags & EL_LINK) {
-      Link *l = &g_array_index(h->links, Link, h->links->len - 1);
+    if (strcmp(t->name, "br") == 0) {
+        h->pending_space = FALSE;
+        g_string_append_c(h->out, '\n');
+    } else if (strcmp(t->name, "hr") == 0) {
+        line_break(h, 1);
+    } else if (strcmp(t->name, "p") == 0) {
+        gboolean mso = t->cls.len >= 3 && g_ascii_strncasecmp(t->cls.p, "Mso", 3) == 0;
 
-      g_free(l->href);
-      g_array_set_size(h->links, h->links->len - 1);
+        e.flags |= mso ? EL_BLOCK : EL_PARA;
+        line_break(h, mso ? 1 : 2);
+    } else if (strcmp(t->name, "ul") == 0 || strcmp(t->name, "ol") == 0) {
+        gint first = t->name[0] == 'o' ? 1 : -1;
+
+        e.flags |= EL_BLOCK | EL_LIST;
+        g_array_append_val(h->lists, first);
+        line_break(h, 1);
+    } else if (strcmp(t->name, "li") == 0) {
+        char marker[32] = "- ";
+        guint indent = h->lists->len > 1 ? MIN(h->lists->len - 1, 8) : 0;
+        guint i;
+
+        e.flags |= EL_BLOCK;
+        line_break(h, 1);
+        if (h->lists->len > 0) {
+            gint *num = &g_array_index(h->lists, gint, h->lists->len - 1);
+
+            if (*num > 0)
+                g_snprintf(marker, sizeof marker, "%d. ", (*num)++);
+        }
+        begin_content(h);
+        for (i = 0; i < indent; i++)
+            g_string_append(h->out, "  ");
+        g_string_append(h->out, marker);
+    } else if (strcmp(t->name, "blockquote") == 0) {
+        e.flags |= EL_BLOCK | EL_BQ;
+        h->bq_level++;
+        line_break(h, 1);
+    } else if (strcmp(t->name, "pre") == 0) {
+        e.flags |= EL_BLOCK | EL_PRE;
+        h->pre_level++;
+        line_break(h, 1);
+    } else if (strcmp(t->name, "td") == 0 || strcmp(t->name, "th") == 0) {
+        if (!at_line_start(h))
+            h->pending_space = TRUE;
+    } else if (strcmp(t->name, "a") == 0 && t->href.len > 0) {
+        Link l = {decode_span(t->href), h->out->len};
+
+        e.flags |= EL_LINK;
+        g_array_append_val(h->links, l);
+    } else if (name_in(t->name, block_names)) {
+        e.flags |= EL_BLOCK;
+        line_break(h, 1);
     }
-    return;
-  }
-  g_array_append_val(h->stack, e);
+    if (is_void || t->self_closing) {
+        if (e.flags & EL_QUOTE) {
+            h->quote_depth--;
+            if (h->quote_depth == 0 && !h->rest_quoted)
+                segment_begin(h, FALSE, FALSE);
+        }
+        if (e.flags & EL_LINK) {
+            Link *l = &g_array_index(h->links, Link, h->links->len - 1);
+
+            g_free(l->href);
+            g_array_set_size(h->links, h->links->len - 1);
+        }
+        return;
+    }
+    g_array_append_val(h->stack, e);
 }
 
 /* parse_tag - read the tag at s[0] == '<' (not a comment); the bytes read. */
 static gsize
 parse_tag(const char *s, gsize len, Tag *t)
 {
-  gsize i = 1;
-  gsize n = 0;
+    gsize i = 1;
+    gsize n = 0;
 
-  memset(t, 0, sizeof *t);
-  if (i < len && s[i] == '/') {
-    t->end = TRUE;
-    i++;
-  }
-  while (i < len && (g_ascii_isalnum(s[i]) || s[i] == ':' || s[i] == '-' || s[i] == '_')) {
-    if (n < NAME_MAX_LEN)
-      t->name[n++] = g_ascii_tolower(s[i]);
-    i++;
-  }
-  for (;;) {
-    gsize a;
-    gsize alen;
-    Span value = {NULL, 0};
-
-    while (i < len && (g_ascii_isspace(s[i]) || s[i] == '/')) {
-      if (s[i] == '/' && i + 1 < len && s[i + 1] == '>')
-        t->self_closing = TRUE;
-      i++;
-    }
-    if (i >= len)
-      return len;
-    if (s[i] == '>')
-      return i + 1;
-    a = i;
-    while (i < len && !g_ascii_isspace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/')
-      i++;
-    alen = i - a;
-    if (alen == 0) {
-      i++; /* a stray character such as '"' */
-      continue;
-    }
-    while (i < len && g_ascii_isspace(s[i]))
-      i++;
-    if (i < len && s[i] == '=') {
-      i++;
-      while (i < len && g_ascii_isspace(s[i]))
+    memset(t, 0, sizeof *t);
+    if (i < len && s[i] == '/') {
+        t->end = TRUE;
         i++;
-      if (i < len && (s[i] == '"' || s[i] == '\'')) {
-        const char *q = memchr(s + i + 1, s[i], len - i - 1);
-        gsize end = q != NULL ? (gsize)(q - s) : len;
-
-        value.p = s + i + 1;
-        value.len = end - i - 1;
-        i = end < len ? end + 1 : len;
-      } else {
-        value.p = s + i;
-        while (i < len && !g_ascii_isspace(s[i]) && s[i] != '>')
-          i++;
-        value.len = (gsize)(s + i - value.p);
-      }
     }
+    while (i < len && (g_ascii_isalnum(s[i]) || s[i] == ':' || s[i] == '-' || s[i] == '_')) {
+        if (n < NAME_MAX_LEN)
+            t->name[n++] = g_ascii_tolower(s[i]);
+        i++;
+    }
+    for (;;) {
+        gsize a;
+        gsize alen;
+        Span value = {NULL, 0};
+
+        while (i < len && (g_ascii_isspace(s[i]) || s[i] == '/')) {
+            if (s[i] == '/' && i + 1 < len && s[i + 1] == '>')
+                t->self_closing = TRUE;
+            i++;
+        }
+        if (i >= len)
+            return len;
+        if (s[i] == '>')
+            return i + 1;
+        a = i;
+        while (i < len && !g_ascii_isspace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/')
+            i++;
+        alen = i - a;
+        if (alen == 0) {
+            i++; /* a stray character such as '"' */
+            continue;
+        }
+        while (i < len && g_ascii_isspace(s[i]))
+            i++;
+        if (i < len && s[i] == '=') {
+            i++;
+            while (i < len && g_ascii_isspace(s[i]))
+                i++;
+            if (i < len && (s[i] == '"' || s[i] == '\'')) {
+                const char *q = memchr(s + i + 1, s[i], len - i - 1);
+                gsize end = q != NULL ? (gsize)(q - s) : len;
+
+                value.p = s + i + 1;
+                value.len = end - i - 1;
+                i = end < len ? end + 1 : len;
+            } else {
+                value.p = s + i;
+                while (i < len && !g_ascii_isspace(s[i]) && s[i] != '>')
+                    i++;
+                value.len = (gsize)(s + i - value.p);
+            }
+        }
 #define ATTR_IS(lit) (alen == sizeof(lit) - 1 && g_ascii_strncasecmp(s + a, lit, alen) == 0)
-    if (ATTR_IS("class"))
-      t->cls = value;
-    else if (ATTR_IS("id"))
-      t->id = value;
-    else if (ATTR_IS("type"))
-      t->type = value;
-    else if (ATTR_IS("style"))
-      t->style = value;
-    else if (ATTR_IS("href"))
-      t->href = value;
-    else if (ATTR_IS("data-marker"))
-      t->marker = value;
+        if (ATTR_IS("class"))
+            t->cls = value;
+        else if (ATTR_IS("id"))
+            t->id = value;
+        else if (ATTR_IS("type"))
+            t->type = value;
+        else if (ATTR_IS("style"))
+            t->style = value;
+        else if (ATTR_IS("href"))
+            t->href = value;
+        else if (ATTR_IS("data-marker"))
+            t->marker = value;
 #undef ATTR_IS
-  }
+    }
 }
 
 /* skip_raw - after <script> and the like: the offset after its end tag. */
 static gsize
 skip_raw(const char *s, gsize len, gsize i, const char *name)
 {
-  gsize nl = strlen(name);
+    gsize nl = strlen(name);
 
-  while (i < len) {
-    const char *lt = memchr(s + i, '<', len - i);
+    while (i < len) {
+        const char *lt = memchr(s + i, '<', len - i);
 
-    if (lt == NULL)
-      return len;
-    i = (gsize)(lt - s);
-    if (i + 2 + nl <= len && s[i + 1] == '/' && g_ascii_strncasecmp(s + i + 2, name, nl) == 0) {
-      const char *gt = memchr(s + i, '>', len - i);
+        if (lt == NULL)
+            return len;
+        i = (gsize)(lt - s);
+        if (i + 2 + nl <= len && s[i + 1] == '/' && g_ascii_strncasecmp(s + i + 2, name, nl) == 0) {
+            const char *gt = memchr(s + i, '>', len - i);
 
-      return gt != NULL ? (gsize)(gt - s) + 1 : len;
+            return gt != NULL ? (gsize)(gt - s) + 1 : len;
+        }
+        i++;
     }
-    i++;
-  }
-  return len;
+    return len;
 }
 
 /* tidy - trim each line's end, keep at most one blank line in a row, drop
@@ -655,186 +661,186 @@ skip_raw(const char *s, gsize len, gsize i, const char *name)
 static char *
 tidy(const char *s, gsize len)
 {
-  GString *out = g_string_sized_new(len);
-  gsize i = 0;
-  guint blanks = 0;
+    GString *out = g_string_sized_new(len);
+    gsize i = 0;
+    guint blanks = 0;
 
-  while (i < len) {
-    const char *nl = memchr(s + i, '\n', len - i);
-    gsize end = nl != NULL ? (gsize)(nl - s) : len;
-    gsize e = end;
+    while (i < len) {
+        const char *nl = memchr(s + i, '\n', len - i);
+        gsize end = nl != NULL ? (gsize)(nl - s) : len;
+        gsize e = end;
 
-    while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-      e--;
-    if (e == i) {
-      blanks++;
-    } else {
-      if (out->len > 0)
-        g_string_append(out, blanks > 0 ? "\n\n" : "\n");
-      g_string_append_len(out, s + i, e - i);
-      blanks = 0;
+        while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+            e--;
+        if (e == i) {
+            blanks++;
+        } else {
+            if (out->len > 0)
+                g_string_append(out, blanks > 0 ? "\n\n" : "\n");
+            g_string_append_len(out, s + i, e - i);
+            blanks = 0;
+        }
+        i = end + 1;
     }
-    i = end + 1;
-  }
-  return g_string_free(out, FALSE);
+    return g_string_free(out, FALSE);
 }
 
 /* has_text - does s[a, b) hold anything but white space? */
 static gboolean
 has_text(const char *s, gsize a, gsize b)
 {
-  for (; a < b; a++)
-    if (!g_ascii_isspace(s[a]))
-      return TRUE;
-  return FALSE;
+    for (; a < b; a++)
+        if (!g_ascii_isspace(s[a]))
+            return TRUE;
+    return FALSE;
 }
 
 /* starts_with_forward - is a forward rule among the first lines of s[a, b)? */
 static gboolean
 starts_with_forward(const char *s, gsize a, gsize b)
 {
-  g_autoptr(GString) norm = g_string_new(NULL);
-  guint seen = 0;
+    g_autoptr(GString) norm = g_string_new(NULL);
+    guint seen = 0;
 
-  while (a < b && seen < 3) {
-    const char *nl = memchr(s + a, '\n', b - a);
-    gsize end = nl != NULL ? (gsize)(nl - s) : b;
-    gsize p = a;
+    while (a < b && seen < 3) {
+        const char *nl = memchr(s + a, '\n', b - a);
+        gsize end = nl != NULL ? (gsize)(nl - s) : b;
+        gsize p = a;
 
-    while (p < end && (s[p] == '>' || s[p] == ' '))
-      p++;
-    if (end - p <= TRIM_LANG_MAX_LINE) {
-      trim_lang_normalize(norm, s + p, end - p);
-      if (norm->len > 0) {
-        if (trim_lang_rule(norm->str, norm->len) == TRIM_RULE_FORWARD)
-          return TRUE;
-        seen++;
-      }
+        while (p < end && (s[p] == '>' || s[p] == ' '))
+            p++;
+        if (end - p <= TRIM_LANG_MAX_LINE) {
+            trim_lang_normalize(norm, s + p, end - p);
+            if (norm->len > 0) {
+                if (trim_lang_rule(norm->str, norm->len) == TRIM_RULE_FORWARD)
+                    return TRUE;
+                seen++;
+            }
+        }
+        a = end + 1;
     }
-    a = end + 1;
-  }
-  return FALSE;
+    return FALSE;
 }
 
 /* split_segments - main text and trailing quotes from the rendered output. */
 static void
 split_segments(Html *h, char **text, char **quoted)
 {
-  const char *s = h->out->str;
-  gsize n = h->out->len;
-  guint count = h->segments->len;
-  gint last_main = -1;
-  guint first_quote;
-  guint i;
-  g_autoptr(GString) main_text = g_string_new(NULL);
-  g_autoptr(GString) quote_text = g_string_new(NULL);
+    const char *s = h->out->str;
+    gsize n = h->out->len;
+    guint count = h->segments->len;
+    gint last_main = -1;
+    guint first_quote;
+    guint i;
+    g_autoptr(GString) main_text = g_string_new(NULL);
+    g_autoptr(GString) quote_text = g_string_new(NULL);
 
 #define SEG_START(k) (g_array_index(h->segments, Segment, (k)).start)
 #define SEG_END(k) ((k) + 1 < count ? SEG_START((k) + 1) : n)
-  for (i = 0; i < count; i++) {
-    Segment *seg = &g_array_index(h->segments, Segment, i);
+    for (i = 0; i < count; i++) {
+        Segment *seg = &g_array_index(h->segments, Segment, i);
 
-    if (!seg->quote && has_text(s, seg->start, SEG_END(i)))
-      last_main = (gint)i;
-  }
-  first_quote = (guint)(last_main + 1);
-  while (first_quote < count && !g_array_index(h->segments, Segment, first_quote).quote)
-    first_quote++;
-  if (first_quote < count && starts_with_forward(s, SEG_START(first_quote), n))
-    first_quote = count; /* a forward: the forwarded text is the message */
-  if (last_main < 0 && first_quote < count &&
-      g_array_index(h->segments, Segment, first_quote).outlook)
-    first_quote = count; /* nothing above Outlook's block: it only forwards */
-  for (i = 0; i < count; i++) {
-    GString *dest = i < first_quote ? main_text : quote_text;
+        if (!seg->quote && has_text(s, seg->start, SEG_END(i)))
+            last_main = (gint)i;
+    }
+    first_quote = (guint)(last_main + 1);
+    while (first_quote < count && !g_array_index(h->segments, Segment, first_quote).quote)
+        first_quote++;
+    if (first_quote < count && starts_with_forward(s, SEG_START(first_quote), n))
+        first_quote = count; /* a forward: the forwarded text is the message */
+    if (last_main < 0 && first_quote < count &&
+        g_array_index(h->segments, Segment, first_quote).outlook)
+        first_quote = count; /* nothing above Outlook's block: it only forwards */
+    for (i = 0; i < count; i++) {
+        GString *dest = i < first_quote ? main_text : quote_text;
 
-    g_string_append_len(dest, s + SEG_START(i), SEG_END(i) - SEG_START(i));
-  }
+        g_string_append_len(dest, s + SEG_START(i), SEG_END(i) - SEG_START(i));
+    }
 #undef SEG_START
 #undef SEG_END
-  *text = tidy(main_text->str, main_text->len);
-  *quoted = tidy(quote_text->str, quote_text->len);
+    *text = tidy(main_text->str, main_text->len);
+    *quoted = tidy(quote_text->str, quote_text->len);
 }
 
 /* html_to_text - see trim.h. */
 char *
 html_to_text(const char *html, gsize len, char **quoted)
 {
-  Html h = {0};
-  g_autoptr(GString) buf = g_string_new(NULL);
-  Segment first = {0, FALSE, FALSE};
-  gsize i = 0;
-  char *text;
-  char *q;
+    Html h = {0};
+    g_autoptr(GString) buf = g_string_new(NULL);
+    Segment first = {0, FALSE, FALSE};
+    gsize i = 0;
+    char *text;
+    char *q;
 
-  if (html == NULL)
-    len = 0;
-  h.out = g_string_new(NULL);
-  h.segments = g_array_new(FALSE, FALSE, sizeof(Segment));
-  h.stack = g_array_new(FALSE, FALSE, sizeof(Elem));
-  h.lists = g_array_new(FALSE, FALSE, sizeof(gint));
-  h.links = g_array_new(FALSE, FALSE, sizeof(Link));
-  g_array_append_val(h.segments, first);
+    if (html == NULL)
+        len = 0;
+    h.out = g_string_new(NULL);
+    h.segments = g_array_new(FALSE, FALSE, sizeof(Segment));
+    h.stack = g_array_new(FALSE, FALSE, sizeof(Elem));
+    h.lists = g_array_new(FALSE, FALSE, sizeof(gint));
+    h.links = g_array_new(FALSE, FALSE, sizeof(Link));
+    g_array_append_val(h.segments, first);
 
-  while (i < len) {
-    const char *c = html + i;
+    while (i < len) {
+        const char *c = html + i;
 
-    if (*c == '<' && i + 1 < len && html[i + 1] == '!') {
-      const char *end;
+        if (*c == '<' && i + 1 < len && html[i + 1] == '!') {
+            const char *end;
 
-      if (i + 3 < len && html[i + 2] == '-' && html[i + 3] == '-') {
-        end = memmem(html + i + 4, len - i - 4, "-->", 3);
-        i = end != NULL ? (gsize)(end - html) + 3 : len;
-      } else {
-        end = memchr(html + i, '>', len - i);
-        i = end != NULL ? (gsize)(end - html) + 1 : len;
-      }
-    } else if (*c == '<' && i + 1 < len && html[i + 1] == '?') {
-      const char *end = memchr(html + i, '>', len - i);
+            if (i + 3 < len && html[i + 2] == '-' && html[i + 3] == '-') {
+                end = memmem(html + i + 4, len - i - 4, "-->", 3);
+                i = end != NULL ? (gsize)(end - html) + 3 : len;
+            } else {
+                end = memchr(html + i, '>', len - i);
+                i = end != NULL ? (gsize)(end - html) + 1 : len;
+            }
+        } else if (*c == '<' && i + 1 < len && html[i + 1] == '?') {
+            const char *end = memchr(html + i, '>', len - i);
 
-      i = end != NULL ? (gsize)(end - html) + 1 : len;
-    } else if (*c == '<' && i + 1 < len &&
-               (g_ascii_isalpha(html[i + 1]) ||
-                (html[i + 1] == '/' && i + 2 < len && g_ascii_isalpha(html[i + 2])))) {
-      Tag t;
+            i = end != NULL ? (gsize)(end - html) + 1 : len;
+        } else if (*c == '<' && i + 1 < len &&
+                   (g_ascii_isalpha(html[i + 1]) ||
+                    (html[i + 1] == '/' && i + 2 < len && g_ascii_isalpha(html[i + 2])))) {
+            Tag t;
 
-      i += parse_tag(c, len - i, &t);
-      if (t.end) {
-        close_elem(&h, t.name);
-      } else if (name_in(t.name, raw_names)) {
-        if (!t.self_closing)
-          i = skip_raw(html, len, i, t.name);
-      } else {
-        open_elem(&h, &t);
-      }
-    } else if (*c == '&') {
-      g_string_truncate(buf, 0);
-      i += decode_entity(c, len - i, buf);
-      emit_text(&h, buf->str, buf->len);
-    } else {
-      gsize j = i;
+            i += parse_tag(c, len - i, &t);
+            if (t.end) {
+                close_elem(&h, t.name);
+            } else if (name_in(t.name, raw_names)) {
+                if (!t.self_closing)
+                    i = skip_raw(html, len, i, t.name);
+            } else {
+                open_elem(&h, &t);
+            }
+        } else if (*c == '&') {
+            g_string_truncate(buf, 0);
+            i += decode_entity(c, len - i, buf);
+            emit_text(&h, buf->str, buf->len);
+        } else {
+            gsize j = i;
 
-      while (j < len && html[j] != '<' && html[j] != '&')
-        j++;
-      if (j == i)
-        j++; /* a '<' that opens no tag */
-      emit_text(&h, c, j - i);
-      i = j;
+            while (j < len && html[j] != '<' && html[j] != '&')
+                j++;
+            if (j == i)
+                j++; /* a '<' that opens no tag */
+            emit_text(&h, c, j - i);
+            i = j;
+        }
     }
-  }
-  while (h.stack->len > 0)
-    pop_elem(&h);
+    while (h.stack->len > 0)
+        pop_elem(&h);
 
-  if (quoted != NULL) {
-    split_segments(&h, &text, &q);
-    *quoted = q;
-  } else {
-    text = tidy(h.out->str, h.out->len);
-  }
-  g_string_free(h.out, TRUE);
-  g_array_free(h.segments, TRUE);
-  g_array_free(h.stack, TRUE);
-  g_array_free(h.lists, TRUE);
-  g_array_free(h.links, TRUE);
-  return text;
+    if (quoted != NULL) {
+        split_segments(&h, &text, &q);
+        *quoted = q;
+    } else {
+        text = tidy(h.out->str, h.out->len);
+    }
+    g_string_free(h.out, TRUE);
+    g_array_free(h.segments, TRUE);
+    g_array_free(h.stack, TRUE);
+    g_array_free(h.lists, TRUE);
+    g_array_free(h.links, TRUE);
+    return text;
 }

@@ -16,150 +16,298 @@
 
 /* Verbs that end a quote header. CJK entries need no word boundary. */
 typedef struct {
-  const char *word;
-  gboolean cjk;
+    const char *word;
+    gboolean cjk;
 } HeaderWord;
 
 static const HeaderWord header_words[] = {
-  {"wrote", FALSE},        {"schrieb", FALSE},     {"geschrieben", FALSE},
-  {"a écrit", FALSE},      {"écrit", FALSE},       {"escribió", FALSE},
-  {"escreveu", FALSE},     {"ha scritto", FALSE},  {"scritto", FALSE},
-  {"schreef", FALSE},      {"geschreven", FALSE},  {"skrev", FALSE},
-  {"napisał", FALSE},      {"napisała", FALSE},    {"napisana", FALSE},
-  {"pisze", FALSE},
-  {"написал", FALSE},      {"написала", FALSE},    {"пишет", FALSE},
-  {"пише", FALSE},         {"написав", FALSE},     {"написала", FALSE},
-  {"写道", TRUE},          {"寫道", TRUE},         {"書きました", TRUE},
-  {"のメール", TRUE},      {"작성", TRUE},         {"썼습니다", TRUE},
-  {"쓴 글", TRUE},
-  {NULL, FALSE},
+    {"wrote", FALSE},     {"schrieb", FALSE},  {"geschrieben", FALSE}, {"a écrit", FALSE},
+    {"écrit", FALSE},     {"escribió", FALSE}, {"escreveu", FALSE},    {"ha scritto", FALSE},
+    {"scritto", FALSE},   {"schreef", FALSE},  {"geschreven", FALSE},  {"skrev", FALSE},
+    {"napisał", FALSE},   {"napisała", FALSE}, {"napisana", FALSE},    {"pisze", FALSE},
+    {"написал", FALSE},   {"написала", FALSE}, {"пишет", FALSE},       {"пише", FALSE},
+    {"написав", FALSE},   {"написала", FALSE}, {"写道", TRUE},         {"寫道", TRUE},
+    {"書きました", TRUE}, {"のメール", TRUE},  {"작성", TRUE},         {"썼습니다", TRUE},
+    {"쓴 글", TRUE},      {NULL, FALSE},
 };
 
 /* Words that open a quote header in the clients that start with one. */
 static const char *const header_leads[] = {
-  "On ", "Am ", "Le ", "El ", "Em ", "Il ", "Op ", "Den ", "På ", "W dniu ",
-  "Dnia ", "В ", "У ", "Quoting ", "在 ", "在", "於 ", "於", NULL,
+    "On ",   "Am ", "Le ", "El ",      "Em ", "Il ", "Op ", "Den ", "På ", "W dniu ",
+    "Dnia ", "В ",  "У ",  "Quoting ", "在 ", "在",  "於 ", "於",   NULL,
 };
 
 typedef struct {
-  const char *key;
-  TrimKey type;
+    const char *key;
+    TrimKey type;
 } HeaderKey;
 
 static const HeaderKey header_keys[] = {
-  /* English */
-  {"From", TRIM_KEY_FROM}, {"Sent", TRIM_KEY_SENT}, {"Date", TRIM_KEY_SENT},
-  {"To", TRIM_KEY_TO}, {"Subject", TRIM_KEY_SUBJECT}, {"Cc", TRIM_KEY_CC},
-  /* German */
-  {"Von", TRIM_KEY_FROM}, {"Gesendet", TRIM_KEY_SENT}, {"Datum", TRIM_KEY_SENT},
-  {"An", TRIM_KEY_TO}, {"Betreff", TRIM_KEY_SUBJECT}, {"Kopie", TRIM_KEY_CC},
-  /* French */
-  {"De", TRIM_KEY_FROM}, {"Envoyé", TRIM_KEY_SENT}, {"À", TRIM_KEY_TO},
-  {"A", TRIM_KEY_TO}, {"Objet", TRIM_KEY_SUBJECT}, {"Copie", TRIM_KEY_CC},
-  /* Spanish, Portuguese */
-  {"Enviado", TRIM_KEY_SENT}, {"Enviada em", TRIM_KEY_SENT}, {"Fecha", TRIM_KEY_SENT},
-  {"Para", TRIM_KEY_TO}, {"Asunto", TRIM_KEY_SUBJECT}, {"Assunto", TRIM_KEY_SUBJECT},
-  {"CC", TRIM_KEY_CC},
-  /* Italian */
-  {"Da", TRIM_KEY_FROM}, {"Inviato", TRIM_KEY_SENT}, {"Data", TRIM_KEY_SENT},
-  {"Oggetto", TRIM_KEY_SUBJECT},
-  /* Dutch */
-  {"Van", TRIM_KEY_FROM}, {"Verzonden", TRIM_KEY_SENT}, {"Aan", TRIM_KEY_TO},
-  {"Onderwerp", TRIM_KEY_SUBJECT},
-  /* Swedish, Norwegian, Danish */
-  {"Från", TRIM_KEY_FROM}, {"Skickat", TRIM_KEY_SENT}, {"Till", TRIM_KEY_TO},
-  {"Ämne", TRIM_KEY_SUBJECT}, {"Fra", TRIM_KEY_FROM}, {"Sendt", TRIM_KEY_SENT},
-  {"Dato", TRIM_KEY_SENT}, {"Til", TRIM_KEY_TO}, {"Emne", TRIM_KEY_SUBJECT},
-  /* Polish */
-  {"Od", TRIM_KEY_FROM}, {"Wysłano", TRIM_KEY_SENT}, {"Do", TRIM_KEY_TO},
-  {"Temat", TRIM_KEY_SUBJECT}, {"DW", TRIM_KEY_CC},
-  /* Russian, Ukrainian */
-  {"От", TRIM_KEY_FROM}, {"Отправлено", TRIM_KEY_SENT}, {"Дата", TRIM_KEY_SENT},
-  {"Кому", TRIM_KEY_TO}, {"Тема", TRIM_KEY_SUBJECT}, {"Копия", TRIM_KEY_CC},
-  {"Від", TRIM_KEY_FROM}, {"Надіслано", TRIM_KEY_SENT}, {"Копія", TRIM_KEY_CC},
-  /* Chinese (simplified, traditional) */
-  {"发件人", TRIM_KEY_FROM}, {"发送时间", TRIM_KEY_SENT}, {"日期", TRIM_KEY_SENT},
-  {"收件人", TRIM_KEY_TO}, {"主题", TRIM_KEY_SUBJECT}, {"抄送", TRIM_KEY_CC},
-  {"寄件者", TRIM_KEY_FROM}, {"寄件人", TRIM_KEY_FROM}, {"寄件日期", TRIM_KEY_SENT},
-  {"傳送時間", TRIM_KEY_SENT}, {"收件者", TRIM_KEY_TO}, {"主旨", TRIM_KEY_SUBJECT},
-  {"副本", TRIM_KEY_CC},
-  /* Japanese */
-  {"差出人", TRIM_KEY_FROM}, {"送信日時", TRIM_KEY_SENT}, {"日付", TRIM_KEY_SENT},
-  {"宛先", TRIM_KEY_TO}, {"件名", TRIM_KEY_SUBJECT},
-  /* Korean */
-  {"보낸 사람", TRIM_KEY_FROM}, {"보낸 날짜", TRIM_KEY_SENT}, {"날짜", TRIM_KEY_SENT},
-  {"받는 사람", TRIM_KEY_TO}, {"제목", TRIM_KEY_SUBJECT}, {"참조", TRIM_KEY_CC},
-  {NULL, TRIM_KEY_NONE},
+    /* English */
+    {"From", TRIM_KEY_FROM},
+    {"Sent", TRIM_KEY_SENT},
+    {"Date", TRIM_KEY_SENT},
+    {"To", TRIM_KEY_TO},
+    {"Subject", TRIM_KEY_SUBJECT},
+    {"Cc", TRIM_KEY_CC},
+    /* German */
+    {"Von", TRIM_KEY_FROM},
+    {"Gesendet", TRIM_KEY_SENT},
+    {"Datum", TRIM_KEY_SENT},
+    {"An", TRIM_KEY_TO},
+    {"Betreff", TRIM_KEY_SUBJECT},
+    {"Kopie", TRIM_KEY_CC},
+    /* French */
+    {"De", TRIM_KEY_FROM},
+    {"Envoyé", TRIM_KEY_SENT},
+    {"À", TRIM_KEY_TO},
+    {"A", TRIM_KEY_TO},
+    {"Objet", TRIM_KEY_SUBJECT},
+    {"Copie", TRIM_KEY_CC},
+    /* Spanish, Portuguese */
+    {"Enviado", TRIM_KEY_SENT},
+    {"Enviada em", TRIM_KEY_SENT},
+    {"Fecha", TRIM_KEY_SENT},
+    {"Para", TRIM_KEY_TO},
+    {"Asunto", TRIM_KEY_SUBJECT},
+    {"Assunto", TRIM_KEY_SUBJECT},
+    {"CC", TRIM_KEY_CC},
+    /* Italian */
+    {"Da", TRIM_KEY_FROM},
+    {"Inviato", TRIM_KEY_SENT},
+    {"Data", TRIM_KEY_SENT},
+    {"Oggetto", TRIM_KEY_SUBJECT},
+    /* Dutch */
+    {"Van", TRIM_KEY_FROM},
+    {"Verzonden", TRIM_KEY_SENT},
+    {"Aan", TRIM_KEY_TO},
+    {"Onderwerp", TRIM_KEY_SUBJECT},
+    /* Swedish, Norwegian, Danish */
+    {"Från", TRIM_KEY_FROM},
+    {"Skickat", TRIM_KEY_SENT},
+    {"Till", TRIM_KEY_TO},
+    {"Ämne", TRIM_KEY_SUBJECT},
+    {"Fra", TRIM_KEY_FROM},
+    {"Sendt", TRIM_KEY_SENT},
+    {"Dato", TRIM_KEY_SENT},
+    {"Til", TRIM_KEY_TO},
+    {"Emne", TRIM_KEY_SUBJECT},
+    /* Polish */
+    {"Od", TRIM_KEY_FROM},
+    {"Wysłano", TRIM_KEY_SENT},
+    {"Do", TRIM_KEY_TO},
+    {"Temat", TRIM_KEY_SUBJECT},
+    {"DW", TRIM_KEY_CC},
+    /* Russian, Ukrainian */
+    {"От", TRIM_KEY_FROM},
+    {"Отправлено", TRIM_KEY_SENT},
+    {"Дата", TRIM_KEY_SENT},
+    {"Кому", TRIM_KEY_TO},
+    {"Тема", TRIM_KEY_SUBJECT},
+    {"Копия", TRIM_KEY_CC},
+    {"Від", TRIM_KEY_FROM},
+    {"Надіслано", TRIM_KEY_SENT},
+    {"Копія", TRIM_KEY_CC},
+    /* Chinese (simplified, traditional) */
+    {"发件人", TRIM_KEY_FROM},
+    {"发送时间", TRIM_KEY_SENT},
+    {"日期", TRIM_KEY_SENT},
+    {"收件人", TRIM_KEY_TO},
+    {"主题", TRIM_KEY_SUBJECT},
+    {"抄送", TRIM_KEY_CC},
+    {"寄件者", TRIM_KEY_FROM},
+    {"寄件人", TRIM_KEY_FROM},
+    {"寄件日期", TRIM_KEY_SENT},
+    {"傳送時間", TRIM_KEY_SENT},
+    {"收件者", TRIM_KEY_TO},
+    {"主旨", TRIM_KEY_SUBJECT},
+    {"副本", TRIM_KEY_CC},
+    /* Japanese */
+    {"差出人", TRIM_KEY_FROM},
+    {"送信日時", TRIM_KEY_SENT},
+    {"日付", TRIM_KEY_SENT},
+    {"宛先", TRIM_KEY_TO},
+    {"件名", TRIM_KEY_SUBJECT},
+    /* Korean */
+    {"보낸 사람", TRIM_KEY_FROM},
+    {"보낸 날짜", TRIM_KEY_SENT},
+    {"날짜", TRIM_KEY_SENT},
+    {"받는 사람", TRIM_KEY_TO},
+    {"제목", TRIM_KEY_SUBJECT},
+    {"참조", TRIM_KEY_CC},
+    {NULL, TRIM_KEY_NONE},
 };
 
 /* Text between the dashes of an "Original Message" rule. */
 static const char *const original_phrases[] = {
-  "Original Message", "Original", "Ursprüngliche Nachricht", "Originalnachricht",
-  "Original-Nachricht", "Ursprüngliche Mail", "Mail original", "Mensaje original",
-  "Message d'origine", "Message d’origine", "Message original", "Mensaje original",
-  "Mensagem original", "Messaggio originale", "Oorspronkelijk bericht",
-  "Origineel bericht", "Ursprungligt meddelande", "Opprinnelig melding",
-  "Oprindelig meddelelse", "Original meddelelse", "Oryginalna wiadomość",
-  "Wiadomość oryginalna", "Исходное сообщение", "Исходное письмо",
-  "Оригінальне повідомлення", "Початкове повідомлення", "原始邮件", "原始郵件",
-  "原始信息", "元のメッセージ", "원본 메시지", "원래 메시지", NULL,
+    "Original Message",
+    "Original",
+    "Ursprüngliche Nachricht",
+    "Originalnachricht",
+    "Original-Nachricht",
+    "Ursprüngliche Mail",
+    "Mail original",
+    "Mensaje original",
+    "Message d'origine",
+    "Message d’origine",
+    "Message original",
+    "Mensaje original",
+    "Mensagem original",
+    "Messaggio originale",
+    "Oorspronkelijk bericht",
+    "Origineel bericht",
+    "Ursprungligt meddelande",
+    "Opprinnelig melding",
+    "Oprindelig meddelelse",
+    "Original meddelelse",
+    "Oryginalna wiadomość",
+    "Wiadomość oryginalna",
+    "Исходное сообщение",
+    "Исходное письмо",
+    "Оригінальне повідомлення",
+    "Початкове повідомлення",
+    "原始邮件",
+    "原始郵件",
+    "原始信息",
+    "元のメッセージ",
+    "원본 메시지",
+    "원래 메시지",
+    NULL,
 };
 
 /* Text between the dashes of a forward rule, or a whole forward line. */
 static const char *const forward_phrases[] = {
-  "Forwarded message", "Forwarded Message", "Weitergeleitete Nachricht",
-  "Message transféré", "Mensaje reenviado", "Mensagem encaminhada",
-  "Messaggio inoltrato", "Doorgestuurd bericht", "Vidarebefordrat meddelande",
-  "Videresendt melding", "Videresendt meddelelse", "Videresendt besked",
-  "Przekazana wiadomość", "Wiadomość przekazana", "Пересылаемое сообщение",
-  "Пересланное сообщение", "Переслане повідомлення", "Пересланий лист",
-  "转发的邮件", "轉寄的郵件", "已转发邮件", "転送されたメッセージ", "転送メッセージ",
-  "전달된 메시지", "전달된 메일", "Begin forwarded message", "Anfang der weitergeleiteten Nachricht",
-  "Début du message réexpédié", "Début du message transféré", "Inicio del mensaje reenviado",
-  "Início da mensagem reencaminhada", "Começo da mensagem encaminhada",
-  "Inizio messaggio inoltrato", "Begin doorgestuurd bericht", "Vidarebefordrat mejl",
-  "Start på videresendt melding", "Start på videresendt besked", "Początek przekazanej wiadomości",
-  "Начало пересылаемого сообщения", "Начало переадресованного сообщения",
-  "Початок пересланого повідомлення", "转发的邮件", "以下是轉寄的郵件", "転送されたメール",
-  "전달된 메일", NULL,
+    "Forwarded message",
+    "Forwarded Message",
+    "Weitergeleitete Nachricht",
+    "Message transféré",
+    "Mensaje reenviado",
+    "Mensagem encaminhada",
+    "Messaggio inoltrato",
+    "Doorgestuurd bericht",
+    "Vidarebefordrat meddelande",
+    "Videresendt melding",
+    "Videresendt meddelelse",
+    "Videresendt besked",
+    "Przekazana wiadomość",
+    "Wiadomość przekazana",
+    "Пересылаемое сообщение",
+    "Пересланное сообщение",
+    "Переслане повідомлення",
+    "Пересланий лист",
+    "转发的邮件",
+    "轉寄的郵件",
+    "已转发邮件",
+    "転送されたメッセージ",
+    "転送メッセージ",
+    "전달된 메시지",
+    "전달된 메일",
+    "Begin forwarded message",
+    "Anfang der weitergeleiteten Nachricht",
+    "Début du message réexpédié",
+    "Début du message transféré",
+    "Inicio del mensaje reenviado",
+    "Início da mensagem reencaminhada",
+    "Começo da mensagem encaminhada",
+    "Inizio messaggio inoltrato",
+    "Begin doorgestuurd bericht",
+    "Vidarebefordrat mejl",
+    "Start på videresendt melding",
+    "Start på videresendt besked",
+    "Początek przekazanej wiadomości",
+    "Начало пересылаемого сообщения",
+    "Начало переадресованного сообщения",
+    "Початок пересланого повідомлення",
+    "转发的邮件",
+    "以下是轉寄的郵件",
+    "転送されたメール",
+    "전달된 메일",
+    NULL,
 };
 
 /* Mobile and app signatures: a prefix, and a suffix when the device name
  * sits in the middle ("Von meinem iPhone gesendet"). */
 typedef struct {
-  const char *prefix;
-  const char *suffix;
+    const char *prefix;
+    const char *suffix;
 } MobileSig;
 
 static const MobileSig mobile_sigs[] = {
-  {"Sent from my ", NULL}, {"Sent from Yahoo Mail", NULL}, {"Sent with Proton Mail", NULL},
-  {"Sent with ProtonMail", NULL}, {"Sent from Proton Mail", NULL}, {"Get Outlook for ", NULL},
-  {"Sent from Outlook", NULL}, {"Sent from Mail for Windows", NULL}, {"Sent from Gmail", NULL},
-  {"Sent from Samsung", NULL}, {"Sent from the all new AOL app", NULL},
-  {"Von meinem ", "gesendet"}, {"Gesendet von meinem ", NULL}, {"Gesendet von ", NULL},
-  {"Gesendet mit ", NULL}, {"Outlook für ", NULL}, {"Diese Nachricht wurde von meinem ", NULL},
-  {"Envoyé de mon ", NULL}, {"Envoyé depuis ", NULL}, {"Envoyé avec ", NULL},
-  {"Télécharger Outlook pour ", NULL}, {"Obtenir Outlook pour ", NULL},
-  {"Enviado desde mi ", NULL}, {"Enviado desde ", NULL}, {"Enviado con ", NULL},
-  {"Obtener Outlook para ", NULL}, {"Enviado do meu ", NULL}, {"Enviado do ", NULL},
-  {"Enviado com ", NULL}, {"Obter o Outlook para ", NULL},
-  {"Inviato da ", NULL}, {"Inviato dal mio ", NULL}, {"Inviato con ", NULL},
-  {"Scarica Outlook per ", NULL}, {"Ottieni Outlook per ", NULL},
-  {"Verzonden vanaf mijn ", NULL}, {"Verstuurd vanaf mijn ", NULL}, {"Verzonden met ", NULL},
-  {"Verstuurd met ", NULL}, {"Download Outlook voor ", NULL},
-  {"Skickat från min ", NULL}, {"Skickat från ", NULL}, {"Skickat med ", NULL},
-  {"Hämta Outlook för ", NULL}, {"Sendt fra min ", NULL}, {"Sendt fra ", NULL},
-  {"Sendt med ", NULL}, {"Få Outlook for ", NULL}, {"Hent Outlook til ", NULL},
-  {"Wysłane z mojego ", NULL}, {"Wysłano z mojego ", NULL}, {"Wysłane z ", NULL},
-  {"Wysłano z ", NULL}, {"Pobierz aplikację Outlook", NULL},
-  {"Отправлено с моего ", NULL}, {"Отправлено с ", NULL}, {"Отправлено из ", NULL},
-  {"Получить Outlook для ", NULL}, {"Надіслано з мого ", NULL}, {"Надіслано з ", NULL},
-  {"Отримати Outlook для ", NULL},
-  {"发自我的", NULL}, {"發自我的", NULL}, {"从我的", "发送"}, {"從我的", NULL},
-  {"获取 Outlook", NULL}, {"取得 Outlook", NULL}, {"使用 Proton Mail", NULL},
-  {"", "から送信"}, {"", "を入手"}, {"", "에서 보냄"}, {"", "에서 보냈습니다"},
-  {"", "Outlook 받기"}, {"", "から送信しました"},
-  {NULL, NULL},
+    {"Sent from my ", NULL},
+    {"Sent from Yahoo Mail", NULL},
+    {"Sent with Proton Mail", NULL},
+    {"Sent with ProtonMail", NULL},
+    {"Sent from Proton Mail", NULL},
+    {"Get Outlook for ", NULL},
+    {"Sent from Outlook", NULL},
+    {"Sent from Mail for Windows", NULL},
+    {"Sent from Gmail", NULL},
+    {"Sent from Samsung", NULL},
+    {"Sent from the all new AOL app", NULL},
+    {"Von meinem ", "gesendet"},
+    {"Gesendet von meinem ", NULL},
+    {"Gesendet von ", NULL},
+    {"Gesendet mit ", NULL},
+    {"Outlook für ", NULL},
+    {"Diese Nachricht wurde von meinem ", NULL},
+    {"Envoyé de mon ", NULL},
+    {"Envoyé depuis ", NULL},
+    {"Envoyé avec ", NULL},
+    {"Télécharger Outlook pour ", NULL},
+    {"Obtenir Outlook pour ", NULL},
+    {"Enviado desde mi ", NULL},
+    {"Enviado desde ", NULL},
+    {"Enviado con ", NULL},
+    {"Obtener Outlook para ", NULL},
+    {"Enviado do meu ", NULL},
+    {"Enviado do ", NULL},
+    {"Enviado com ", NULL},
+    {"Obter o Outlook para ", NULL},
+    {"Inviato da ", NULL},
+    {"Inviato dal mio ", NULL},
+    {"Inviato con ", NULL},
+    {"Scarica Outlook per ", NULL},
+    {"Ottieni Outlook per ", NULL},
+    {"Verzonden vanaf mijn ", NULL},
+    {"Verstuurd vanaf mijn ", NULL},
+    {"Verzonden met ", NULL},
+    {"Verstuurd met ", NULL},
+    {"Download Outlook voor ", NULL},
+    {"Skickat från min ", NULL},
+    {"Skickat från ", NULL},
+    {"Skickat med ", NULL},
+    {"Hämta Outlook för ", NULL},
+    {"Sendt fra min ", NULL},
+    {"Sendt fra ", NULL},
+    {"Sendt med ", NULL},
+    {"Få Outlook for ", NULL},
+    {"Hent Outlook til ", NULL},
+    {"Wysłane z mojego ", NULL},
+    {"Wysłano z mojego ", NULL},
+    {"Wysłane z ", NULL},
+    {"Wysłano z ", NULL},
+    {"Pobierz aplikację Outlook", NULL},
+    {"Отправлено с моего ", NULL},
+    {"Отправлено с ", NULL},
+    {"Отправлено из ", NULL},
+    {"Получить Outlook для ", NULL},
+    {"Надіслано з мого ", NULL},
+    {"Надіслано з ", NULL},
+    {"Отримати Outlook для ", NULL},
+    {"发自我的", NULL},
+    {"發自我的", NULL},
+    {"从我的", "发送"},
+    {"從我的", NULL},
+    {"获取 Outlook", NULL},
+    {"取得 Outlook", NULL},
+    {"使用 Proton Mail", NULL},
+    {"", "から送信"},
+    {"", "を入手"},
+    {"", "에서 보냄"},
+    {"", "에서 보냈습니다"},
+    {"", "Outlook 받기"},
+    {"", "から送信しました"},
+    {NULL, NULL},
 };
 
 /* LOWER - ASCII lower case of a byte, inline (g_ascii_tolower is a call). */
@@ -169,25 +317,25 @@ static const MobileSig mobile_sigs[] = {
 static gboolean
 ci_prefix(const char *s, gsize len, const char *p)
 {
-  gsize plen = strlen(p);
+    gsize plen = strlen(p);
 
-  return plen <= len && g_ascii_strncasecmp(s, p, plen) == 0;
+    return plen <= len && g_ascii_strncasecmp(s, p, plen) == 0;
 }
 
 /* ci_suffix - does s (len bytes) end with p, ASCII case-insensitively? */
 static gboolean
 ci_suffix(const char *s, gsize len, const char *p)
 {
-  gsize plen = strlen(p);
+    gsize plen = strlen(p);
 
-  return plen <= len && g_ascii_strncasecmp(s + len - plen, p, plen) == 0;
+    return plen <= len && g_ascii_strncasecmp(s + len - plen, p, plen) == 0;
 }
 
 /* ci_equal - is s (len bytes) equal to p, ASCII case-insensitively? */
 static gboolean
 ci_equal(const char *s, gsize len, const char *p)
 {
-  return strlen(p) == len && g_ascii_strncasecmp(s, p, len) == 0;
+    return strlen(p) == len && g_ascii_strncasecmp(s, p, len) == 0;
 }
 
 /* trim_lang_normalize - NBSP-like spaces to ' ', fullwidth colon to ':',
@@ -195,80 +343,80 @@ ci_equal(const char *s, gsize len, const char *p)
 void
 trim_lang_normalize(GString *out, const char *s, gsize len)
 {
-  gsize i = 0;
-  gboolean space = FALSE;
+    gsize i = 0;
+    gboolean space = FALSE;
 
-  g_string_truncate(out, 0);
-  while (i < len) {
-    const guchar *u = (const guchar *)s + i;
-    gsize left = len - i;
-    gboolean is_space = FALSE;
-    gsize step = 1;
+    g_string_truncate(out, 0);
+    while (i < len) {
+        const guchar *u = (const guchar *)s + i;
+        gsize left = len - i;
+        gboolean is_space = FALSE;
+        gsize step = 1;
 
-    if (*u == ' ' || *u == '\t' || *u == '\r' || *u == '\n' || *u == '\v' || *u == '\f') {
-      is_space = TRUE;
-    } else if (left >= 2 && u[0] == 0xC2 && u[1] == 0xA0) {
-      is_space = TRUE, step = 2;
-    } else if (left >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
-               (u[2] == 0xAF || u[2] == 0x87 || u[2] == 0x89 || u[2] == 0x8B)) {
-      is_space = TRUE, step = 3;
-    } else if (left >= 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) {
-      is_space = TRUE, step = 3;
-    } else if (left >= 3 && u[0] == 0xEF && u[1] == 0xBC && u[2] == 0x9A) {
-      if (space && out->len > 0)
-        g_string_append_c(out, ' ');
-      space = FALSE;
-      g_string_append_c(out, ':');
-      i += 3;
-      continue;
-    }
-    if (is_space) {
-      space = TRUE;
-      i += step;
-      continue;
-    }
-    if (space && out->len > 0)
-      g_string_append_c(out, ' ');
-    space = FALSE;
-    if (*u < 0x80) {
-      /* Copy a run of plain ASCII bytes at once. */
-      gsize j = i + 1;
+        if (*u == ' ' || *u == '\t' || *u == '\r' || *u == '\n' || *u == '\v' || *u == '\f') {
+            is_space = TRUE;
+        } else if (left >= 2 && u[0] == 0xC2 && u[1] == 0xA0) {
+            is_space = TRUE, step = 2;
+        } else if (left >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
+                   (u[2] == 0xAF || u[2] == 0x87 || u[2] == 0x89 || u[2] == 0x8B)) {
+            is_space = TRUE, step = 3;
+        } else if (left >= 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) {
+            is_space = TRUE, step = 3;
+        } else if (left >= 3 && u[0] == 0xEF && u[1] == 0xBC && u[2] == 0x9A) {
+            if (space && out->len > 0)
+                g_string_append_c(out, ' ');
+            space = FALSE;
+            g_string_append_c(out, ':');
+            i += 3;
+            continue;
+        }
+        if (is_space) {
+            space = TRUE;
+            i += step;
+            continue;
+        }
+        if (space && out->len > 0)
+            g_string_append_c(out, ' ');
+        space = FALSE;
+        if (*u < 0x80) {
+            /* Copy a run of plain ASCII bytes at once. */
+            gsize j = i + 1;
 
-      while (j < len && (guchar)s[j] < 0x80 && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
-             s[j] != '\n' && s[j] != '\v' && s[j] != '\f')
-        j++;
-      g_string_append_len(out, s + i, j - i);
-      i = j;
-      continue;
+            while (j < len && (guchar)s[j] < 0x80 && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
+                   s[j] != '\n' && s[j] != '\v' && s[j] != '\f')
+                j++;
+            g_string_append_len(out, s + i, j - i);
+            i = j;
+            continue;
+        }
+        g_string_append_len(out, s + i, step);
+        i += step;
     }
-    g_string_append_len(out, s + i, step);
-    i += step;
-  }
 }
 
 /* has_time_or_year - does s hold "h:mm", "h.mm", a year "19xx"/"20xx" or '@'? */
 static gboolean
 has_time_or_year(const char *s, gsize len)
 {
-  gsize i;
-  gsize run = 0;
+    gsize i;
+    gsize run = 0;
 
-  for (i = 0; i < len; i++) {
-    if (s[i] == '@')
-      return TRUE;
-    if (!g_ascii_isdigit(s[i])) {
-      run = 0;
-      continue;
+    for (i = 0; i < len; i++) {
+        if (s[i] == '@')
+            return TRUE;
+        if (!g_ascii_isdigit(s[i])) {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (run == 4 && (s[i - 3] == '1' || s[i - 3] == '2') &&
+            (i + 1 >= len || !g_ascii_isdigit(s[i + 1])))
+            return TRUE;
+        if (i + 3 < len && (s[i + 1] == ':' || s[i + 1] == '.') && g_ascii_isdigit(s[i + 2]) &&
+            g_ascii_isdigit(s[i + 3]))
+            return TRUE;
     }
-    run++;
-    if (run == 4 && (s[i - 3] == '1' || s[i - 3] == '2') &&
-        (i + 1 >= len || !g_ascii_isdigit(s[i + 1])))
-      return TRUE;
-    if (i + 3 < len && (s[i + 1] == ':' || s[i + 1] == '.') && g_ascii_isdigit(s[i + 2]) &&
-        g_ascii_isdigit(s[i + 3]))
-      return TRUE;
-  }
-  return FALSE;
+    return FALSE;
 }
 
 /* header_word_first_bytes - a table of the (lower-case) first bytes of the
@@ -276,208 +424,213 @@ has_time_or_year(const char *s, gsize len)
 static const guint8 *
 header_word_first_bytes(void)
 {
-  static guint8 table[256];
-  static gsize done = 0;
+    static guint8 table[256];
+    static gsize done = 0;
 
-  if (g_once_init_enter(&done)) {
-    const HeaderWord *w;
+    if (g_once_init_enter(&done)) {
+        const HeaderWord *w;
 
-    for (w = header_words; w->word != NULL; w++)
-      table[(guchar)w->word[0]] = 1;
-    g_once_init_leave(&done, 1);
-  }
-  return table;
+        for (w = header_words; w->word != NULL; w++)
+            table[(guchar)w->word[0]] = 1;
+        g_once_init_leave(&done, 1);
+    }
+    return table;
 }
 
 /* has_header_word - is one of the header verbs in the tail of s, as a word? */
 static gboolean
 has_header_word(const char *s, gsize len)
 {
-  const guint8 *first = header_word_first_bytes();
-  gsize start = len > 200 ? len - 200 : 0;
-  gsize p;
+    const guint8 *first = header_word_first_bytes();
+    gsize start = len > 200 ? len - 200 : 0;
+    gsize p;
 
-  for (p = start; p < len; p++) {
-    const HeaderWord *w;
-    char c = LOWER(s[p]);
+    for (p = start; p < len; p++) {
+        const HeaderWord *w;
+        char c = LOWER(s[p]);
 
-    if (!first[(guchar)c])
-      continue;
-    for (w = header_words; w->word != NULL; w++) {
-      gsize wl;
-      guchar after;
+        if (!first[(guchar)c])
+            continue;
+        for (w = header_words; w->word != NULL; w++) {
+            gsize wl;
+            guchar after;
 
-      if (c != w->word[0])
-        continue;
-      wl = strlen(w->word);
-      if (p + wl > len || g_ascii_strncasecmp(s + p, w->word, wl) != 0)
-        continue;
-      if (w->cjk)
-        return TRUE;
-      if (p > 0 && strchr(" >),\"'", s[p - 1]) == NULL)
-        continue;
-      after = p + wl < len ? (guchar)s[p + wl] : ' ';
-      if (g_ascii_isalpha(after))
-        continue;
-      return TRUE;
+            if (c != w->word[0])
+                continue;
+            wl = strlen(w->word);
+            if (p + wl > len || g_ascii_strncasecmp(s + p, w->word, wl) != 0)
+                continue;
+            if (w->cjk)
+                return TRUE;
+            if (p > 0 && strchr(" >),\"'", s[p - 1]) == NULL)
+                continue;
+            after = p + wl < len ? (guchar)s[p + wl] : ' ';
+            if (g_ascii_isalpha(after))
+                continue;
+            return TRUE;
+        }
     }
-  }
-  return FALSE;
+    return FALSE;
 }
 
 /* ends_with_address - does s end with "<...@...>:" after a time "h:mm"? */
 static gboolean
 ends_with_address(const char *s, gsize len)
 {
-  gsize i;
-  gsize lt;
-  gboolean at = FALSE;
+    gsize i;
+    gsize lt;
+    gboolean at = FALSE;
 
-  if (len < 4 || s[len - 1] != ':')
+    if (len < 4 || s[len - 1] != ':')
+        return FALSE;
+    i = len - 1;
+    while (i > 0 && s[i - 1] == ' ')
+        i--;
+    if (i == 0 || s[i - 1] != '>')
+        return FALSE;
+    for (lt = i - 1; lt > 0 && s[lt - 1] != '<'; lt--)
+        if (s[lt - 1] == '@')
+            at = TRUE;
+    if (lt == 0 || !at)
+        return FALSE;
+    for (i = 0; i + 3 < lt; i++)
+        if (g_ascii_isdigit(s[i]) && s[i + 1] == ':' && g_ascii_isdigit(s[i + 2]) &&
+            g_ascii_isdigit(s[i + 3]))
+            return TRUE;
     return FALSE;
-  i = len - 1;
-  while (i > 0 && s[i - 1] == ' ')
-    i--;
-  if (i == 0 || s[i - 1] != '>')
-    return FALSE;
-  for (lt = i - 1; lt > 0 && s[lt - 1] != '<'; lt--)
-    if (s[lt - 1] == '@')
-      at = TRUE;
-  if (lt == 0 || !at)
-    return FALSE;
-  for (i = 0; i + 3 < lt; i++)
-    if (g_ascii_isdigit(s[i]) && s[i + 1] == ':' && g_ascii_isdigit(s[i + 2]) &&
-        g_ascii_isdigit(s[i + 3]))
-      return TRUE;
-  return FALSE;
 }
 
 /* trim_lang_is_quote_header - an "On ... wrote:" line in any language? */
 gboolean
 trim_lang_is_quote_header(const char *s, gsize len)
 {
-  gboolean digit = FALSE;
-  gboolean lead = FALSE;
-  gsize i;
+    gboolean digit = FALSE;
+    gboolean lead = FALSE;
+    gsize i;
 
-  if (len < 6 || len > 3 * TRIM_LANG_MAX_LINE || s[len - 1] != ':')
-    return FALSE;
-  for (i = 0; i < len && !digit; i++)
-    digit = g_ascii_isdigit(s[i]);
-  if (!digit || !has_time_or_year(s, len))
-    return FALSE;
-  lead = g_ascii_isdigit(s[0]) || memchr(s, '@', len) != NULL;
-  for (i = 0; !lead && header_leads[i] != NULL; i++)
-    lead = ci_prefix(s, len, header_leads[i]);
-  if (!lead)
-    return FALSE;
-  return has_header_word(s, len) || ends_with_address(s, len);
+    if (len < 6 || len > 3 * TRIM_LANG_MAX_LINE || s[len - 1] != ':')
+        return FALSE;
+    for (i = 0; i < len && !digit; i++)
+        digit = g_ascii_isdigit(s[i]);
+    if (!digit || !has_time_or_year(s, len))
+        return FALSE;
+    lead = g_ascii_isdigit(s[0]) || memchr(s, '@', len) != NULL;
+    for (i = 0; !lead && header_leads[i] != NULL; i++)
+        lead = ci_prefix(s, len, header_leads[i]);
+    if (!lead)
+        return FALSE;
+    return has_header_word(s, len) || ends_with_address(s, len);
 }
 
 /* trim_lang_header_key - the Outlook header key that opens the line. */
 TrimKey
 trim_lang_header_key(const char *s, gsize len)
 {
-  const HeaderKey *k;
+    const HeaderKey *k;
 
-  while (len > 0 && (*s == '*' || *s == ' ')) {
-    s++;
-    len--;
-  }
-  if (len == 0)
+    while (len > 0 && (*s == '*' || *s == ' ')) {
+        s++;
+        len--;
+    }
+    if (len == 0)
+        return TRIM_KEY_NONE;
+    for (k = header_keys; k->key != NULL; k++) {
+        gsize kl;
+        gsize j;
+
+        if (LOWER(s[0]) != LOWER(k->key[0]))
+            continue;
+        kl = strlen(k->key);
+        if (!ci_prefix(s, len, k->key))
+            continue;
+        for (j = kl; j < len && (s[j] == ' ' || s[j] == '*'); j++)
+            ;
+        if (j < len && s[j] == ':')
+            return k->type;
+    }
     return TRIM_KEY_NONE;
-  for (k = header_keys; k->key != NULL; k++) {
-    gsize kl;
-    gsize j;
-
-    if (LOWER(s[0]) != LOWER(k->key[0]))
-      continue;
-    kl = strlen(k->key);
-    if (!ci_prefix(s, len, k->key))
-      continue;
-    for (j = kl; j < len && (s[j] == ' ' || s[j] == '*'); j++)
-      ;
-    if (j < len && s[j] == ':')
-      return k->type;
-  }
-  return TRIM_KEY_NONE;
 }
 
 /* phrase_in - is s (len bytes) one of the phrases? */
 static gboolean
 phrase_in(const char *s, gsize len, const char *const *phrases)
 {
-  gsize i;
+    gsize i;
 
-  if (len == 0)
+    if (len == 0)
+        return FALSE;
+    for (i = 0; phrases[i] != NULL; i++)
+        if (LOWER(s[0]) == LOWER(phrases[i][0]) && ci_equal(s, len, phrases[i]))
+            return TRUE;
     return FALSE;
-  for (i = 0; phrases[i] != NULL; i++)
-    if (LOWER(s[0]) == LOWER(phrases[i][0]) && ci_equal(s, len, phrases[i]))
-      return TRUE;
-  return FALSE;
 }
 
 /* trim_lang_rule - Original Message, forward and underscore rules. */
 TrimRule
 trim_lang_rule(const char *s, gsize len)
 {
-  gsize a = 0;
-  gsize b = len;
-  gsize dashes = 0;
+    gsize a = 0;
+    gsize b = len;
+    gsize dashes = 0;
 
-  if (len == 0 || len > TRIM_LANG_MAX_LINE)
+    if (len == 0 || len > TRIM_LANG_MAX_LINE)
+        return TRIM_RULE_NONE;
+    if (len >= 10 && s[0] == '_') {
+        gsize i;
+
+        for (i = 0; i < len && s[i] == '_'; i++)
+            ;
+        return i == len ? TRIM_RULE_UNDERSCORE : TRIM_RULE_NONE;
+    }
+    while (a < b && (s[a] == '-' || s[a] == ' ')) {
+        dashes += s[a] == '-';
+        a++;
+    }
+    while (b > a && (s[b - 1] == '-' || s[b - 1] == ' ' || s[b - 1] == ':'))
+        b--;
+    if (dashes >= 3 && phrase_in(s + a, b - a, original_phrases))
+        return TRIM_RULE_ORIGINAL;
+    if (phrase_in(s + a, b - a, forward_phrases))
+        return TRIM_RULE_FORWARD;
     return TRIM_RULE_NONE;
-  if (len >= 10 && s[0] == '_') {
-    gsize i;
-
-    for (i = 0; i < len && s[i] == '_'; i++)
-      ;
-    return i == len ? TRIM_RULE_UNDERSCORE : TRIM_RULE_NONE;
-  }
-  while (a < b && (s[a] == '-' || s[a] == ' ')) {
-    dashes += s[a] == '-';
-    a++;
-  }
-  while (b > a && (s[b - 1] == '-' || s[b - 1] == ' ' || s[b - 1] == ':'))
-    b--;
-  if (dashes >= 3 && phrase_in(s + a, b - a, original_phrases))
-    return TRIM_RULE_ORIGINAL;
-  if (phrase_in(s + a, b - a, forward_phrases))
-    return TRIM_RULE_FORWARD;
-  return TRIM_RULE_NONE;
 }
 
 /* trim_lang_is_mobile_signature - a whole line like "Sent from my iPhone". */
 gboolean
 trim_lang_is_mobile_signature(const char *s, gsize len)
 {
-  const MobileSig *m;
+    const MobileSig *m;
 
-  if (len > 0 && s[len - 1] == '>') {
-    /* "Get Outlook for iOS<https://aka.ms/o0ukef>": the link is not the text. */
-    gsize lt = len - 1;
+    if (len > 0 && s[len - 1] == '>') {
+        /* "Get Outlook for iOS<https://aka.ms/o0ukef>": the link is not the text. */
+        gsize lt = len - 1;
 
-    while (lt > 0 && s[lt] != '<')
-      lt--;
-    if (s[lt] == '<' && lt > 0)
-      len = lt;
-  }
-  while (len > 0 && (s[len - 1] == '.' || s[len - 1] == '!' || s[len - 1] == ' '))
-    len--;
-  if (len < 4 || len > 200 || !(g_ascii_isalpha(s[0]) || (guchar)s[0] >= 0x80))
-    return FALSE;
-  for (m = mobile_sigs; m->prefix != NULL; m++) {
-    if (m->prefix[0] != '\0' && LOWER(s[0]) != LOWER(m->prefix[0]))
-      continue;
-    if (!ci_prefix(s, len, m->prefix))
-      continue;
-    if (m->suffix == NULL) {
-      if (len > strlen(m->prefix) || m->prefix[strlen(m->prefix) - 1] != ' ')
-        return TRUE;
-      continue;
+        while (lt > 0 && s[lt] != '<')
+            lt--;
+        if (s[lt] == '<' && lt > 0)
+            len = lt;
     }
-    if (ci_suffix(s, len, m->suffix) && len <= strlen(m->prefix) + strlen(m->suffix) + 60)
-      return TRUE;
-  }
-  return FALSE;
+    while (len > 0 && (s[len - 1] == '.' || s[len - 1] == '!' || s[len - 1] == ' '))
+        len--;
+    if (len < 4 || len > 200 || !(g_ascii_isalpha(s[0]) || (guchar)s[0] >= 0x80))
+        return FALSE;
+    for (m = mobile_sigs; m->prefix != NULL; m++) {
+        if (m->prefix[0] != '\0' && LOWER(s[0]) != LOWER(m->prefix[0]))
+            continue;
+        if (!ci_prefix(s, len, m->prefix))
+            continue;
+        if (m->suffix == NULL) {
+            gsize pl = strlen(m->prefix);
+
+            /* "Sent from my iPhone" names a device; a long sentence is text. */
+            if (len > pl + 70)
+                continue;
+            if (len > pl || m->prefix[pl - 1] != ' ')
+                return TRUE;
+            continue;
+        }
+        if (ci_suffix(s, len, m->suffix) && len <= strlen(m->prefix) + strlen(m->suffix) + 60)
+            return TRUE;
+    }
+    return FALSE;
 }

@@ -15,19 +15,19 @@
 #define TRIM_LANG_MAX_LINE 400
 
 typedef enum {
-  TRIM_KEY_NONE = 0,
-  TRIM_KEY_FROM,
-  TRIM_KEY_SENT,
-  TRIM_KEY_TO,
-  TRIM_KEY_SUBJECT,
-  TRIM_KEY_CC,
+    TRIM_KEY_NONE = 0,
+    TRIM_KEY_FROM,
+    TRIM_KEY_SENT,
+    TRIM_KEY_TO,
+    TRIM_KEY_SUBJECT,
+    TRIM_KEY_CC,
 } TrimKey;
 
 typedef enum {
-  TRIM_RULE_NONE = 0,
-  TRIM_RULE_ORIGINAL, /* -----Original Message----- and translations */
-  TRIM_RULE_FORWARD,  /* ---------- Forwarded message ---------, Begin forwarded message: */
-  TRIM_RULE_UNDERSCORE, /* ________________________________ */
+    TRIM_RULE_NONE = 0,
+    TRIM_RULE_ORIGINAL,   /* -----Original Message----- and translations */
+    TRIM_RULE_FORWARD,    /* ---------- Forwarded message ---------, Begin forwarded message: */
+    TRIM_RULE_UNDERSCORE, /* ________________________________ */
 } TrimRule;
 
 /* trim_lang_normalize - copy a line into out: NBSP, narrow NBSP and the

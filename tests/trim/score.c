@@ -16,67 +16,67 @@
 #include "trim.h"
 
 typedef struct {
-  guint pass;
-  guint total;
+    guint pass;
+    guint total;
 } Score;
 
 typedef struct {
-  guint tap;
-  guint passed;
-  guint failed;
-  gint64 worst_us;
-  char *worst_name;
-  GHashTable *clients; /* name -> Score */
-  GHashTable *langs;   /* name -> Score */
-  GHashTable *forms;   /* "client/text" and "client/html" -> count */
+    guint tap;
+    guint passed;
+    guint failed;
+    gint64 worst_us;
+    char *worst_name;
+    GHashTable *clients; /* name -> Score */
+    GHashTable *langs;   /* name -> Score */
+    GHashTable *forms;   /* "client/text" and "client/html" -> count */
 } Run;
 
 static const char *const want_clients[] = {
-  "gmail", "outlook", "owa", "applemail", "iosmail", "thunderbird", "yahoo", "proton", "k9",
-  "zimbra", NULL,
+    "gmail", "outlook", "owa", "applemail", "iosmail", "thunderbird",
+    "yahoo", "proton",  "k9",  "zimbra",    NULL,
 };
 static const char *const want_langs[] = {
-  "en", "de", "fr", "es", "pt", "it", "nl", "sv", "no", "da", "pl", "ru", "uk", "zh", "ja", "ko",
-  NULL,
+    "en", "de", "fr", "es", "pt", "it", "nl", "sv", "no",
+    "da", "pl", "ru", "uk", "zh", "ja", "ko", NULL,
 };
 
 /* strip_end - drop trailing white space in place. */
 static void
 strip_end(char *s)
 {
-  gsize n = strlen(s);
+    gsize n = strlen(s);
 
-  while (n > 0 && g_ascii_isspace(s[n - 1]))
-    s[--n] = '\0';
+    while (n > 0 && g_ascii_isspace(s[n - 1]))
+        s[--n] = '\0';
 }
 
 /* score_add - count one result under key. */
 static void
 score_add(GHashTable *table, const char *key, gboolean ok)
 {
-  Score *s = g_hash_table_lookup(table, key);
+    Score *s = g_hash_table_lookup(table, key);
 
-  if (s == NULL) {
-    s = g_new0(Score, 1);
-    g_hash_table_insert(table, g_strdup(key), s);
-  }
-  s->total++;
-  s->pass += ok ? 1 : 0;
+    if (s == NULL) {
+        s = g_new0(Score, 1);
+        g_hash_table_insert(table, g_strdup(key), s);
+    }
+    s->total++;
+    s->pass += ok ? 1 : 0;
 }
 
 /* print_diag - print text as TAP comment lines, shortened when huge. */
 static void
 print_diag(const char *label, const char *text)
 {
-  g_auto(GStrv) lines = NULL;
-  gsize len = strlen(text);
-  g_autofree char *shown = g_strndup(text, MIN(len, 2000));
-  guint i;
+    g_auto(GStrv) lines = NULL;
+    gsize len = strlen(text);
+    g_autofree char *shown = g_strndup(text, MIN(len, 2000));
+    guint i;
 
-  lines = g_strsplit(shown, "\n", 40);
-  printf("#   %s (%zu bytes):\n", label, len);
-  for (i = 0; lines[i] != NULL; i++)
-    printf("#     |%s\n", lines[i]);
+    lines = g_strsplit(shown, "\n", 40);
+    printf("#   %s (%zu bytes):\n", label, len);
+    for (i = 0; lines[i] != NULL; i++)
+        printf("#     |%s\n", lines[i]);
 }
 
 /* run_item - extract one body, compare with the wanted reply, print TAP. */
@@ -84,250 +84,252 @@ static void
 run_item(Run *run, const char *name, const char *body, gsize len, gboolean is_html,
          const char *want)
 {
-  g_autofree char *reply = NULL;
-  g_autofree char *quoted = NULL;
-  g_autofree char *hquoted = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *want_copy = g_strdup(want);
-  g_auto(GStrv) parts = g_strsplit(name, "-", 3);
-  gint64 t0 = g_get_monotonic_time();
-  gint64 took;
-  gboolean ok;
+    g_autofree char *reply = NULL;
+    g_autofree char *quoted = NULL;
+    g_autofree char *hquoted = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *want_copy = g_strdup(want);
+    g_auto(GStrv) parts = g_strsplit(name, "-", 3);
+    gint64 t0 = g_get_monotonic_time();
+    gint64 took;
+    gboolean ok;
 
-  if (is_html) {
-    text = html_to_text(body, len, &hquoted);
-    trim_reply(text, &reply, &quoted);
-  } else {
-    trim_reply(body, &reply, &quoted);
-  }
-  took = g_get_monotonic_time() - t0;
-  if (took > run->worst_us) {
-    run->worst_us = took;
-    g_free(run->worst_name);
-    run->worst_name = g_strdup(name);
-  }
-  strip_end(reply);
-  strip_end(want_copy);
-  ok = strcmp(reply, want_copy) == 0;
-  run->tap++;
-  printf("%s %u - %s (%.3f ms)\n", ok ? "ok" : "not ok", run->tap, name, took / 1000.0);
-  if (!ok) {
-    print_diag("got", reply);
-    print_diag("want", want_copy);
-    if (text != NULL)
-      print_diag("html as text", text);
-  }
-  if (ok)
-    run->passed++;
-  else
-    run->failed++;
-  if (parts[0] != NULL && parts[1] != NULL) {
-    g_autofree char *form = g_strdup_printf("%s/%s", parts[0], is_html ? "html" : "text");
+    if (is_html) {
+        text = html_to_text(body, len, &hquoted);
+        trim_reply(text, &reply, &quoted);
+    } else {
+        trim_reply(body, &reply, &quoted);
+    }
+    took = g_get_monotonic_time() - t0;
+    if (took > run->worst_us) {
+        run->worst_us = took;
+        g_free(run->worst_name);
+        run->worst_name = g_strdup(name);
+    }
+    strip_end(reply);
+    strip_end(want_copy);
+    ok = strcmp(reply, want_copy) == 0;
+    run->tap++;
+    printf("%s %u - %s (%.3f ms)\n", ok ? "ok" : "not ok", run->tap, name, took / 1000.0);
+    if (!ok) {
+        print_diag("got", reply);
+        print_diag("want", want_copy);
+        if (text != NULL)
+            print_diag("html as text", text);
+    }
+    if (ok)
+        run->passed++;
+    else
+        run->failed++;
+    if (parts[0] != NULL && parts[1] != NULL) {
+        g_autofree char *form = g_strdup_printf("%s/%s", parts[0], is_html ? "html" : "text");
 
-    score_add(run->clients, parts[0], ok);
-    score_add(run->langs, parts[1], ok);
-    g_hash_table_insert(run->forms, g_steal_pointer(&form), GINT_TO_POINTER(1));
-  }
+        score_add(run->clients, parts[0], ok);
+        score_add(run->langs, parts[1], ok);
+        g_hash_table_insert(run->forms, g_steal_pointer(&form), GINT_TO_POINTER(1));
+    }
 }
 
 /* compare_names - order a GPtrArray of strings. */
 static gint
 compare_names(gconstpointer a, gconstpointer b)
 {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* run_corpus - every NAME.txt / NAME.html with a NAME.want in dir. */
 static void
 run_corpus(Run *run, const char *dir)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  const char *entry;
-  guint i;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *entry;
+    guint i;
 
-  if (d == NULL) {
-    printf("not ok %u - open corpus %s: %s\n", ++run->tap, dir, error->message);
-    run->failed++;
-    return;
-  }
-  while ((entry = g_dir_read_name(d)) != NULL)
-    if (g_str_has_suffix(entry, ".txt") || g_str_has_suffix(entry, ".html"))
-      g_ptr_array_add(names, g_strdup(entry));
-  g_ptr_array_sort(names, compare_names);
-  for (i = 0; i < names->len; i++) {
-    const char *file = g_ptr_array_index(names, i);
-    gboolean is_html = g_str_has_suffix(file, ".html");
-    g_autofree char *stem = g_strndup(file, strlen(file) - (is_html ? 5 : 4));
-    g_autofree char *path = g_build_filename(dir, file, NULL);
-    g_autofree char *want_path = g_strconcat(dir, "/", stem, ".want", NULL);
-    g_autofree char *body = NULL;
-    g_autofree char *want = NULL;
-    gsize len = 0;
-
-    if (!g_file_get_contents(path, &body, &len, NULL) ||
-        !g_file_get_contents(want_path, &want, NULL, NULL)) {
-      printf("not ok %u - %s: missing %s.want\n", ++run->tap, stem, stem);
-      run->failed++;
-      continue;
+    if (d == NULL) {
+        printf("not ok %u - open corpus %s: %s\n", ++run->tap, dir, error->message);
+        run->failed++;
+        return;
     }
-    run_item(run, stem, body, len, is_html, want);
-  }
+    while ((entry = g_dir_read_name(d)) != NULL)
+        if (g_str_has_suffix(entry, ".txt") || g_str_has_suffix(entry, ".html"))
+            g_ptr_array_add(names, g_strdup(entry));
+    g_ptr_array_sort(names, compare_names);
+    for (i = 0; i < names->len; i++) {
+        const char *file = g_ptr_array_index(names, i);
+        gboolean is_html = g_str_has_suffix(file, ".html");
+        g_autofree char *stem = g_strndup(file, strlen(file) - (is_html ? 5 : 4));
+        g_autofree char *path = g_build_filename(dir, file, NULL);
+        g_autofree char *want_path = g_strconcat(dir, "/", stem, ".want", NULL);
+        g_autofree char *body = NULL;
+        g_autofree char *want = NULL;
+        gsize len = 0;
+
+        if (!g_file_get_contents(path, &body, &len, NULL) ||
+            !g_file_get_contents(want_path, &want, NULL, NULL)) {
+            printf("not ok %u - %s: missing %s.want\n", ++run->tap, stem, stem);
+            run->failed++;
+            continue;
+        }
+        run_item(run, stem, body, len, is_html, want);
+    }
 }
 
 /* repeat - s repeated n times. */
 static char *
 repeat(const char *s, guint n)
 {
-  GString *out = g_string_sized_new(strlen(s) * n);
-  guint i;
+    GString *out = g_string_sized_new(strlen(s) * n);
+    guint i;
 
-  for (i = 0; i < n; i++)
-    g_string_append(out, s);
-  return g_string_free(out, FALSE);
+    for (i = 0; i < n; i++)
+        g_string_append(out, s);
+    return g_string_free(out, FALSE);
 }
 
 /* run_pathological - generated 1 MB bodies that must stay linear. */
 static void
 run_pathological(Run *run)
 {
-  static const char header[] = "On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n";
-  g_autofree char *quotes = repeat("> >\n", 250000);
-  g_autofree char *bq = repeat("bq\n", 350000);
-  g_autofree char *xs = repeat("x", 1000000);
-  g_autofree char *on_lines = repeat("On and on it goes at 3:12 in 2026 and nobody wrote\n", 20000);
-  g_autofree char *headers = repeat("On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n> q\n", 15000);
-  g_autofree char *colons = repeat("On 2026-11-21 at 3:12 we met:\n", 35000);
-  g_autofree char *fences = repeat("```\n", 250000);
-  g_autofree char *sigs = repeat("-- \n", 250000);
-  g_autofree char *from_lines = repeat("From: a\nTo: b\n", 70000);
-  g_autofree char *divs = repeat("<div>", 200000);
-  g_autofree char *bqs = repeat("<blockquote type=\"cite\">", 40000);
-  g_autofree char *bqs_end = repeat("</blockquote>", 40000);
-  g_autofree char *bolds = repeat("<b>x", 200000);
-  g_autofree char *amps = repeat("&amp;", 200000);
-  g_autofree char *amp_text = repeat("&", 200000);
-  g_autofree char *lis = repeat("<ul>", 60000);
-  g_autofree char *body = NULL;
-  g_autofree char *want = NULL;
+    static const char header[] = "On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n";
+    g_autofree char *quotes = repeat("> >\n", 250000);
+    g_autofree char *bq = repeat("bq\n", 350000);
+    g_autofree char *xs = repeat("x", 1000000);
+    g_autofree char *on_lines =
+        repeat("On and on it goes at 3:12 in 2026 and nobody wrote\n", 20000);
+    g_autofree char *headers =
+        repeat("On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n> q\n", 15000);
+    g_autofree char *colons = repeat("On 2026-11-21 at 3:12 we met:\n", 35000);
+    g_autofree char *fences = repeat("```\n", 250000);
+    g_autofree char *sigs = repeat("-- \n", 250000);
+    g_autofree char *from_lines = repeat("From: a\nTo: b\n", 70000);
+    g_autofree char *divs = repeat("<div>", 200000);
+    g_autofree char *bqs = repeat("<blockquote type=\"cite\">", 40000);
+    g_autofree char *bqs_end = repeat("</blockquote>", 40000);
+    g_autofree char *bolds = repeat("<b>x", 200000);
+    g_autofree char *amps = repeat("&amp;", 200000);
+    g_autofree char *amp_text = repeat("&", 200000);
+    g_autofree char *lis = repeat("<ul>", 60000);
+    g_autofree char *body = NULL;
+    g_autofree char *want = NULL;
 
-  body = g_strconcat("Reply on top.\n\n", header, quotes, NULL);
-  run_item(run, "patho-en-quote-markers", body, strlen(body), FALSE, "Reply on top.");
-  g_clear_pointer(&body, g_free);
-  want = g_strndup(bq, strlen(bq) - 1);
-  run_item(run, "patho-en-bq-lines", bq, strlen(bq), FALSE, want);
-  g_clear_pointer(&want, g_free);
-  body = g_strconcat(xs, "\n\n", header, "> q\n", NULL);
-  run_item(run, "patho-en-long-line", body, strlen(body), FALSE, xs);
-  g_clear_pointer(&body, g_free);
-  body = g_strconcat(on_lines, "\n", header, "> q\n", NULL);
-  want = g_strndup(on_lines, strlen(on_lines) - 1);
-  run_item(run, "patho-en-on-lines", body, strlen(body), FALSE, want);
-  g_clear_pointer(&body, g_free);
-  g_clear_pointer(&want, g_free);
-  run_item(run, "patho-en-many-headers", headers, strlen(headers), FALSE, "");
-  want = g_strndup(colons, strlen(colons) - 1);
-  run_item(run, "patho-en-colon-lines", colons, strlen(colons), FALSE, want);
-  g_clear_pointer(&want, g_free);
-  want = g_strndup(fences, strlen(fences) - 1);
-  run_item(run, "patho-en-fences", fences, strlen(fences), FALSE, want);
-  g_clear_pointer(&want, g_free);
-  run_item(run, "patho-en-signatures", sigs, strlen(sigs), FALSE, "");
-  want = g_strndup(from_lines, strlen(from_lines) - 1);
-  run_item(run, "patho-en-header-keys", from_lines, strlen(from_lines), FALSE, want);
-  g_clear_pointer(&want, g_free);
-  body = g_strconcat(divs, "hello", NULL);
-  run_item(run, "patho-en-html-nesting", body, strlen(body), TRUE, "hello");
-  g_clear_pointer(&body, g_free);
-  body = g_strconcat("<div class=\"", xs, "\">hi</div><a href=\"", xs, NULL);
-  run_item(run, "patho-en-html-attribute", body, strlen(body), TRUE, "hi");
-  g_clear_pointer(&body, g_free);
-  body = g_strconcat("reply<br>", bqs, "q", bqs_end, NULL);
-  run_item(run, "patho-en-html-blockquotes", body, strlen(body), TRUE, "reply");
-  g_clear_pointer(&body, g_free);
-  want = repeat("x", 200000);
-  run_item(run, "patho-en-html-unclosed", bolds, strlen(bolds), TRUE, want);
-  g_clear_pointer(&want, g_free);
-  run_item(run, "patho-en-html-entities", amps, strlen(amps), TRUE, amp_text);
-  body = g_strconcat(lis, "<li>item", NULL);
-  run_item(run, "patho-en-html-lists", body, strlen(body), TRUE, "                - item");
-  g_clear_pointer(&body, g_free);
+    body = g_strconcat("Reply on top.\n\n", header, quotes, NULL);
+    run_item(run, "patho-en-quote-markers", body, strlen(body), FALSE, "Reply on top.");
+    g_clear_pointer(&body, g_free);
+    want = g_strndup(bq, strlen(bq) - 1);
+    run_item(run, "patho-en-bq-lines", bq, strlen(bq), FALSE, want);
+    g_clear_pointer(&want, g_free);
+    body = g_strconcat(xs, "\n\n", header, "> q\n", NULL);
+    run_item(run, "patho-en-long-line", body, strlen(body), FALSE, xs);
+    g_clear_pointer(&body, g_free);
+    body = g_strconcat(on_lines, "\n", header, "> q\n", NULL);
+    want = g_strndup(on_lines, strlen(on_lines) - 1);
+    run_item(run, "patho-en-on-lines", body, strlen(body), FALSE, want);
+    g_clear_pointer(&body, g_free);
+    g_clear_pointer(&want, g_free);
+    run_item(run, "patho-en-many-headers", headers, strlen(headers), FALSE, "");
+    want = g_strndup(colons, strlen(colons) - 1);
+    run_item(run, "patho-en-colon-lines", colons, strlen(colons), FALSE, want);
+    g_clear_pointer(&want, g_free);
+    want = g_strndup(fences, strlen(fences) - 1);
+    run_item(run, "patho-en-fences", fences, strlen(fences), FALSE, want);
+    g_clear_pointer(&want, g_free);
+    run_item(run, "patho-en-signatures", sigs, strlen(sigs), FALSE, "");
+    want = g_strndup(from_lines, strlen(from_lines) - 1);
+    run_item(run, "patho-en-header-keys", from_lines, strlen(from_lines), FALSE, want);
+    g_clear_pointer(&want, g_free);
+    body = g_strconcat(divs, "hello", NULL);
+    run_item(run, "patho-en-html-nesting", body, strlen(body), TRUE, "hello");
+    g_clear_pointer(&body, g_free);
+    body = g_strconcat("<div class=\"", xs, "\">hi</div><a href=\"", xs, NULL);
+    run_item(run, "patho-en-html-attribute", body, strlen(body), TRUE, "hi");
+    g_clear_pointer(&body, g_free);
+    body = g_strconcat("reply<br>", bqs, "q", bqs_end, NULL);
+    run_item(run, "patho-en-html-blockquotes", body, strlen(body), TRUE, "reply");
+    g_clear_pointer(&body, g_free);
+    want = repeat("x", 200000);
+    run_item(run, "patho-en-html-unclosed", bolds, strlen(bolds), TRUE, want);
+    g_clear_pointer(&want, g_free);
+    run_item(run, "patho-en-html-entities", amps, strlen(amps), TRUE, amp_text);
+    body = g_strconcat(lis, "<li>item", NULL);
+    run_item(run, "patho-en-html-lists", body, strlen(body), TRUE, "                - item");
+    g_clear_pointer(&body, g_free);
 }
 
 /* print_scores - one comment line per key of the table. */
 static void
 print_scores(const char *what, GHashTable *table)
 {
-  g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(table), (GCompareFunc)strcmp);
-  GList *l;
+    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(table), (GCompareFunc)strcmp);
+    GList *l;
 
-  for (l = keys; l != NULL; l = l->next) {
-    Score *s = g_hash_table_lookup(table, l->data);
+    for (l = keys; l != NULL; l = l->next) {
+        Score *s = g_hash_table_lookup(table, l->data);
 
-    printf("# %s %-12s %3u/%-3u %6.1f%%\n", what, (const char *)l->data, s->pass, s->total,
-           100.0 * s->pass / s->total);
-  }
+        printf("# %s %-12s %3u/%-3u %6.1f%%\n", what, (const char *)l->data, s->pass, s->total,
+               100.0 * s->pass / s->total);
+    }
 }
 
 /* check_coverage - every client in both forms, every language five times. */
 static void
 check_coverage(Run *run)
 {
-  GString *missing = g_string_new(NULL);
-  guint i;
+    GString *missing = g_string_new(NULL);
+    guint i;
 
-  for (i = 0; want_clients[i] != NULL; i++) {
-    g_autofree char *t = g_strdup_printf("%s/text", want_clients[i]);
-    g_autofree char *h = g_strdup_printf("%s/html", want_clients[i]);
+    for (i = 0; want_clients[i] != NULL; i++) {
+        g_autofree char *t = g_strdup_printf("%s/text", want_clients[i]);
+        g_autofree char *h = g_strdup_printf("%s/html", want_clients[i]);
 
-    if (!g_hash_table_contains(run->forms, t))
-      g_string_append_printf(missing, " %s", t);
-    if (!g_hash_table_contains(run->forms, h))
-      g_string_append_printf(missing, " %s", h);
-  }
-  for (i = 0; want_langs[i] != NULL; i++) {
-    Score *s = g_hash_table_lookup(run->langs, want_langs[i]);
+        if (!g_hash_table_contains(run->forms, t))
+            g_string_append_printf(missing, " %s", t);
+        if (!g_hash_table_contains(run->forms, h))
+            g_string_append_printf(missing, " %s", h);
+    }
+    for (i = 0; want_langs[i] != NULL; i++) {
+        Score *s = g_hash_table_lookup(run->langs, want_langs[i]);
 
-    if (s == NULL || s->total < 5)
-      g_string_append_printf(missing, " %s(<5)", want_langs[i]);
-  }
-  if (run->passed + run->failed < 150)
-    g_string_append_printf(missing, " items(%u<150)", run->passed + run->failed);
-  run->tap++;
-  if (missing->len == 0) {
-    printf("ok %u - corpus covers every client, form and language\n", run->tap);
-    run->passed++;
-  } else {
-    printf("not ok %u - corpus coverage, missing:%s\n", run->tap, missing->str);
-    run->failed++;
-  }
-  g_string_free(missing, TRUE);
+        if (s == NULL || s->total < 5)
+            g_string_append_printf(missing, " %s(<5)", want_langs[i]);
+    }
+    if (run->passed + run->failed < 150)
+        g_string_append_printf(missing, " items(%u<150)", run->passed + run->failed);
+    run->tap++;
+    if (missing->len == 0) {
+        printf("ok %u - corpus covers every client, form and language\n", run->tap);
+        run->passed++;
+    } else {
+        printf("not ok %u - corpus coverage, missing:%s\n", run->tap, missing->str);
+        run->failed++;
+    }
+    g_string_free(missing, TRUE);
 }
 
 int
 main(int argc, char **argv)
 {
-  Run run = {0};
-  const char *dir = argc > 1 ? argv[1] : REPLYGATE_SOURCE_DIR "/tests/trim/corpus";
-  guint total;
+    Run run = {0};
+    const char *dir = argc > 1 ? argv[1] : REPLYGATE_SOURCE_DIR "/tests/trim/corpus";
+    guint total;
 
-  run.clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  run.langs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  run.forms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  run_corpus(&run, dir);
-  run_pathological(&run);
-  check_coverage(&run);
-  printf("1..%u\n", run.tap);
-  print_scores("client", run.clients);
-  print_scores("language", run.langs);
-  total = run.passed + run.failed;
-  printf("# accuracy %.1f%%\n", total > 0 ? 100.0 * run.passed / total : 0.0);
-  printf("# %u passed, %u failed\n", run.passed, run.failed);
-  printf("# worst_ms=%.3f (%s)\n", run.worst_us / 1000.0, run.worst_name ? run.worst_name : "-");
-  g_free(run.worst_name);
-  g_hash_table_destroy(run.clients);
-  g_hash_table_destroy(run.langs);
-  g_hash_table_destroy(run.forms);
-  return run.failed == 0 ? 0 : 1;
+    run.clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    run.langs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    run.forms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    run_corpus(&run, dir);
+    run_pathological(&run);
+    check_coverage(&run);
+    printf("1..%u\n", run.tap);
+    print_scores("client", run.clients);
+    print_scores("language", run.langs);
+    total = run.passed + run.failed;
+    printf("# accuracy %.1f%%\n", total > 0 ? 100.0 * run.passed / total : 0.0);
+    printf("# %u passed, %u failed\n", run.passed, run.failed);
+    printf("# worst_ms=%.3f (%s)\n", run.worst_us / 1000.0, run.worst_name ? run.worst_name : "-");
+    g_free(run.worst_name);
+    g_hash_table_destroy(run.clients);
+    g_hash_table_destroy(run.langs);
+    g_hash_table_destroy(run.forms);
+    return run.failed == 0 ? 0 : 1;
 }

@@ -7,207 +7,353 @@
 #include "trim.h"
 
 typedef struct {
-  const char *label;
-  const char *input;
-  const char *want_reply;
-  const char *want_quoted;
+    const char *label;
+    const char *input;
+    const char *want_reply;
+    const char *want_quoted;
 } Case;
 
 static const Case trim_cases[] = {
-  {"empty", "", "", ""},
-  {"plain", "Just a reply.\n", "Just a reply.", ""},
-  {"crlf", "Line one\r\nLine two\r\n", "Line one\nLine two", ""},
-  {"gmail-en",
-   "Thanks!\n\nOn Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n\n> Question?\n",
-   "Thanks!", "On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n\n> Question?"},
-  {"gmail-wrapped-2",
-   "Yes.\n\nOn Sat, Nov 21, 2026 at 3:12 PM Jane Doe <\njane@example.com> wrote:\n> q\n", "Yes.",
-   "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe <\njane@example.com> wrote:\n> q"},
-  {"gmail-wrapped-3",
-   "Yes.\nOn Sat, Nov 21, 2026 at 3:12 PM Jane Doe via\nExample Project <notifications+x@example.com>\nwrote:\n\n> q\n",
-   "Yes.",
-   "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe via\nExample Project <notifications+x@example.com>\nwrote:\n\n> q"},
-  {"german-am-schrieb", "Passt.\n\nAm 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage\n",
-   "Passt.", "Am 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage"},
-  {"french-nbsp",
-   "D'accord.\n\nLe sam. 21 nov. 2026 à 15:12, Jeanne <j@example.fr> a écrit\u00a0:\n> question\n",
-   "D'accord.", "Le sam. 21 nov. 2026 à 15:12, Jeanne <j@example.fr> a écrit\u00a0:\n> question"},
-  {"korean-date-first", "네.\n\n2026. 11. 21. 오후 3:12, 김지은 <jieun@example.kr> 작성:\n> 질문\n", "네.",
-   "2026. 11. 21. 오후 3:12, 김지은 <jieun@example.kr> 작성:\n> 질문"},
-  {"japanese-date-first", "はい。\n\n2026年11月21日(土) 15:12 山田花子 <hanako@example.jp>:\n> 質問\n",
-   "はい。", "2026年11月21日(土) 15:12 山田花子 <hanako@example.jp>:\n> 質問"},
-  {"chinese-fullwidth-colon", "好的。\n\n王芳 <fang@example.cn> 于2026年11月21日周六 15:12写道：\n> 问题\n",
-   "好的。", "王芳 <fang@example.cn> 于2026年11月21日周六 15:12写道：\n> 问题"},
-  {"russian-gmail-no-verb", "Да.\n\nсб, 21 нояб. 2026 г. в 15:12, Мария <maria@example.ru>:\n> вопрос\n",
-   "Да.", "сб, 21 нояб. 2026 г. в 15:12, Мария <maria@example.ru>:\n> вопрос"},
-  {"outlook-block-en",
-   "Done.\n\nFrom: Jane <jane@example.com>\nSent: Saturday, November 21, 2026 3:12 PM\nTo: Me\nSubject: Re: x\n\nold text\n",
-   "Done.",
-   "From: Jane <jane@example.com>\nSent: Saturday, November 21, 2026 3:12 PM\nTo: Me\nSubject: Re: x\n\nold text"},
-  {"outlook-bold-keys", "Ok\n\n*From:* Jane\n*Sent:* Sat\n*To:* Me\n*Subject:* x\n\nold\n", "Ok",
-   "*From:* Jane\n*Sent:* Sat\n*To:* Me\n*Subject:* x\n\nold"},
-  {"outlook-underscore-ru",
-   "Готово.\n\n________________________________\nОт: Мария\nОтправлено: 21 ноября\nКому: Я\nТема: x\n\nстарое\n",
-   "Готово.",
-   "________________________________\nОт: Мария\nОтправлено: 21 ноября\nКому: Я\nТема: x\n\nстарое"},
-  {"original-message-de", "Ja.\n\n-----Ursprüngliche Nachricht-----\nVon: A\nAn: B\n\nalt\n", "Ja.",
-   "-----Ursprüngliche Nachricht-----\nVon: A\nAn: B\n\nalt"},
-  {"underscore-alone-kept", "Part one\n__________\nPart two\n", "Part one\n__________\nPart two", ""},
-  {"gt-quote-trailing", "Answer\n\n> old\n> older\n", "Answer", "> old\n> older"},
-  {"sig-dash-space", "Answer\n\n-- \nJohn Smith\nACME\n", "Answer", "-- \nJohn Smith\nACME"},
-  {"sig-iphone", "Answer\n\nSent from my iPhone\n", "Answer", "Sent from my iPhone"},
-  {"sig-iphone-de", "Antwort\n\nVon meinem iPhone gesendet\n", "Antwort", "Von meinem iPhone gesendet"},
-  {"sig-iphone-ja", "返信\n\niPhoneから送信\n", "返信", "iPhoneから送信"},
-  {"sig-iphone-ko", "답장\n\niPhone에서 보냄\n", "답장", "iPhone에서 보냄"},
-  {"sig-outlook-ios", "Reply\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Reply",
-   "Get Outlook for iOS<https://aka.ms/o0ukef>"},
-  {"sig-in-middle-kept", "Sent from my iPhone\n\nIgnore that line, I am at my desk.\n",
-   "Sent from my iPhone\n\nIgnore that line, I am at my desk.", ""},
-  {"sig-then-quote", "Yes\n\nSent from my iPhone\n\n> On Nov 21, 2026, at 15:12, J <j@x.com> wrote:\n> q\n",
-   "Yes", "Sent from my iPhone\n\n> On Nov 21, 2026, at 15:12, J <j@x.com> wrote:\n> q"},
-  {"on-sentence-kept", "On Monday we deploy.\nOn second thought, wait.\n",
-   "On Monday we deploy.\nOn second thought, wait.", ""},
-  {"wrote-in-url-kept", "On 21 Nov the link was https://example.com/2026/she-wrote:\n",
-   "On 21 Nov the link was https://example.com/2026/she-wrote:", ""},
-  {"code-fence-kept", "Run:\n```\n--\n> not a quote\nOn 2026-11-21 at 3:12 bot wrote:\n```\n",
-   "Run:\n```\n--\n> not a quote\nOn 2026-11-21 at 3:12 bot wrote:\n```", ""},
-  {"code-fence-unclosed", "Run:\n```\ncode\n\n> q\n", "Run:\n```\ncode", "> q"},
-  {"bottom-post", "On Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q\n\nMy answer.\n\n-- \nMe\n",
-   "My answer.", "On Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q\n-- \nMe"},
-  {"inline",
-   "Hi,\n\nOn Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q1?\n\nYes.\n\n> q2?\n\nNo.\n\n> bye\n",
-   "Hi,\n\nOn Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q1?\n\nYes.\n\n> q2?\n\nNo.",
-   "> bye"},
-  {"inline-no-header", "> q1\na1\n> q2\na2\n", "> q1\na1\n> q2\na2", ""},
-  {"forward-gmail",
-   "---------- Forwarded message ---------\nFrom: Jane <j@x.com>\nDate: Sat, Nov 21, 2026\nSubject: R\nTo: <me@x.com>\n\nReport.\n",
-   "---------- Forwarded message ---------\nFrom: Jane <j@x.com>\nDate: Sat, Nov 21, 2026\nSubject: R\nTo: <me@x.com>\n\nReport.",
-   ""},
-  {"forward-apple-fr", "Début du message réexpédié :\n\nDe: J\nObjet: R\n\nTexte\n",
-   "Début du message réexpédié :\n\nDe: J\nObjet: R\n\nTexte", ""},
-  {"forward-outlook-only", "________________________________\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nTexte\n",
-   "________________________________\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nTexte", ""},
-  {"only-quote", "> q\n", "", "> q"},
+    {"empty", "", "", ""},
+    {"plain", "Just a reply.\n", "Just a reply.", ""},
+    {"crlf", "Line one\r\nLine two\r\n", "Line one\nLine two", ""},
+    {"gmail-en",
+     "Thanks!\n\nOn Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n\n> Question?\n",
+     "Thanks!", "On Sat, Nov 21, 2026 at 3:12 PM Jane <jane@example.com> wrote:\n\n> Question?"},
+    {"gmail-wrapped-2",
+     "Yes.\n\nOn Sat, Nov 21, 2026 at 3:12 PM Jane Doe <\njane@example.com> wrote:\n> q\n", "Yes.",
+     "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe <\njane@example.com> wrote:\n> q"},
+    {"gmail-wrapped-3",
+     "Yes.\nOn Sat, Nov 21, 2026 at 3:12 PM Jane Doe via\nExample Project "
+     "<notifications+x@example.com>\nwrote:\n\n> q\n",
+     "Yes.",
+     "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe via\nExample Project "
+     "<notifications+x@example.com>\nwrote:\n\n> q"},
+    {"german-am-schrieb",
+     "Passt.\n\nAm 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage\n", "Passt.",
+     "Am 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage"},
+    {"french-nbsp",
+     "D'accord.\n\nLe sam. 21 nov. 2026 à 15:12, Jeanne <j@example.fr> a écrit\u00a0:\n> "
+     "question\n",
+     "D'accord.", "Le sam. 21 nov. 2026 à 15:12, Jeanne <j@example.fr> a écrit\u00a0:\n> question"},
+    {"korean-date-first",
+     "네.\n\n2026. 11. 21. 오후 3:12, 김지은 <jieun@example.kr> 작성:\n> 질문\n", "네.",
+     "2026. 11. 21. 오후 3:12, 김지은 <jieun@example.kr> 작성:\n> 질문"},
+    {"japanese-date-first",
+     "はい。\n\n2026年11月21日(土) 15:12 山田花子 <hanako@example.jp>:\n> 質問\n", "はい。",
+     "2026年11月21日(土) 15:12 山田花子 <hanako@example.jp>:\n> 質問"},
+    {"chinese-fullwidth-colon",
+     "好的。\n\n王芳 <fang@example.cn> 于2026年11月21日周六 15:12写道：\n> 问题\n", "好的。",
+     "王芳 <fang@example.cn> 于2026年11月21日周六 15:12写道：\n> 问题"},
+    {"russian-gmail-no-verb",
+     "Да.\n\nсб, 21 нояб. 2026 г. в 15:12, Мария <maria@example.ru>:\n> вопрос\n", "Да.",
+     "сб, 21 нояб. 2026 г. в 15:12, Мария <maria@example.ru>:\n> вопрос"},
+    {"outlook-block-en",
+     "Done.\n\nFrom: Jane <jane@example.com>\nSent: Saturday, November 21, 2026 3:12 PM\nTo: "
+     "Me\nSubject: Re: x\n\nold text\n",
+     "Done.",
+     "From: Jane <jane@example.com>\nSent: Saturday, November 21, 2026 3:12 PM\nTo: Me\nSubject: "
+     "Re: x\n\nold text"},
+    {"outlook-bold-keys", "Ok\n\n*From:* Jane\n*Sent:* Sat\n*To:* Me\n*Subject:* x\n\nold\n", "Ok",
+     "*From:* Jane\n*Sent:* Sat\n*To:* Me\n*Subject:* x\n\nold"},
+    {"outlook-underscore-ru",
+     "Готово.\n\n________________________________\nОт: Мария\nОтправлено: 21 ноября\nКому: "
+     "Я\nТема: x\n\nстарое\n",
+     "Готово.",
+     "________________________________\nОт: Мария\nОтправлено: 21 ноября\nКому: Я\nТема: "
+     "x\n\nстарое"},
+    {"original-message-de", "Ja.\n\n-----Ursprüngliche Nachricht-----\nVon: A\nAn: B\n\nalt\n",
+     "Ja.", "-----Ursprüngliche Nachricht-----\nVon: A\nAn: B\n\nalt"},
+    {"underscore-alone-kept", "Part one\n__________\nPart two\n", "Part one\n__________\nPart two",
+     ""},
+    {"gt-quote-trailing", "Answer\n\n> old\n> older\n", "Answer", "> old\n> older"},
+    {"sig-dash-space", "Answer\n\n-- \nJohn Smith\nACME\n", "Answer", "-- \nJohn Smith\nACME"},
+    {"sig-iphone", "Answer\n\nSent from my iPhone\n", "Answer", "Sent from my iPhone"},
+    {"sig-iphone-de", "Antwort\n\nVon meinem iPhone gesendet\n", "Antwort",
+     "Von meinem iPhone gesendet"},
+    {"sig-iphone-ja", "返信\n\niPhoneから送信\n", "返信", "iPhoneから送信"},
+    {"sig-iphone-ko", "답장\n\niPhone에서 보냄\n", "답장", "iPhone에서 보냄"},
+    {"sig-outlook-ios", "Reply\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Reply",
+     "Get Outlook for iOS<https://aka.ms/o0ukef>"},
+    {"sig-in-middle-kept", "Sent from my iPhone\n\nIgnore that line, I am at my desk.\n",
+     "Sent from my iPhone\n\nIgnore that line, I am at my desk.", ""},
+    {"sig-then-quote",
+     "Yes\n\nSent from my iPhone\n\n> On Nov 21, 2026, at 15:12, J <j@x.com> wrote:\n> q\n", "Yes",
+     "Sent from my iPhone\n\n> On Nov 21, 2026, at 15:12, J <j@x.com> wrote:\n> q"},
+    {"on-sentence-kept", "On Monday we deploy.\nOn second thought, wait.\n",
+     "On Monday we deploy.\nOn second thought, wait.", ""},
+    {"wrote-in-url-kept", "On 21 Nov the link was https://example.com/2026/she-wrote:\n",
+     "On 21 Nov the link was https://example.com/2026/she-wrote:", ""},
+    {"code-fence-kept", "Run:\n```\n--\n> not a quote\nOn 2026-11-21 at 3:12 bot wrote:\n```\n",
+     "Run:\n```\n--\n> not a quote\nOn 2026-11-21 at 3:12 bot wrote:\n```", ""},
+    {"code-fence-unclosed", "Run:\n```\ncode\n\n> q\n", "Run:\n```\ncode", "> q"},
+    {"bottom-post",
+     "On Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q\n\nMy answer.\n\n-- \nMe\n",
+     "My answer.", "On Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q\n-- \nMe"},
+    {"inline",
+     "Hi,\n\nOn Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q1?\n\nYes.\n\n> "
+     "q2?\n\nNo.\n\n> bye\n",
+     "Hi,\n\nOn Sat, Nov 21, 2026 at 3:12 PM J <j@x.com> wrote:\n> q1?\n\nYes.\n\n> q2?\n\nNo.",
+     "> bye"},
+    {"inline-no-header", "> q1\na1\n> q2\na2\n", "> q1\na1\n> q2\na2", ""},
+    {"forward-gmail",
+     "---------- Forwarded message ---------\nFrom: Jane <j@x.com>\nDate: Sat, Nov 21, "
+     "2026\nSubject: R\nTo: <me@x.com>\n\nReport.\n",
+     "---------- Forwarded message ---------\nFrom: Jane <j@x.com>\nDate: Sat, Nov 21, "
+     "2026\nSubject: R\nTo: <me@x.com>\n\nReport.",
+     ""},
+    {"forward-apple-fr", "Début du message réexpédié :\n\nDe: J\nObjet: R\n\nTexte\n",
+     "Début du message réexpédié :\n\nDe: J\nObjet: R\n\nTexte", ""},
+    {"forward-outlook-only",
+     "________________________________\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nTexte\n",
+     "________________________________\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nTexte", ""},
+    {"only-quote", "> q\n", "", "> q"},
+    {"itinerary-kept", "My plan:\n\nFrom: Berlin\nTo: Paris\nDate: Monday 21 Nov\n\nOk?\n",
+     "My plan:\n\nFrom: Berlin\nTo: Paris\nDate: Monday 21 Nov\n\nOk?", ""},
+    {"yahoo-inline-header",
+     "Sure!\n\n  On Sat, Nov 21, 2026 at 15:12, J<j@x.com> wrote:   Meet at 4?\n", "Sure!",
+     "  On Sat, Nov 21, 2026 at 15:12, J<j@x.com> wrote:   Meet at 4?"},
+    {"outlook-date-key", "Ok\n\nFrom: J\nDate: Sat\nTo: Me\nSubject: R\n\nold\n", "Ok",
+     "From: J\nDate: Sat\nTo: Me\nSubject: R\n\nold"},
+    {"danish-dot-time", "Fint.\n\nDen lør. 21. nov. 2026 kl. 15.12 skrev Mette <m@x.dk>:\n> ?\n",
+     "Fint.", "Den lør. 21. nov. 2026 kl. 15.12 skrev Mette <m@x.dk>:\n> ?"},
+    {"polish-thunderbird", "Ok.\n\nW dniu 21.11.2026 o 15:12, Anna Kowalska pisze:\n> ?\n", "Ok.",
+     "W dniu 21.11.2026 o 15:12, Anna Kowalska pisze:\n> ?"},
+    {"mobile-sig-long-line-kept",
+     "Sent from my iPhone, which I dropped in the lake yesterday, so this reply is late, sorry "
+     "about that, truly.\n",
+     "Sent from my iPhone, which I dropped in the lake yesterday, so this reply is late, sorry "
+     "about that, truly.",
+     ""},
 };
 
 static const Case html_cases[] = {
-  {"html-empty", "", "", ""},
-  {"html-blocks", "<div>a</div><div>b</div><p>c</p>x<br>y", "a\nb\n\nc\n\nx\ny", ""},
-  {"html-whitespace", "<div>  a \n  b\t c </div>", "a b c", ""},
-  {"html-entities", "<p>&lt;&amp;&gt; &quot;&#39;&#x263A;&eacute;&nbsp;&nbsp;x &bogus; &amp</p>",
-   "<&> \"'☺é  x &bogus; &", ""},
-  {"html-lists", "<ul><li>one<li>two</ul><ol><li>first</li><li>second</li></ol>",
-   "- one\n- two\n1. first\n2. second", ""},
-  {"html-nested-list", "<ul><li>a<ul><li>b</li></ul></li></ul>", "- a\n  - b", ""},
-  {"html-link", "<a href=\"https://example.com/x?a=1&amp;b=2\">the doc</a>",
-   "the doc <https://example.com/x?a=1&b=2>", ""},
-  {"html-link-same", "<a href=\"https://example.com/\">https://example.com/</a>", "https://example.com/", ""},
-  {"html-mailto", "<a href=\"mailto:j@x.com\">j@x.com</a>", "j@x.com", ""},
-  {"html-script-style", "<head><title>T</title><style>p{}</style></head><script>x<y</script>ok", "ok", ""},
-  {"html-comment", "a<!-- <div>hidden</div> -->b", "ab", ""},
-  {"html-pre", "<pre>  x\n    y</pre>", "  x\n    y", ""},
-  {"html-blockquote-plain", "<p>see</p><blockquote>cited</blockquote><p>after</p>", "see\n\n> cited\n\nafter", ""},
-  {"html-gmail",
-   "<div dir=\"ltr\">Thanks</div><br><div class=\"gmail_quote\"><div class=\"gmail_attr\">On x wrote:<br></div><blockquote class=\"gmail_quote\">q</blockquote></div>",
-   "Thanks", "On x wrote:\n> q"},
-  {"html-gmail-signature", "<div>Hi</div><div class=\"gmail_signature\">-- <br>Me</div>", "Hi", "--\nMe"},
-  {"html-outlook-web",
-   "<div>Done</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> J</div><div>old</div>",
-   "Done", "From: J\nold"},
-  {"html-outlook-border",
-   "<div class=WordSection1><p class=MsoNormal>Done<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p><div style='border:none;border-top:solid #E1E1E1 1.0pt'><p class=MsoNormal><b>From:</b> J</p></div><p class=MsoNormal>old</p></div>",
-   "Done", "From: J\nold"},
-  {"html-apple-cite", "Yes<div><br><blockquote type=\"cite\"><div>On x wrote:</div>q</blockquote></div>", "Yes",
-   "> On x wrote:\n> q"},
-  {"html-thunderbird",
-   "<p>Yes</p><div class=\"moz-signature\">-- <br>Me</div><div class=\"moz-cite-prefix\">On x wrote:<br></div><blockquote type=\"cite\">q</blockquote>",
-   "Yes", "--\nMe\nOn x wrote:\n> q"},
-  {"html-yahoo", "<div>Yes</div><div id=\"yahoo_quoted_123\" class=\"yahoo_quoted\">On x wrote:<div>q</div></div>", "Yes",
-   "On x wrote:\nq"},
-  {"html-proton", "<div>Yes</div><div class=\"protonmail_quote\">------- Original Message -------<br>q</div>", "Yes",
-   "------- Original Message -------\nq"},
-  {"html-zimbra", "<div>Yes</div><div data-marker=\"__QUOTED_TEXT__\">q</div>", "Yes", "q"},
-  {"html-exchange", "<div>Yes</div><div class=\"messageBodySection\">q</div>", "Yes", "q"},
-  {"html-interleaved",
-   "<div>Hi</div><blockquote type=\"cite\">q1</blockquote><div>a1</div><blockquote type=\"cite\">q2</blockquote>",
-   "Hi\n> q1\na1", "> q2"},
-  {"html-forward-kept",
-   "<div class=\"gmail_quote\">---------- Forwarded message ---------<br>From: J<br><br>Report</div>",
-   "---------- Forwarded message ---------\nFrom: J\n\nReport", ""},
-  {"html-unclosed", "<div><b>bold <i>both</div>after", "bold both\nafter", ""},
-  {"html-broken-tag", "a < b and c<d", "a < b and c", ""},
-  {"html-numeric-invalid", "&#0;&#xD800;&#99999999;", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", ""},
+    {"html-empty", "", "", ""},
+    {"html-blocks", "<div>a</div><div>b</div><p>c</p>x<br>y", "a\nb\n\nc\n\nx\ny", ""},
+    {"html-whitespace", "<div>  a \n  b\t c </div>", "a b c", ""},
+    {"html-entities", "<p>&lt;&amp;&gt; &quot;&#39;&#x263A;&eacute;&nbsp;&nbsp;x &bogus; &amp</p>",
+     "<&> \"'☺é  x &bogus; &", ""},
+    {"html-lists", "<ul><li>one<li>two</ul><ol><li>first</li><li>second</li></ol>",
+     "- one\n- two\n1. first\n2. second", ""},
+    {"html-nested-list", "<ul><li>a<ul><li>b</li></ul></li></ul>", "- a\n  - b", ""},
+    {"html-link", "<a href=\"https://example.com/x?a=1&amp;b=2\">the doc</a>",
+     "the doc <https://example.com/x?a=1&b=2>", ""},
+    {"html-link-same", "<a href=\"https://example.com/\">https://example.com/</a>",
+     "https://example.com/", ""},
+    {"html-mailto", "<a href=\"mailto:j@x.com\">j@x.com</a>", "j@x.com", ""},
+    {"html-script-style", "<head><title>T</title><style>p{}</style></head><script>x<y</script>ok",
+     "ok", ""},
+    {"html-comment", "a<!-- <div>hidden</div> -->b", "ab", ""},
+    {"html-pre", "<pre>  x\n    y</pre>", "  x\n    y", ""},
+    {"html-blockquote-plain", "<p>see</p><blockquote>cited</blockquote><p>after</p>",
+     "see\n\n> cited\n\nafter", ""},
+    {"html-gmail",
+     "<div dir=\"ltr\">Thanks</div><br><div class=\"gmail_quote\"><div class=\"gmail_attr\">On x "
+     "wrote:<br></div><blockquote class=\"gmail_quote\">q</blockquote></div>",
+     "Thanks", "On x wrote:\n> q"},
+    {"html-gmail-signature", "<div>Hi</div><div class=\"gmail_signature\">-- <br>Me</div>", "Hi",
+     "--\nMe"},
+    {"html-outlook-web",
+     "<div>Done</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> "
+     "J</div><div>old</div>",
+     "Done", "From: J\nold"},
+    {"html-outlook-border",
+     "<div class=WordSection1><p class=MsoNormal>Done<o:p></o:p></p><p "
+     "class=MsoNormal><o:p>&nbsp;</o:p></p><div style='border:none;border-top:solid #E1E1E1 "
+     "1.0pt'><p class=MsoNormal><b>From:</b> J</p></div><p class=MsoNormal>old</p></div>",
+     "Done", "From: J\nold"},
+    {"html-apple-cite",
+     "Yes<div><br><blockquote type=\"cite\"><div>On x wrote:</div>q</blockquote></div>", "Yes",
+     "> On x wrote:\n> q"},
+    {"html-thunderbird",
+     "<p>Yes</p><div class=\"moz-signature\">-- <br>Me</div><div class=\"moz-cite-prefix\">On x "
+     "wrote:<br></div><blockquote type=\"cite\">q</blockquote>",
+     "Yes", "--\nMe\nOn x wrote:\n> q"},
+    {"html-yahoo",
+     "<div>Yes</div><div id=\"yahoo_quoted_123\" class=\"yahoo_quoted\">On x "
+     "wrote:<div>q</div></div>",
+     "Yes", "On x wrote:\nq"},
+    {"html-proton",
+     "<div>Yes</div><div class=\"protonmail_quote\">------- Original Message -------<br>q</div>",
+     "Yes", "------- Original Message -------\nq"},
+    {"html-zimbra", "<div>Yes</div><div data-marker=\"__QUOTED_TEXT__\">q</div>", "Yes", "q"},
+    {"html-exchange", "<div>Yes</div><div class=\"messageBodySection\">q</div>", "Yes", "q"},
+    {"html-interleaved",
+     "<div>Hi</div><blockquote type=\"cite\">q1</blockquote><div>a1</div><blockquote "
+     "type=\"cite\">q2</blockquote>",
+     "Hi\n> q1\na1", "> q2"},
+    {"html-forward-kept",
+     "<div class=\"gmail_quote\">---------- Forwarded message ---------<br>From: "
+     "J<br><br>Report</div>",
+     "---------- Forwarded message ---------\nFrom: J\n\nReport", ""},
+    {"html-unclosed", "<div><b>bold <i>both</div>after", "bold both\nafter", ""},
+    {"html-broken-tag", "a < b and c<d", "a < b and c", ""},
+    {"html-numeric-invalid", "&#0;&#xD800;&#99999999;", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", ""},
 };
 
 /* test_trim_case - one row of the trim_reply() table. */
 static void
 test_trim_case(gconstpointer data)
 {
-  const Case *c = data;
-  g_autofree char *reply = NULL;
-  g_autofree char *quoted = NULL;
+    const Case *c = data;
+    g_autofree char *reply = NULL;
+    g_autofree char *quoted = NULL;
 
-  trim_reply(c->input, &reply, &quoted);
-  if (strcmp(reply, c->want_reply) != 0 || strcmp(quoted, c->want_quoted) != 0) {
-    g_test_message("%s:\n got reply  [%s]\n want reply [%s]\n got quoted  [%s]\n want quoted [%s]",
-                   c->label, reply, c->want_reply, quoted, c->want_quoted);
-    g_test_fail();
-  }
+    trim_reply(c->input, &reply, &quoted);
+    if (strcmp(reply, c->want_reply) != 0 || strcmp(quoted, c->want_quoted) != 0) {
+        g_test_message(
+            "%s:\n got reply  [%s]\n want reply [%s]\n got quoted  [%s]\n want quoted [%s]",
+            c->label, reply, c->want_reply, quoted, c->want_quoted);
+        g_test_fail();
+    }
 }
 
 /* test_html_case - one row of the html_to_text() table. */
 static void
 test_html_case(gconstpointer data)
 {
-  const Case *c = data;
-  g_autofree char *quoted = NULL;
-  g_autofree char *text = html_to_text(c->input, strlen(c->input), &quoted);
-  g_autofree char *all = html_to_text(c->input, strlen(c->input), NULL);
+    const Case *c = data;
+    g_autofree char *quoted = NULL;
+    g_autofree char *text = html_to_text(c->input, strlen(c->input), &quoted);
+    g_autofree char *all = html_to_text(c->input, strlen(c->input), NULL);
 
-  if (strcmp(text, c->want_reply) != 0 || strcmp(quoted, c->want_quoted) != 0) {
-    g_test_message("%s:\n got text  [%s]\n want text [%s]\n got quoted  [%s]\n want quoted [%s]",
-                   c->label, text, c->want_reply, quoted, c->want_quoted);
-    g_test_fail();
-  }
-  if (strlen(all) < strlen(text)) {
-    g_test_message("%s: text without quote split is shorter: [%s]", c->label, all);
-    g_test_fail();
-  }
+    if (strcmp(text, c->want_reply) != 0 || strcmp(quoted, c->want_quoted) != 0) {
+        g_test_message(
+            "%s:\n got text  [%s]\n want text [%s]\n got quoted  [%s]\n want quoted [%s]", c->label,
+            text, c->want_reply, quoted, c->want_quoted);
+        g_test_fail();
+    }
+    if (strlen(all) < strlen(text)) {
+        g_test_message("%s: text without quote split is shorter: [%s]", c->label, all);
+        g_test_fail();
+    }
 }
 
 /* test_null - NULL input is an empty reply, never a crash. */
 static void
 test_null(void)
 {
-  g_autofree char *reply = NULL;
-  g_autofree char *quoted = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *hq = NULL;
+    g_autofree char *reply = NULL;
+    g_autofree char *quoted = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *hq = NULL;
 
-  trim_reply(NULL, &reply, &quoted);
-  g_assert_cmpstr(reply, ==, "");
-  g_assert_cmpstr(quoted, ==, "");
-  text = html_to_text(NULL, 0, &hq);
-  g_assert_cmpstr(text, ==, "");
-  g_assert_cmpstr(hq, ==, "");
+    trim_reply(NULL, &reply, &quoted);
+    g_assert_cmpstr(reply, ==, "");
+    g_assert_cmpstr(quoted, ==, "");
+    text = html_to_text(NULL, 0, &hq);
+    g_assert_cmpstr(text, ==, "");
+    g_assert_cmpstr(hq, ==, "");
+}
+
+/* Pieces that random inputs are built of: markup, quote markers, header
+ * words, fences, entities, NBSP and broken UTF-8. */
+static const char *const fuzz_pieces[] = {
+    "<div>",
+    "</div>",
+    "<br>",
+    "<blockquote type=\"cite\">",
+    "</blockquote>",
+    "<a href=\"https://x/",
+    "\">",
+    "</a>",
+    "<ul><li>",
+    "<ol>",
+    "</li>",
+    "<pre>",
+    "</pre>",
+    "<script>",
+    "</script",
+    "<!--",
+    "-->",
+    "<div class=\"gmail_quote\">",
+    "<div id=\"appendonsend\">",
+    "<p class=MsoNormal>",
+    "&amp;",
+    "&#x",
+    "&#",
+    "&nbsp;",
+    "&",
+    "<",
+    ">",
+    "> ",
+    ">>",
+    "\n",
+    "\r\n",
+    "\n\n",
+    "On ",
+    "2026",
+    "3:12",
+    " wrote:",
+    "<a@b.c>",
+    ":",
+    "From: a\n",
+    "Sent: b\n",
+    "To: c\n",
+    "Subject: d\n",
+    "```\n",
+    "-- \n",
+    "--\n",
+    "Sent from my iPhone\n",
+    "-----Original Message-----\n",
+    "____________\n",
+    "---------- Forwarded message ---------\n",
+    "\xC2\xA0",
+    "\xEF\xBC\x9A",
+    "\xE3\x80",
+    "\xFF",
+    "작성",
+    "写道",
+    "text ",
+    "\t",
+    " ",
+};
+
+/* test_fuzz - random inputs from the pieces: no crash, always strings. */
+static void
+test_fuzz(void)
+{
+    g_autoptr(GRand) rand = g_rand_new_with_seed(20261121);
+    guint round;
+
+    for (round = 0; round < 3000; round++) {
+        g_autoptr(GString) in = g_string_new(NULL);
+        guint pieces = (guint)g_rand_int_range(rand, 0, 80);
+        guint i;
+        g_autofree char *reply = NULL;
+        g_autofree char *quoted = NULL;
+        g_autofree char *hq = NULL;
+        g_autofree char *text = NULL;
+
+        for (i = 0; i < pieces; i++)
+            g_string_append(in, fuzz_pieces[g_rand_int_range(rand, 0, G_N_ELEMENTS(fuzz_pieces))]);
+        trim_reply(in->str, &reply, &quoted);
+        g_assert_nonnull(reply);
+        g_assert_nonnull(quoted);
+        g_assert_cmpuint(strlen(reply), <=, in->len);
+        text = html_to_text(in->str, in->len, &hq);
+        g_assert_nonnull(text);
+        g_assert_nonnull(hq);
+    }
 }
 
 int
 main(int argc, char **argv)
 {
-  gsize i;
+    gsize i;
 
-  g_test_init(&argc, &argv, NULL);
-  for (i = 0; i < G_N_ELEMENTS(trim_cases); i++) {
-    g_autofree char *path = g_strdup_printf("/trim/%s", trim_cases[i].label);
+    g_test_init(&argc, &argv, NULL);
+    for (i = 0; i < G_N_ELEMENTS(trim_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/trim/%s", trim_cases[i].label);
 
-    g_test_add_data_func(path, &trim_cases[i], test_trim_case);
-  }
-  for (i = 0; i < G_N_ELEMENTS(html_cases); i++) {
-    g_autofree char *path = g_strdup_printf("/html/%s", html_cases[i].label);
+        g_test_add_data_func(path, &trim_cases[i], test_trim_case);
+    }
+    for (i = 0; i < G_N_ELEMENTS(html_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/html/%s", html_cases[i].label);
 
-    g_test_add_data_func(path, &html_cases[i], test_html_case);
-  }
-  g_test_add_func("/trim/null", test_null);
-  return g_test_run();
+        g_test_add_data_func(path, &html_cases[i], test_html_case);
+    }
+    g_test_add_func("/trim/null", test_null);
+    g_test_add_func("/trim/fuzz", test_fuzz);
+    return g_test_run();
 }
