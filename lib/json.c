@@ -13,12 +13,13 @@ void
 json_append_string_len(GString *out, const char *text, gsize len)
 {
     const char *p = text;
-    const char *end = text + len;
+    const char *end;
 
     if (text == NULL) {
         g_string_append(out, "null");
         return;
     }
+    end = text + len; /* only now: NULL + 0 is undefined behaviour */
     g_string_append_c(out, '"');
     while (p < end) {
         unsigned char c = (unsigned char)*p;
