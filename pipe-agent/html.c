@@ -25,6 +25,7 @@
 #define NAME_MAX_LEN 15
 #define CLOSE_SEARCH_DEPTH 64
 #define PREFIX_MAX_DEPTH 32
+#define LINK_TEXT_MAX 2048
 
 enum {
     EL_QUOTE = 1 << 0, /* opened a quote segment */
@@ -391,27 +392,37 @@ segment_begin(Html *h, gboolean quote, gboolean outlook)
     g_array_append_val(h->segments, seg);
 }
 
-/* finish_link - after </a>: keep the URL beside its text. */
+/* finish_link - after </a>: keep the URL beside its text. Only a short
+ * text is compared with the URL, so nested links stay linear. */
 static void
 finish_link(Html *h)
 {
     Link *l = &g_array_index(h->links, Link, h->links->len - 1);
-    const char *text = h->out->str + MIN(l->start, h->out->len);
+    gsize start = MIN(l->start, h->out->len);
+    gsize text_len = h->out->len - start;
     g_autofree char *href = l->href;
-    g_autofree char *shown = g_strstrip(g_strdup(text));
+    g_autofree char *shown = NULL;
+    gsize href_len = strlen(href);
 
     g_array_set_size(h->links, h->links->len - 1);
     if (!g_str_has_prefix(href, "http://") && !g_str_has_prefix(href, "https://") &&
         !g_str_has_prefix(href, "ftp://"))
         return;
-    if (strcmp(shown, href) == 0 ||
-        (strlen(shown) > 0 && strstr(href, shown) == href && strlen(href) - strlen(shown) <= 1))
-        return;
-    if (shown[0] != '\0')
+    if (text_len <= LINK_TEXT_MAX) {
+        gsize shown_len;
+
+        shown = g_strstrip(g_strndup(h->out->str + start, text_len));
+        shown_len = strlen(shown);
+        /* "https://x/" shown as "https://x" is the same link. */
+        if (shown_len > 0 && shown_len <= href_len && href_len - shown_len <= 1 &&
+            strncmp(href, shown, shown_len) == 0)
+            return;
+    }
+    if (text_len > 0)
         h->pending_space = TRUE;
     begin_content(h);
     g_string_append_c(h->out, '<');
-    g_string_append(h->out, href);
+    g_string_append_len(h->out, href, href_len);
     g_string_append_c(h->out, '>');
 }
 

@@ -211,6 +211,7 @@ run_pathological(Run *run)
     g_autofree char *amps = repeat("&amp;", 200000);
     g_autofree char *amp_text = repeat("&", 200000);
     g_autofree char *lis = repeat("<ul>", 60000);
+    g_autofree char *links = repeat("<a href=\"https://example.com/\">", 60000);
     g_autofree char *body = NULL;
     g_autofree char *want = NULL;
 
@@ -252,6 +253,15 @@ run_pathological(Run *run)
     run_item(run, "patho-en-html-unclosed", bolds, strlen(bolds), TRUE, want);
     g_clear_pointer(&want, g_free);
     run_item(run, "patho-en-html-entities", amps, strlen(amps), TRUE, amp_text);
+    body = g_strconcat(links, "x", NULL);
+    {
+        g_autofree char *urls = repeat(" <https://example.com/>", 60000);
+
+        want = g_strconcat("x", urls, NULL);
+    }
+    run_item(run, "patho-en-html-nested-links", body, strlen(body), TRUE, want);
+    g_clear_pointer(&body, g_free);
+    g_clear_pointer(&want, g_free);
     body = g_strconcat(lis, "<li>item", NULL);
     run_item(run, "patho-en-html-lists", body, strlen(body), TRUE, "                - item");
     g_clear_pointer(&body, g_free);
