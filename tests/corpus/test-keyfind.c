@@ -1,0 +1,392 @@
+/*
+ * test-keyfind.c - the key lookup order of SPEC section 3, and the verdict.
+ *
+ * Table-driven: each case has a label, an envelope recipient and a block of
+ * header fields, and wants a key and the source that matched (or none).
+ * Addresses are written as templates: {i-1-5} is the signed address for kind
+ * i, target 1, user 5; {i-1-5:bad} has a mac that does not verify;
+ * {i-1-5@example.org} is the same local part in a foreign domain; {i-1-5^}
+ * is the signed address in upper case, as a relay may fold it.
+ * The second half checks evaluate_message() and verdict_to_json() on small
+ * messages: exit status, first line, TLS header, hostile nesting.
+ */
+#include <string.h>
+
+#include "evaluate.h"
+#include "keyfind.h"
+#include "../unit/testutil.h"
+
+#define SECRET "keyfind-test-secret-0123456789abcdefghijklmnop"
+
+static Config *test_config;
+static KeyRing *test_ring;
+
+/* expand - replace every {kind-target-user[:bad|@domain]} with an address */
+static char *
+expand(const char *text)
+{
+    GString *out = g_string_new(NULL);
+    const char *p = text;
+
+    while (*p != '\0') {
+        const char *open = strchr(p, '{');
+        const char *close;
+        g_autofree char *spec = NULL;
+        g_auto(GStrv) parts = NULL;
+        char mac[ADDRESS_MAC_HEX + 1];
+        const char *domain = "reply.example.com";
+        gboolean bad = FALSE, upper = FALSE;
+        char *at;
+        g_autofree char *address = NULL;
+
+        if (open == NULL || (close = strchr(open, '}')) == NULL) {
+            g_string_append(out, p);
+            break;
+        }
+        g_string_append_len(out, p, open - p);
+        spec = g_strndup(open + 1, close - open - 1);
+        if ((at = strchr(spec, '@')) != NULL) {
+            *at = '\0';
+            domain = at + 1;
+        }
+        if (g_str_has_suffix(spec, "^")) {
+            spec[strlen(spec) - 1] = '\0';
+            upper = TRUE;
+        }
+        if (g_str_has_suffix(spec, ":bad")) {
+            spec[strlen(spec) - 4] = '\0';
+            bad = TRUE;
+        }
+        parts = g_strsplit(spec, "-", 3);
+        g_assert_cmpuint(g_strv_length(parts), ==, 3);
+        address_mac(g_ptr_array_index(test_ring->secrets, 0), parts[0],
+                    g_ascii_strtoull(parts[1], NULL, 10), g_ascii_strtoull(parts[2], NULL, 10), mac);
+        if (bad)
+            mac[0] = mac[0] == 'a' ? 'b' : 'a';
+        address = g_strdup_printf("reply+%s-%s-%s-%s@%s", parts[0], parts[1], mac, parts[2], domain);
+        if (upper) {
+            g_autofree char *folded = g_ascii_strup(address, -1);
+
+            g_string_append(out, folded);
+        } else {
+            g_string_append(out, address);
+        }
+        p = close + 1;
+    }
+    return g_string_free(out, FALSE);
+}
+
+typedef struct {
+    const char *label;
+    const char *recipient; /* template, or NULL */
+    const char *headers;   /* "Name: value\n" lines, templates */
+    const char *want;      /* "kind-target-user source", or NULL for none */
+} KeyCase;
+
+static const KeyCase key_cases[] = {
+    {"envelope", "{i-1-5}", "To: x@example.org\n", "i-1-5 envelope"},
+    {"envelope in brackets", "<{i-1-5}>", "", "i-1-5 envelope"},
+    {"to", "reply@reply.example.com", "To: Tracker <{i-2-5}>\n", "i-2-5 to"},
+    {"to, second address", "reply@reply.example.com",
+     "To: bob@example.org, \"Tracker, the\" <{i-2-6}>\n", "i-2-6 to"},
+    {"to, group", NULL, "To: team: bob@example.org, {i-2-7};\n", "i-2-7 to"},
+    {"delivered-to", NULL, "To: a@example.org\nDelivered-To: {i-3-5}\n", "i-3-5 delivered-to"},
+    {"envelope-to", NULL, "Envelope-To: {i-4-5}\n", "i-4-5 envelope-to"},
+    {"x-envelope-to", NULL, "X-Envelope-To: <{i-5-5}>\n", "i-5-5 x-envelope-to"},
+    {"x-original-to", NULL, "X-Original-To: {i-6-5}\n", "i-6-5 x-original-to"},
+    {"received for", NULL,
+     "Received: from a.example.org by mx.reply.example.com with ESMTPS id ABC\n"
+     "\tfor <{i-7-5}>; Sat, 21 Nov 2026 15:13:00 +0100\n",
+     "i-7-5 received"},
+    {"received, bare for", NULL, "Received: by mx with LMTP id Q for {i-7-6}; Sat\n",
+     "i-7-6 received"},
+    {"received, top header first", NULL,
+     "Received: by mx id A for <{i-8-1}>; Sat\nReceived: by relay id B for <{i-8-2}>; Sat\n",
+     "i-8-1 received"},
+    {"received, form not a word", NULL, "Received: from x by y; comment before<{i-8-3}>\n", NULL},
+    {"cc", NULL, "To: a@example.org\nCc: b@example.org, {i-9-5}\n", "i-9-5 cc"},
+    {"in-reply-to", NULL, "In-Reply-To: <{c-10-5}>\n", "c-10-5 references"},
+    {"references", NULL, "References: <a@example.org> <{i-11-5}>\n <b@example.org>\n",
+     "i-11-5 references"},
+    {"references, newest first", NULL, "References: <{i-12-1}> <{i-12-2}>\n",
+     "i-12-2 references"},
+    {"in-reply-to before references", NULL,
+     "References: <{i-13-1}>\nIn-Reply-To: <{i-13-2}>\n", "i-13-2 references"},
+    {"static address", "support@reply.example.com", "", "s-7-0 envelope"},
+    {"static address in to", NULL, "To: Support <SUPPORT@reply.example.com>\n", "s-7-0 to"},
+    {"upper case", NULL, "To: <{i-14-5^}>\n", "i-14-5 to"},
+    {"upper case envelope", "{p-14-6^}", "", "p-14-6 envelope"},
+    {"upper case without a mac", NULL, "To: <REPLY+I-14-5@REPLY.EXAMPLE.COM>\n", NULL},
+    {"envelope before to", "{i-15-1}", "To: {i-15-2}\n", "i-15-1 envelope"},
+    {"to before delivered-to", NULL, "Delivered-To: {i-16-2}\nTo: {i-16-1}\n", "i-16-1 to"},
+    {"delivered-to before received", NULL,
+     "Received: by mx for <{i-17-2}>; Sat\nDelivered-To: {i-17-1}\n", "i-17-1 delivered-to"},
+    {"received before cc", NULL, "Cc: {i-18-2}\nReceived: by mx for <{i-18-1}>; Sat\n",
+     "i-18-1 received"},
+    {"cc before references", NULL, "References: <{i-19-2}>\nCc: {i-19-1}\n", "i-19-1 cc"},
+    {"bad mac skipped", "{i-20-1:bad}", "To: {i-20-2:bad}\nCc: {i-20-3}\n", "i-20-3 cc"},
+    {"foreign domain skipped", "{i-21-1@example.org}", "To: {i-21-2@example.org}\nCc: {i-21-3}\n",
+     "i-21-3 cc"},
+    {"dedicated keeps looking", "reply@reply.example.com", "To: reply@reply.example.com\n"
+     "References: <{i-22-1}>\n", "i-22-1 references"},
+    {"noreply is no key", "noreply@reply.example.com", "To: noreply@reply.example.com\n", NULL},
+    {"second reply domain", "{i-23-1@reply.example.net}", "", "i-23-1 envelope"},
+    {"nothing", "reply@reply.example.com", "To: bob@example.org\nReferences: <x@example.org>\n",
+     NULL},
+    {"everything bad", "{i-24-1:bad}",
+     "To: {i-24-1:bad}\nDelivered-To: {i-24-1:bad}\nReceived: by x for <{i-24-1:bad}>;\n"
+     "Cc: {i-24-1@other.example}\nReferences: <{i-24-1:bad}>\n",
+     NULL},
+    {"garbage values", "", "To: <<<>>>,,,\"\nReceived: for\nReferences: <<\nCc:\n", NULL},
+};
+
+/* parse_headers - "Name: value" lines into HeaderField, continuation lines joined */
+static GArray *
+parse_headers(const char *text)
+{
+    GArray *fields = g_array_new(FALSE, FALSE, sizeof(HeaderField));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+    for (int i = 0; lines[i] != NULL; i++) {
+        char *colon;
+        HeaderField field;
+
+        if (lines[i][0] == '\0')
+            continue;
+        if ((lines[i][0] == ' ' || lines[i][0] == '\t') && fields->len > 0) {
+            HeaderField *last = &g_array_index(fields, HeaderField, fields->len - 1);
+            char *joined = g_strconcat(last->value, lines[i], NULL);
+
+            g_free((char *)last->value);
+            last->value = joined;
+            continue;
+        }
+        colon = strchr(lines[i], ':');
+        g_assert_nonnull(colon);
+        field.name = g_strndup(lines[i], colon - lines[i]);
+        field.value = g_strdup(g_strstrip(colon + 1));
+        g_array_append_val(fields, field);
+    }
+    return fields;
+}
+
+/* free_headers - release parse_headers()'s result */
+static void
+free_headers(GArray *fields)
+{
+    for (guint i = 0; i < fields->len; i++) {
+        g_free((char *)g_array_index(fields, HeaderField, i).name);
+        g_free((char *)g_array_index(fields, HeaderField, i).value);
+    }
+    g_array_free(fields, TRUE);
+}
+
+/* test_keyfind_order - every case of key_cases */
+static void
+test_keyfind_order(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_cases); i++) {
+        const KeyCase *c = &key_cases[i];
+        g_autofree char *recipient = c->recipient != NULL ? expand(c->recipient) : NULL;
+        g_autofree char *headers = expand(c->headers);
+        GArray *fields = parse_headers(headers);
+        ReplyKey key;
+        const char *source = NULL;
+        g_autofree char *got = NULL;
+
+        memset(&key, 0, sizeof key);
+        if (keyfind_lookup(test_config, test_ring, recipient, (HeaderField *)(void *)fields->data,
+                           fields->len, &key, &source))
+            got = g_strdup_printf("%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " %s", key.kind,
+                                  key.target, key.user, source);
+        if (g_strcmp0(got, c->want) != 0)
+            test_failf("%s: got %s, want %s", c->label, got ? got : "(none)",
+                       c->want ? c->want : "(none)");
+        free_headers(fields);
+    }
+}
+
+typedef struct {
+    const char *label;
+    const char *received;
+    const char *want; /* addresses joined by spaces */
+} ForCase;
+
+static const ForCase for_cases[] = {
+    {"one", "from a by b id C for <x@y.example>; Sat", "x@y.example"},
+    {"two clauses", "by b for <x@y.example> via c for z@w.example; Sat", "x@y.example z@w.example"},
+    {"upper case FOR", "by b FOR <x@y.example>;", "x@y.example"},
+    {"folded", "by b\r\n\tfor\r\n <x@y.example>;", "x@y.example"},
+    {"not a word", "from before<x@y.example> fortune <a@b.example>", ""},
+    {"no address", "by b for ; Sat", ""},
+    {"unclosed", "by b for <x@y.example", ""},
+    {"empty", "", ""},
+};
+
+/* test_received_for - the "for" clause scanner */
+static void
+test_received_for(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(for_cases); i++) {
+        g_autoptr(GPtrArray) got = keyfind_received_for(for_cases[i].received);
+        g_autoptr(GString) joined = g_string_new(NULL);
+
+        for (guint j = 0; j < got->len; j++)
+            g_string_append_printf(joined, "%s%s", j ? " " : "", (char *)got->pdata[j]);
+        if (strcmp(joined->str, for_cases[i].want) != 0)
+            test_failf("%s: got \"%s\", want \"%s\"", for_cases[i].label, joined->str,
+                       for_cases[i].want);
+    }
+}
+
+typedef struct {
+    const char *label;
+    const char *sender;
+    const char *recipient; /* template */
+    const char *message;   /* template; \n line ends */
+    int want_exit;
+    const char *want_status; /* prefix */
+    const char *want_json;   /* a substring of the JSON, or NULL */
+} VerdictCase;
+
+static const VerdictCase verdict_cases[] = {
+    {"stored", "bob@example.org", "{i-1-5}",
+     "From: Bob <bob@example.org>\nTo: {i-1-5}\nSubject: Re: x\nMessage-ID: <m1@example.org>\n"
+     "Date: Sat, 21 Nov 2026 16:13:00 +0100\n\nThanks!\n",
+     0, "2.0.0", "\"date\": \"2026-11-21T15:13:00Z\""},
+    {"message id without brackets", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nMessage-ID: <m2@example.org>\n\nok\n", 0, "2.0.0",
+     "\"message_id\": \"m2@example.org\""},
+    {"key in json", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\nok\n", 0, "2.0.0",
+     "\"key\": {\"kind\": \"i\", \"target\": 1, \"user\": 5, \"source\": \"envelope\"}"},
+    {"tls header", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nX-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; "
+     "bits=256\n\nok\n",
+     0, "2.0.0",
+     "\"tls\": {\"version\": \"TLSv1.3\", \"cipher\": \"TLS_AES_256_GCM_SHA384\", \"bits\": 256}"},
+    {"no tls header", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\nok\n", 0, "2.0.0",
+     "\"tls\": null"},
+    {"auto-submitted", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nAuto-Submitted: auto-replied\n\nI am away.\n", 77,
+     "5.7.1 auto-submitted", "\"auto_submitted\": \"Auto-Submitted: auto-replied\""},
+    {"auto-submitted before no key", "", "bob@example.org", "From: bob@example.org\n\nx\n", 77,
+     "5.7.1", "\"key\": null"},
+    {"no key", "bob@example.org", "reply@reply.example.com", "From: bob@example.org\n\nx\n", 67,
+     "5.1.1", NULL},
+    {"empty reply", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\n\n   \n", 65,
+     "5.6.0 the reply is empty: write above the quoted text", NULL},
+    {"only an attachment", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+     "Content-Type: text/plain\n\n\n--b\nContent-Type: image/png\nContent-Disposition: "
+     "attachment; filename=a.png\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n--b--\n",
+     0, "2.0.0",
+     "\"sha256\": \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\""},
+    {"rfc 2231 file name", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+     "Content-Type: text/plain\n\nsee file\n--b\nContent-Type: application/pdf\n"
+     "Content-Disposition: attachment; filename*0*=utf-8''r%C3%A9sum; filename*1*=%C3%A9.pdf\n"
+     "\nPDF\n--b--\n",
+     0, "2.0.0", "\"filename\": \"résumé.pdf\""},
+    {"unparsable", "bob@example.org", "{i-1-5}", "", 65, "5.6.0", NULL},
+    {"unknown charset", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: text/plain; charset=x-no-such\n\ncaf\xe9\n", 0, "2.0.0",
+     "\"body_text\": \"café\\n\""},
+    {"invalid euc-kr bytes replaced", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: text/plain; charset=euc-kr\n\n\xb0\xa1\xff!\n", 0,
+     "2.0.0", "\"body_text\": \"가\xef\xbf\xbd!\\n\""},
+    {"format flowed", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: text/plain; format=flowed; delsp=no\n\n"
+     "one two \nthree\n> quoted \n> on\n",
+     0, "2.0.0", "\"body_text\": \"one two three\\n> quoted on\\n\""},
+};
+
+/* test_verdicts - evaluate_message() and verdict_to_json() on small messages */
+static void
+test_verdicts(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(verdict_cases); i++) {
+        const VerdictCase *c = &verdict_cases[i];
+        g_autofree char *recipient = expand(c->recipient);
+        g_autofree char *text = expand(c->message);
+        g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+        g_autoptr(Verdict) verdict =
+            evaluate_message(test_config, test_ring, raw, c->sender, recipient);
+        g_autofree char *json = verdict_to_json(verdict);
+
+        if (verdict->exit_status != c->want_exit)
+            test_failf("%s: exit got %d, want %d", c->label, verdict->exit_status, c->want_exit);
+        if (!g_str_has_prefix(verdict->status, c->want_status))
+            test_failf("%s: status got \"%s\", want \"%s...\"", c->label, verdict->status,
+                       c->want_status);
+        if (c->want_json != NULL && strstr(json, c->want_json) == NULL)
+            test_failf("%s: json got %s, want it to hold %s", c->label, json, c->want_json);
+    }
+}
+
+/* test_refusal - verdict_new_refusal() prints the SPEC object with nulls */
+static void
+test_refusal(void)
+{
+    g_autoptr(Verdict) verdict = verdict_new_refusal(65, "5.3.4 message too big");
+    g_autofree char *json = verdict_to_json(verdict);
+    const char *want = "\"key\": null";
+
+    if (strstr(json, want) == NULL || strstr(json, "\"exit\": 65") == NULL ||
+        strstr(json, "\"status\": \"5.3.4 message too big\"") == NULL)
+        test_failf("refusal: got %s", json);
+}
+
+/* test_hostile_nesting - 1000-deep multipart and message/rfc822 neither crash nor hang */
+static void
+test_hostile_nesting(void)
+{
+    const char *kinds[] = {"multipart", "rfc822"};
+
+    for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        g_autofree char *recipient = expand("{i-1-5}");
+        g_autoptr(GString) text = g_string_new("From: bob@example.org\nSubject: deep\n");
+        g_autoptr(GBytes) raw = NULL;
+        g_autoptr(Verdict) verdict = NULL;
+
+        for (int i = 0; i < 1000; i++) {
+            if (k == 0)
+                g_string_append_printf(text, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
+                                       i, i);
+            else
+                g_string_append_printf(text, "Content-Type: message/rfc822\n\nFrom: x%d@example.org\n", i);
+        }
+        g_string_append(text, "Content-Type: text/plain\n\ndeep text\n");
+        raw = g_bytes_new(text->str, text->len);
+        verdict = evaluate_message(test_config, test_ring, raw, "bob@example.org", recipient);
+        if (verdict->message == NULL || (verdict->exit_status != 0 && verdict->exit_status != 65))
+            test_failf("%s nesting: got exit %d \"%s\", want 0 or 65 with a parsed message",
+                       kinds[k], verdict->exit_status, verdict->status);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    static const char conf[] = "reply_domain = reply.example.com reply.example.net\n"
+                               "static_address = support@reply.example.com s 7\n"
+                               "noreply_address = noreply@reply.example.com\n";
+    const char *secrets[] = {SECRET, NULL};
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    g_test_init(&argc, &argv, NULL);
+    test_config = config_parse(conf, strlen(conf), "test.conf", &error);
+    g_assert_no_error(error);
+    test_ring = keyring_new(secrets, &error);
+    g_assert_no_error(error);
+
+    g_test_add_func("/keyfind/order", test_keyfind_order);
+    g_test_add_func("/keyfind/received-for", test_received_for);
+    g_test_add_func("/evaluate/verdicts", test_verdicts);
+    g_test_add_func("/evaluate/refusal", test_refusal);
+    g_test_add_func("/evaluate/hostile-nesting", test_hostile_nesting);
+    status = g_test_run();
+    keyring_free(test_ring);
+    config_free(test_config);
+    return status;
+}
