@@ -235,6 +235,11 @@ reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_
         (moved = spool_move(spool_dir, spool_path, "failure", &error)) == NULL) {
         /* Without a copy in failure/ the message must not bounce: retry later. */
         g_autofree char *status = tempfail_status(error);
+        g_autofree char *base = g_path_get_basename(spool_path);
+        g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
+        g_autofree char *reason_path = g_build_filename(spool_dir, "failure", reason_name, NULL);
+
+        spool_remove(reason_path, NULL);
         spool_remove(spool_path, NULL);
         return defer(d, status, dedup_id);
     }
