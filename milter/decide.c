@@ -1,0 +1,190 @@
+/*
+ * decide.c - the milter's decisions, pure and free of libmilter.
+ *
+ * Every answer the milter gives is chosen here from plain facts, with the
+ * shared library's address_classify() and autosubmit_reason(), so the milter
+ * and the delivery agent can never disagree about what a reply address or an
+ * auto-submitted message is. The callbacks only gather facts and carry out
+ * what these functions say.
+ */
+#include <string.h>
+
+#include "decide.h"
+
+/* decide_tls_sufficient - does the session's TLS version satisfy the configuration? */
+gboolean
+decide_tls_sufficient(const Config *config, const char *tls_version)
+{
+    if (!config->require_tls)
+        return TRUE;
+    if (tls_version == NULL || *tls_version == '\0')
+        return FALSE;
+    /* An unknown version name ranks -1, below every minimum: refused. */
+    return tls_version_rank(tls_version) >= config->tls_min_rank;
+}
+
+/* decide_rcpt - what to answer to RCPT TO:<rcpt> with this TLS version (NULL: none) */
+RcptDecision
+decide_rcpt(const Config *config, const KeyRing *ring, const char *rcpt, const char *tls_version)
+{
+    RcptDecision decision = {RCPT_UNKNOWN, ADDRESS_UNKNOWN, NULL};
+
+    decision.klass = address_classify(config, ring, rcpt, NULL, &decision.why);
+    if (decision.klass == ADDRESS_FOREIGN) {
+        decision.action = RCPT_FOREIGN;
+        return decision;
+    }
+    /* TLS comes first: over plain text, say nothing about whether a key is good. */
+    if (!decide_tls_sufficient(config, tls_version)) {
+        decision.action = RCPT_NEED_TLS;
+        decision.why = tls_version ? "TLS version older than tls_min_version" : "no STARTTLS";
+        return decision;
+    }
+    switch (decision.klass) {
+    case ADDRESS_KEY:
+    case ADDRESS_DEDICATED:
+    case ADDRESS_STATIC:
+        decision.action = RCPT_ACCEPT;
+        break;
+    case ADDRESS_NOREPLY:
+        decision.action = RCPT_NOREPLY;
+        break;
+    case ADDRESS_FOREIGN: /* handled above */
+    case ADDRESS_BAD_KEY:
+    case ADDRESS_MALFORMED:
+    case ADDRESS_UNKNOWN:
+    default:
+        decision.action = RCPT_UNKNOWN;
+        break;
+    }
+    return decision;
+}
+
+/* decide_unknown_text - "<addr>: Recipient address rejected: ..." for a 550 5.1.1 */
+char *
+decide_unknown_text(const char *rcpt)
+{
+    g_autofree char *bare = address_strip(rcpt ? rcpt : "");
+
+    return g_strdup_printf("<%s>: Recipient address rejected: unknown or expired reply address",
+                           bare);
+}
+
+/* decide_autosubmit - refuse, discard or pass a message after its headers */
+AutoAction
+decide_autosubmit(const Config *config, const HeaderField *headers, gsize n_headers,
+                  const char *sender, char **reason)
+{
+    char *why = autosubmit_reason(headers, n_headers, sender);
+
+    *reason = NULL;
+    if (why == NULL)
+        return AUTO_NONE;
+    *reason = why; /* ownership passes to the caller */
+    return config->auto_submitted_action == AUTO_SUBMITTED_DISCARD ? AUTO_DISCARD : AUTO_REJECT;
+}
+
+/* decide_autosubmit_text - "Auto-submitted message refused (<reason>)" */
+char *
+decide_autosubmit_text(const char *reason)
+{
+    return g_strdup_printf("Auto-submitted message refused (%s)", reason);
+}
+
+/* decide_header_is_ours - is this an X-Replygate-* header? */
+gboolean
+decide_header_is_ours(const char *name)
+{
+    gsize len = strlen(DECIDE_HEADER_PREFIX);
+
+    return name != NULL && g_ascii_strncasecmp(name, DECIDE_HEADER_PREFIX, len) == 0 &&
+           name[len] != '\0';
+}
+
+/* decide_header_deletions - delete every X-Replygate-* header, highest index first */
+GArray *
+decide_header_deletions(const char *const *names, gsize n_names)
+{
+    GArray *plan = g_array_new(FALSE, FALSE, sizeof(HeaderDeletion));
+
+    for (gsize i = 0; i < n_names; i++) {
+        int count = 0;
+        gboolean seen_before = FALSE;
+
+        if (!decide_header_is_ours(names[i]))
+            continue;
+        /* Each name (any case) is planned once, at its first occurrence. */
+        for (gsize j = 0; j < i && !seen_before; j++)
+            seen_before = g_ascii_strcasecmp(names[j], names[i]) == 0;
+        if (seen_before)
+            continue;
+        for (gsize j = i; j < n_names; j++) {
+            if (g_ascii_strcasecmp(names[j], names[i]) == 0)
+                count++;
+        }
+        /*
+         * From the last occurrence down to the first: Sendmail keeps the
+         * numbering after a deletion and Postfix skips deleted headers, and
+         * deleting backwards removes the right ones under both rules.
+         */
+        for (int index = count; index >= 1; index--) {
+            HeaderDeletion deletion = {names[i], index};
+            g_array_append_val(plan, deletion);
+        }
+    }
+    return plan;
+}
+
+/* tls_token - a macro value reduced to characters safe in a header parameter */
+static char *
+tls_token(const char *value)
+{
+    char *copy = g_strdup(value);
+
+    for (char *p = copy; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && strchr("._-+/", *p) == NULL)
+            *p = '_';
+    }
+    return copy;
+}
+
+/* decide_tls_header - the X-Replygate-TLS value, or NULL without a TLS version */
+char *
+decide_tls_header(const char *version, const char *cipher, const char *bits)
+{
+    GString *value;
+    g_autofree char *v = NULL;
+
+    if (version == NULL || *version == '\0')
+        return NULL;
+    v = tls_token(version);
+    value = g_string_new(NULL);
+    g_string_append_printf(value, "version=%s", v);
+    if (cipher != NULL && *cipher != '\0') {
+        g_autofree char *c = tls_token(cipher);
+        g_string_append_printf(value, "; cipher=%s", c);
+    }
+    if (bits != NULL && *bits != '\0') {
+        g_autofree char *b = tls_token(bits);
+        g_string_append_printf(value, "; bits=%s", b);
+    }
+    return g_string_free(value, FALSE);
+}
+
+/* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
+char *
+decide_reply_text(const char *text)
+{
+    GString *safe = g_string_new(NULL);
+
+    /* libmilter drops a reply whose text has a single '%' or a CR or LF. */
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '%')
+            g_string_append(safe, "%%");
+        else if (g_ascii_isprint(*p))
+            g_string_append_c(safe, *p);
+        else
+            g_string_append_c(safe, '?');
+    }
+    return g_string_free(safe, FALSE);
+}

@@ -1,0 +1,88 @@
+/*
+ * decide.h - the milter's decisions, pure and free of libmilter.
+ *
+ * The callbacks gather facts (recipient, TLS macros, headers, sender) and
+ * ask these functions what to do; the functions never touch the network or
+ * libmilter, so they can be called directly. Reply texts are exactly the
+ * ones of the milter issue and SPEC section 1.
+ */
+#ifndef RG_MILTER_DECIDE_H
+#define RG_MILTER_DECIDE_H
+
+#include <glib.h>
+
+#include "address.h"
+#include "autosubmit.h"
+#include "config.h"
+
+/* What to answer to one RCPT TO. */
+typedef enum {
+    RCPT_FOREIGN,  /* not ours: never touched */
+    RCPT_ACCEPT,   /* a verified key, the dedicated address or a static address */
+    RCPT_NOREPLY,  /* accept now, remove at end of message */
+    RCPT_NEED_TLS, /* 530 5.7.0 */
+    RCPT_UNKNOWN,  /* 550 5.1.1 */
+} RcptAction;
+
+typedef struct {
+    RcptAction action;
+    AddressClass klass;
+    const char *why; /* static text for logs, or NULL */
+} RcptDecision;
+
+/* What to do after the headers. */
+typedef enum {
+    AUTO_NONE,    /* a person's message: go on */
+    AUTO_REJECT,  /* 550 5.7.1 */
+    AUTO_DISCARD, /* auto_submitted_action = discard */
+} AutoAction;
+
+/* One header to delete: smfi_chgheader(name, index, NULL), applied in order. */
+typedef struct {
+    const char *name; /* borrowed from the caller's list */
+    int index;        /* 1-based occurrence among headers of that name */
+} HeaderDeletion;
+
+#define DECIDE_TLS_RCODE "530"
+#define DECIDE_TLS_XCODE "5.7.0"
+#define DECIDE_TLS_TEXT "Must issue a STARTTLS command first"
+#define DECIDE_UNKNOWN_RCODE "550"
+#define DECIDE_UNKNOWN_XCODE "5.1.1"
+#define DECIDE_AUTO_RCODE "550"
+#define DECIDE_AUTO_XCODE "5.7.1"
+#define DECIDE_HEADER_PREFIX "X-Replygate-"
+#define DECIDE_TLS_HEADER "X-Replygate-TLS"
+
+/* decide_tls_sufficient - does the session's TLS version satisfy the configuration? */
+gboolean decide_tls_sufficient(const Config *config, const char *tls_version);
+
+/* decide_rcpt - what to answer to RCPT TO:<rcpt> with this TLS version (NULL: none) */
+RcptDecision decide_rcpt(const Config *config, const KeyRing *ring, const char *rcpt,
+                         const char *tls_version);
+
+/* decide_unknown_text - "<addr>: Recipient address rejected: ..." for a 550 5.1.1 */
+char *decide_unknown_text(const char *rcpt);
+
+/* decide_autosubmit - refuse, discard or pass a message after its headers;
+ * *reason gets the reason in words (g_free) when the answer is not AUTO_NONE */
+AutoAction decide_autosubmit(const Config *config, const HeaderField *headers, gsize n_headers,
+                             const char *sender, char **reason);
+
+/* decide_autosubmit_text - "Auto-submitted message refused (<reason>)" */
+char *decide_autosubmit_text(const char *reason);
+
+/* decide_header_is_ours - is this an X-Replygate-* header, which only the milter may write? */
+gboolean decide_header_is_ours(const char *name);
+
+/* decide_header_deletions - the deletions that remove every X-Replygate-* header
+ * of names (in message order), highest index first within each name, so the
+ * plan holds whether the MTA renumbers after a deletion or not */
+GArray *decide_header_deletions(const char *const *names, gsize n_names);
+
+/* decide_tls_header - the X-Replygate-TLS value, or NULL without a TLS version */
+char *decide_tls_header(const char *version, const char *cipher, const char *bits);
+
+/* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
+char *decide_reply_text(const char *text);
+
+#endif

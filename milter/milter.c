@@ -1,6 +1,0 @@
-/* milter.c - placeholder until the milter work writes it. */
-int
-main(void)
-{
-    return 75;
-}

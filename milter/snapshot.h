@@ -1,0 +1,42 @@
+/*
+ * snapshot.h - the configuration and key ring the milter decides with.
+ *
+ * Callbacks run in many threads while SIGHUP may load a new configuration.
+ * A snapshot bundles one configuration with its key ring, is never changed
+ * once made, and is counted: each message takes a reference when it starts
+ * and drops it when it ends, so a reload never pulls the floor from under a
+ * message in flight. The current snapshot is swapped under a mutex; that
+ * pointer is the only global state that changes after start-up.
+ */
+#ifndef RG_MILTER_SNAPSHOT_H
+#define RG_MILTER_SNAPSHOT_H
+
+#include <glib.h>
+
+#include "address.h"
+#include "config.h"
+
+typedef struct {
+    gint refcount;
+    Config *config; /* owned */
+    KeyRing *ring;  /* owned */
+} Snapshot;
+
+/* snapshot_load - read a configuration and its secrets file into a new snapshot */
+Snapshot *snapshot_load(const char *config_path, GError **error);
+
+/* snapshot_ref - take one more reference */
+Snapshot *snapshot_ref(Snapshot *snap);
+
+/* snapshot_unref - drop a reference, freeing the last one (NULL-safe) */
+void snapshot_unref(Snapshot *snap);
+
+/* snapshot_install - make snap current (takes the caller's reference) */
+void snapshot_install(Snapshot *snap);
+
+/* snapshot_current - a new reference to the current snapshot, or NULL before install */
+Snapshot *snapshot_current(void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Snapshot, snapshot_unref)
+
+#endif
