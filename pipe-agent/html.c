@@ -146,7 +146,8 @@ name_in(const char *name, const char *const *list)
     return FALSE;
 }
 
-/* span_has_token - does a class attribute hold one of the tokens? */
+/* span_has_token - does a class attribute hold one of the tokens (also as
+ * "x_token")? */
 static gboolean
 span_has_token(Span s, const char *const *tokens)
 {
@@ -158,6 +159,8 @@ span_has_token(Span s, const char *const *tokens)
 
         while (j < s.len && !g_ascii_isspace(s.p[j]))
             j++;
+        if (j - i > 2 && s.p[i] == 'x' && s.p[i + 1] == '_')
+            i += 2; /* Outlook on the web prefixes the classes it quotes */
         for (t = 0; tokens[t] != NULL; t++)
             if (strlen(tokens[t]) == j - i && g_ascii_strncasecmp(s.p + i, tokens[t], j - i) == 0)
                 return TRUE;
@@ -166,12 +169,17 @@ span_has_token(Span s, const char *const *tokens)
     return FALSE;
 }
 
-/* span_has_prefix - does an attribute start with one of the prefixes? */
+/* span_has_prefix - does an attribute start with one of the prefixes (also
+ * after "x_")? */
 static gboolean
 span_has_prefix(Span s, const char *const *prefixes)
 {
     gsize t;
 
+    if (s.len > 2 && s.p[0] == 'x' && s.p[1] == '_') {
+        s.p += 2; /* Outlook on the web prefixes the ids it quotes */
+        s.len -= 2;
+    }
     for (t = 0; prefixes[t] != NULL; t++) {
         gsize l = strlen(prefixes[t]);
 
@@ -489,7 +497,8 @@ open_elem(Html *h, const Tag *t)
     if ((strcmp(t->name, "li") == 0 || strcmp(t->name, "p") == 0) && h->stack->len > 0 &&
         strcmp(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name) == 0)
         pop_elem(h);
-    if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style)) {
+    if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style) ||
+        span_equal(t->marker, "__DIVIDER__") || span_equal(t->marker, "__HEADERS__")) {
         if (!h->rest_quoted && h->quote_depth == 0)
             segment_begin(h, TRUE, TRUE);
         h->rest_quoted = TRUE;

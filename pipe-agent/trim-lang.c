@@ -65,8 +65,10 @@ static const HeaderKey header_keys[] = {
     {"Objet", TRIM_KEY_SUBJECT},
     {"Copie", TRIM_KEY_CC},
     /* Spanish, Portuguese */
-    {"Enviado", TRIM_KEY_SENT},
+    {"Enviado el", TRIM_KEY_SENT},
+    {"Enviado em", TRIM_KEY_SENT},
     {"Enviada em", TRIM_KEY_SENT},
+    {"Enviado", TRIM_KEY_SENT},
     {"Fecha", TRIM_KEY_SENT},
     {"Para", TRIM_KEY_TO},
     {"Asunto", TRIM_KEY_SUBJECT},
