@@ -19,10 +19,10 @@
  */
 #include <string.h>
 
+#include "html-token.h"
 #include "trim-private.h"
 #include "trim.h"
 
-#define NAME_MAX_LEN 15
 #define CLOSE_SEARCH_DEPTH 64
 #define PREFIX_MAX_DEPTH 32
 #define LINK_TEXT_MAX 2048
@@ -54,18 +54,6 @@ typedef struct {
 } Link;
 
 typedef struct {
-    const char *p;
-    gsize len;
-} Span;
-
-typedef struct {
-    char name[NAME_MAX_LEN + 1];
-    gboolean end;
-    gboolean self_closing;
-    Span cls, id, type, style, href, marker;
-} Tag;
-
-typedef struct {
     GString *out;
     GArray *segments; /* Segment */
     GArray *stack;    /* Elem */
@@ -77,32 +65,6 @@ typedef struct {
     guint pre_level;
     gboolean pending_space;
 } Html;
-
-typedef struct {
-    const char *name;
-    const char *utf8;
-} Entity;
-
-static const Entity entities[] = {
-    {"amp", "&"},         {"lt", "<"},     {"gt", ">"},     {"quot", "\""},  {"apos", "'"},
-    {"nbsp", "\xC2\xA0"}, {"copy", "©"},   {"reg", "®"},    {"trade", "™"},  {"hellip", "…"},
-    {"mdash", "—"},       {"ndash", "–"},  {"lsquo", "‘"},  {"rsquo", "’"},  {"ldquo", "“"},
-    {"rdquo", "”"},       {"sbquo", "‚"},  {"bdquo", "„"},  {"bull", "•"},   {"middot", "·"},
-    {"euro", "€"},        {"pound", "£"},  {"yen", "¥"},    {"cent", "¢"},   {"laquo", "«"},
-    {"raquo", "»"},       {"times", "×"},  {"divide", "÷"}, {"deg", "°"},    {"para", "¶"},
-    {"sect", "§"},        {"shy", ""},     {"zwnj", ""},    {"zwj", ""},     {"ensp", " "},
-    {"emsp", " "},        {"thinsp", " "}, {"iexcl", "¡"},  {"iquest", "¿"}, {"auml", "ä"},
-    {"ouml", "ö"},        {"uuml", "ü"},   {"Auml", "Ä"},   {"Ouml", "Ö"},   {"Uuml", "Ü"},
-    {"szlig", "ß"},       {"eacute", "é"}, {"egrave", "è"}, {"ecirc", "ê"},  {"euml", "ë"},
-    {"agrave", "à"},      {"aacute", "á"}, {"acirc", "â"},  {"atilde", "ã"}, {"aring", "å"},
-    {"aelig", "æ"},       {"ccedil", "ç"}, {"ntilde", "ñ"}, {"oacute", "ó"}, {"ograve", "ò"},
-    {"ocirc", "ô"},       {"otilde", "õ"}, {"oslash", "ø"}, {"iacute", "í"}, {"igrave", "ì"},
-    {"icirc", "î"},       {"iuml", "ï"},   {"uacute", "ú"}, {"ugrave", "ù"}, {"ucirc", "û"},
-    {"Eacute", "É"},      {"Egrave", "È"}, {"Agrave", "À"}, {"Aacute", "Á"}, {"Aring", "Å"},
-    {"AElig", "Æ"},       {"Oslash", "Ø"}, {"Ccedil", "Ç"}, {"Ntilde", "Ñ"}, {"Oacute", "Ó"},
-    {"Uacute", "Ú"},      {"Iacute", "Í"}, {"larr", "←"},   {"rarr", "→"},   {"uarr", "↑"},
-    {"darr", "↓"},        {"check", "✓"},  {"minus", "−"},  {NULL, NULL},
-};
 
 static const char *const block_names[] = {
     "address", "article", "aside", "body", "caption", "center",   "dd",         "details",
@@ -149,7 +111,7 @@ name_in(const char *name, const char *const *list)
 /* span_has_token - does a class attribute hold one of the tokens (also as
  * "x_token")? */
 static gboolean
-span_has_token(Span s, const char *const *tokens)
+span_has_token(HtmlSpan s, const char *const *tokens)
 {
     gsize i = 0;
 
@@ -172,7 +134,7 @@ span_has_token(Span s, const char *const *tokens)
 /* span_has_prefix - does an attribute start with one of the prefixes (also
  * after "x_")? */
 static gboolean
-span_has_prefix(Span s, const char *const *prefixes)
+span_has_prefix(HtmlSpan s, const char *const *prefixes)
 {
     gsize t;
 
@@ -191,7 +153,7 @@ span_has_prefix(Span s, const char *const *prefixes)
 
 /* span_equal - is an attribute, case-insensitively, the word? */
 static gboolean
-span_equal(Span s, const char *word)
+span_equal(HtmlSpan s, const char *word)
 {
     return s.len == strlen(word) && g_ascii_strncasecmp(s.p, word, s.len) == 0;
 }
@@ -199,7 +161,7 @@ span_equal(Span s, const char *word)
 /* is_outlook_border - the style of Outlook's bordered header block:
  * "border-top:solid #E1E1E1 1.0pt" (or #B5C4DF), spaces ignored. */
 static gboolean
-is_outlook_border(Span s)
+is_outlook_border(HtmlSpan s)
 {
     static const char *const wanted[] = {"border-top:solid#e1e1e1", "border-top:solid#b5c4df"};
     gsize w;
@@ -314,72 +276,6 @@ emit_text(Html *h, const char *s, gsize len)
     }
 }
 
-/* decode_entity - decode the entity at s[0] == '&' into out; the bytes read. */
-static gsize
-decode_entity(const char *s, gsize len, GString *out)
-{
-    gsize i = 1;
-
-    if (i < len && s[i] == '#') {
-        gunichar v = 0;
-        gboolean hex = i + 1 < len && (s[i + 1] == 'x' || s[i + 1] == 'X');
-        gsize digits = 0;
-
-        i += hex ? 2 : 1;
-        while (i < len && digits < 8 && (hex ? g_ascii_isxdigit(s[i]) : g_ascii_isdigit(s[i]))) {
-            v = v * (hex ? 16 : 10) +
-                (gunichar)(hex ? g_ascii_xdigit_value(s[i]) : g_ascii_digit_value(s[i]));
-            i++;
-            digits++;
-        }
-        if (digits == 0) {
-            g_string_append_c(out, '&');
-            return 1;
-        }
-        if (i < len && s[i] == ';')
-            i++;
-        if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            v = 0xFFFD;
-        g_string_append_unichar(out, v);
-        return i;
-    }
-    while (i < len && i < 34 && g_ascii_isalnum(s[i]))
-        i++;
-    if (i > 1) {
-        const Entity *e;
-        gboolean semi = i < len && s[i] == ';';
-
-        for (e = entities; e->name != NULL; e++) {
-            if (strlen(e->name) != i - 1 || strncmp(s + 1, e->name, i - 1) != 0)
-                continue;
-            if (!semi && i - 1 > 4)
-                break;
-            g_string_append(out, e->utf8);
-            return semi ? i + 1 : i;
-        }
-    }
-    g_string_append_c(out, '&');
-    return 1;
-}
-
-/* decode_span - an attribute value with its entities decoded. */
-static char *
-decode_span(Span s)
-{
-    GString *out = g_string_sized_new(s.len);
-    gsize i = 0;
-
-    while (i < s.len) {
-        if (s.p[i] == '&') {
-            i += decode_entity(s.p + i, s.len - i, out);
-        } else {
-            g_string_append_c(out, s.p[i]);
-            i++;
-        }
-    }
-    return g_string_free(out, FALSE);
-}
-
 /* segment_begin - start a new segment of the given kind at the output end. */
 static void
 segment_begin(Html *h, gboolean quote, gboolean outlook)
@@ -488,7 +384,7 @@ start_quote(Html *h, Elem *e)
 
 /* open_elem - a start tag. */
 static void
-open_elem(Html *h, const Tag *t)
+open_elem(Html *h, const HtmlTag *t)
 {
     Elem e = {{0}, 0};
     gboolean is_void = name_in(t->name, void_names);
@@ -553,7 +449,7 @@ open_elem(Html *h, const Tag *t)
         if (!at_line_start(h))
             h->pending_space = TRUE;
     } else if (strcmp(t->name, "a") == 0 && t->href.len > 0) {
-        Link l = {decode_span(t->href), h->out->len};
+        Link l = {html_decode_span(t->href), h->out->len};
 
         e.flags |= EL_LINK;
         g_array_append_val(h->links, l);
@@ -576,104 +472,6 @@ open_elem(Html *h, const Tag *t)
         return;
     }
     g_array_append_val(h->stack, e);
-}
-
-/* parse_tag - read the tag at s[0] == '<' (not a comment); the bytes read. */
-static gsize
-parse_tag(const char *s, gsize len, Tag *t)
-{
-    gsize i = 1;
-    gsize n = 0;
-
-    memset(t, 0, sizeof *t);
-    if (i < len && s[i] == '/') {
-        t->end = TRUE;
-        i++;
-    }
-    while (i < len && (g_ascii_isalnum(s[i]) || s[i] == ':' || s[i] == '-' || s[i] == '_')) {
-        if (n < NAME_MAX_LEN)
-            t->name[n++] = g_ascii_tolower(s[i]);
-        i++;
-    }
-    for (;;) {
-        gsize a;
-        gsize alen;
-        Span value = {NULL, 0};
-
-        while (i < len && (g_ascii_isspace(s[i]) || s[i] == '/')) {
-            if (s[i] == '/' && i + 1 < len && s[i + 1] == '>')
-                t->self_closing = TRUE;
-            i++;
-        }
-        if (i >= len)
-            return len;
-        if (s[i] == '>')
-            return i + 1;
-        a = i;
-        while (i < len && !g_ascii_isspace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/')
-            i++;
-        alen = i - a;
-        if (alen == 0) {
-            i++; /* a stray character such as '"' */
-            continue;
-        }
-        while (i < len && g_ascii_isspace(s[i]))
-            i++;
-        if (i < len && s[i] == '=') {
-            i++;
-            while (i < len && g_ascii_isspace(s[i]))
-                i++;
-            if (i < len && (s[i] == '"' || s[i] == '\'')) {
-                const char *q = memchr(s + i + 1, s[i], len - i - 1);
-                gsize end = q != NULL ? (gsize)(q - s) : len;
-
-                value.p = s + i + 1;
-                value.len = end - i - 1;
-                i = end < len ? end + 1 : len;
-            } else {
-                value.p = s + i;
-                while (i < len && !g_ascii_isspace(s[i]) && s[i] != '>')
-                    i++;
-                value.len = (gsize)(s + i - value.p);
-            }
-        }
-#define ATTR_IS(lit) (alen == sizeof(lit) - 1 && g_ascii_strncasecmp(s + a, lit, alen) == 0)
-        if (ATTR_IS("class"))
-            t->cls = value;
-        else if (ATTR_IS("id"))
-            t->id = value;
-        else if (ATTR_IS("type"))
-            t->type = value;
-        else if (ATTR_IS("style"))
-            t->style = value;
-        else if (ATTR_IS("href"))
-            t->href = value;
-        else if (ATTR_IS("data-marker"))
-            t->marker = value;
-#undef ATTR_IS
-    }
-}
-
-/* skip_raw - after <script> and the like: the offset after its end tag. */
-static gsize
-skip_raw(const char *s, gsize len, gsize i, const char *name)
-{
-    gsize nl = strlen(name);
-
-    while (i < len) {
-        const char *lt = memchr(s + i, '<', len - i);
-
-        if (lt == NULL)
-            return len;
-        i = (gsize)(lt - s);
-        if (i + 2 + nl <= len && s[i + 1] == '/' && g_ascii_strncasecmp(s + i + 2, name, nl) == 0) {
-            const char *gt = memchr(s + i, '>', len - i);
-
-            return gt != NULL ? (gsize)(gt - s) + 1 : len;
-        }
-        i++;
-    }
-    return len;
 }
 
 /* tidy - trim each line's end, keep at most one blank line in a row, drop
@@ -822,20 +620,20 @@ html_to_text(const char *html, gsize len, char **quoted)
         } else if (*c == '<' && i + 1 < len &&
                    (g_ascii_isalpha(html[i + 1]) ||
                     (html[i + 1] == '/' && i + 2 < len && g_ascii_isalpha(html[i + 2])))) {
-            Tag t;
+            HtmlTag t;
 
-            i += parse_tag(c, len - i, &t);
+            i += html_parse_tag(c, len - i, &t);
             if (t.end) {
                 close_elem(&h, t.name);
             } else if (name_in(t.name, raw_names)) {
                 if (!t.self_closing)
-                    i = skip_raw(html, len, i, t.name);
+                    i = html_skip_raw(html, len, i, t.name);
             } else {
                 open_elem(&h, &t);
             }
         } else if (*c == '&') {
             g_string_truncate(buf, 0);
-            i += decode_entity(c, len - i, buf);
+            i += html_decode_entity(c, len - i, buf);
             emit_text(&h, buf->str, buf->len);
         } else {
             gsize j = i;
