@@ -557,6 +557,16 @@ message_join_quoted(const char *first, const char *second)
     return g_strconcat(first, first[strlen(first) - 1] == '\n' ? "" : "\n", second, NULL);
 }
 
+/* message_is_blank - only ASCII white space, or nothing */
+static gboolean
+message_is_blank(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        if (!g_ascii_isspace(*p))
+            return FALSE;
+    return TRUE;
+}
+
 /* message_texts - body_text, body_html, reply_text and quoted_text */
 static void
 message_texts(Message *message, BodyParts *body)
@@ -566,6 +576,9 @@ message_texts(Message *message, BodyParts *body)
     g_autofree char *unquoted = NULL;
 
     message->body_html = g_steal_pointer(&body->html);
+    /* Some clients send an empty text/plain beside the real HTML one. */
+    if (body->have_plain && message->body_html != NULL && message_is_blank(body->plain->str))
+        body->have_plain = FALSE;
     if (body->have_plain) {
         message->body_text = g_strdup(body->plain->str);
         trim_reply(message->body_text, &message->reply_text, &message->quoted_text);

@@ -294,6 +294,10 @@ static const VerdictCase verdict_cases[] = {
     {"invalid euc-kr bytes replaced", "bob@example.org", "{i-1-5}",
      "From: bob@example.org\nContent-Type: text/plain; charset=euc-kr\n\n\xb0\xa1\xff!\n", 0,
      "2.0.0", "\"body_text\": \"가\xef\xbf\xbd!\\n\""},
+    {"empty text part beside html", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
+     "Content-Type: text/plain\n\n \n--b\nContent-Type: text/html\n\n<p>From the HTML</p>\n--b--\n",
+     0, "2.0.0", "\"reply_text\": \"From the HTML"},
     {"format flowed", "bob@example.org", "{i-1-5}",
      "From: bob@example.org\nContent-Type: text/plain; format=flowed; delsp=no\n\n"
      "one two \nthree\n> quoted \n> on\n",
