@@ -96,9 +96,8 @@ evaluate_message(const Config *config, const KeyRing *ring, GBytes *raw, const c
     }
     verdict->message = message;
     evaluate_tls(verdict, message_header(message, "X-Replygate-TLS"));
-    verdict->auto_submitted =
-        autosubmit_reason((const HeaderField *)(void *)message->headers->data,
-                          message->headers->len, sender);
+    verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
+                                                message->headers->len, sender);
     verdict->have_key =
         keyfind_lookup(config, ring, recipient, (const HeaderField *)(void *)message->headers->data,
                        message->headers->len, &verdict->key, &verdict->key_source);

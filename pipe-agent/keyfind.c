@@ -150,8 +150,8 @@ keyfind_received_for(const char *received)
     while ((p = strpbrk(p, "fF")) != NULL) {
         const char *start, *end;
 
-        if (g_ascii_strncasecmp(p, "for", 3) != 0 ||
-            (p > received && !keyfind_is_space(p[-1])) || !keyfind_is_space(p[3])) {
+        if (g_ascii_strncasecmp(p, "for", 3) != 0 || (p > received && !keyfind_is_space(p[-1])) ||
+            !keyfind_is_space(p[3])) {
             p++;
             continue;
         }
@@ -220,8 +220,7 @@ keyfind_header_source(const Config *config, const KeyRing *ring, const HeaderSou
 /* keyfind_lookup - see keyfind.h */
 gboolean
 keyfind_lookup(const Config *config, const KeyRing *ring, const char *recipient,
-               const HeaderField *headers, gsize n_headers, ReplyKey *key,
-               const char **source)
+               const HeaderField *headers, gsize n_headers, ReplyKey *key, const char **source)
 {
     ReplyKey found;
 
@@ -233,8 +232,7 @@ keyfind_lookup(const Config *config, const KeyRing *ring, const char *recipient,
         return TRUE;
     }
     for (gsize s = 0; s < G_N_ELEMENTS(header_sources); s++) {
-        if (keyfind_header_source(config, ring, &header_sources[s], headers, n_headers,
-                                  &found)) {
+        if (keyfind_header_source(config, ring, &header_sources[s], headers, n_headers, &found)) {
             *key = found;
             *source = header_sources[s].source;
             return TRUE;

@@ -53,10 +53,10 @@ typedef struct {
 
 /* What the walk gathers before the message is finished. */
 typedef struct {
-    GString *plain;  /* the text/plain parts, in order */
-    char *html;      /* the first text/html part */
+    GString *plain; /* the text/plain parts, in order */
+    char *html;     /* the first text/html part */
     gboolean have_plain;
-    gboolean crlf;   /* the raw message ends its lines with CRLF */
+    gboolean crlf; /* the raw message ends its lines with CRLF */
 } BodyParts;
 
 /* message_gmime_init - g_mime_init() once per process */
@@ -85,8 +85,8 @@ message_warning(gint64 offset, GMimeParserWarning code, const char *item, gpoint
     if (warnings->len >= 256)
         return;
     safe = g_utf8_make_valid(item != NULL ? item : "", -1);
-    g_ptr_array_add(warnings, g_strdup_printf("offset %" G_GINT64_FORMAT ": %s%s%s", offset,
-                                              name, *safe ? ": " : "", safe));
+    g_ptr_array_add(warnings, g_strdup_printf("offset %" G_GINT64_FORMAT ": %s%s%s", offset, name,
+                                              *safe ? ": " : "", safe));
 }
 
 /* message_valid_text - len bytes as valid UTF-8 without NULs (new string) */
@@ -201,8 +201,8 @@ message_unflow(const char *text, gboolean delsp)
         if ((gsize)(content - p) < len && *content == ' ')
             content++; /* space-stuffing, or the space after the quote marks */
         clen = len - (gsize)(content - p);
-        flowed = clen > 0 && content[clen - 1] == ' ' &&
-                 !(clen == 3 && memcmp(content, "-- ", 3) == 0);
+        flowed =
+            clen > 0 && content[clen - 1] == ' ' && !(clen == 3 && memcmp(content, "-- ", 3) == 0);
         if (open_depth != depth) {
             if (open_depth >= 0)
                 g_string_append_c(out, '\n');
@@ -293,7 +293,8 @@ message_part_text(GMimePart *part)
     if (len == 0)
         return g_strdup("");
     if (from != NULL)
-        converted = message_convert(data, len, from, &converted_len); /* NULL for an unknown charset */
+        converted =
+            message_convert(data, len, from, &converted_len); /* NULL for an unknown charset */
     if (converted == NULL && !g_utf8_validate(data, (gssize)len, NULL) &&
         (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
         /* Undeclared or unknown 8-bit text is most often windows-1252. */
@@ -353,7 +354,8 @@ message_attachment_new(GMimeObject *object, GBytes *data, const char *filename)
     if (content_id != NULL && *content_id != '\0')
         attachment->content_id = message_valid_text(content_id, strlen(content_id));
     attachment->data = data;
-    checksum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, bytes != NULL ? bytes : (const guchar *)"", len);
+    checksum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                           bytes != NULL ? bytes : (const guchar *)"", len);
     g_strlcpy(attachment->sha256, checksum, sizeof attachment->sha256);
     if (disposition != NULL)
         attachment->is_inline = g_ascii_strcasecmp(disposition, "inline") == 0;
@@ -464,10 +466,10 @@ message_walk(Message *message, BodyParts *body, GMimeObject *root)
 
             if (name == NULL)
                 name = g_mime_object_get_content_type_parameter(object, "name");
-            g_ptr_array_add(message->attachments,
-                            message_attachment_new(object,
-                                                   message_embedded_bytes(GMIME_MESSAGE_PART(object), body->crlf),
-                                                   name));
+            g_ptr_array_add(
+                message->attachments,
+                message_attachment_new(
+                    object, message_embedded_bytes(GMIME_MESSAGE_PART(object), body->crlf), name));
         } else if (GMIME_IS_PART(item.object)) {
             message_leaf(message, body, item.object);
         }

@@ -60,10 +60,12 @@ expand(const char *text)
         parts = g_strsplit(spec, "-", 3);
         g_assert_cmpuint(g_strv_length(parts), ==, 3);
         address_mac(g_ptr_array_index(test_ring->secrets, 0), parts[0],
-                    g_ascii_strtoull(parts[1], NULL, 10), g_ascii_strtoull(parts[2], NULL, 10), mac);
+                    g_ascii_strtoull(parts[1], NULL, 10), g_ascii_strtoull(parts[2], NULL, 10),
+                    mac);
         if (bad)
             mac[0] = mac[0] == 'a' ? 'b' : 'a';
-        address = g_strdup_printf("reply+%s-%s-%s-%s@%s", parts[0], parts[1], mac, parts[2], domain);
+        address =
+            g_strdup_printf("reply+%s-%s-%s-%s@%s", parts[0], parts[1], mac, parts[2], domain);
         if (upper) {
             g_autofree char *folded = g_ascii_strup(address, -1);
 
@@ -108,10 +110,9 @@ static const KeyCase key_cases[] = {
     {"in-reply-to", NULL, "In-Reply-To: <{c-10-5}>\n", "c-10-5 references"},
     {"references", NULL, "References: <a@example.org> <{i-11-5}>\n <b@example.org>\n",
      "i-11-5 references"},
-    {"references, newest first", NULL, "References: <{i-12-1}> <{i-12-2}>\n",
-     "i-12-2 references"},
-    {"in-reply-to before references", NULL,
-     "References: <{i-13-1}>\nIn-Reply-To: <{i-13-2}>\n", "i-13-2 references"},
+    {"references, newest first", NULL, "References: <{i-12-1}> <{i-12-2}>\n", "i-12-2 references"},
+    {"in-reply-to before references", NULL, "References: <{i-13-1}>\nIn-Reply-To: <{i-13-2}>\n",
+     "i-13-2 references"},
     {"static address", "support@reply.example.com", "", "s-7-0 envelope"},
     {"static address in to", NULL, "To: Support <SUPPORT@reply.example.com>\n", "s-7-0 to"},
     {"upper case", NULL, "To: <{i-14-5^}>\n", "i-14-5 to"},
@@ -127,8 +128,10 @@ static const KeyCase key_cases[] = {
     {"bad mac skipped", "{i-20-1:bad}", "To: {i-20-2:bad}\nCc: {i-20-3}\n", "i-20-3 cc"},
     {"foreign domain skipped", "{i-21-1@example.org}", "To: {i-21-2@example.org}\nCc: {i-21-3}\n",
      "i-21-3 cc"},
-    {"dedicated keeps looking", "reply@reply.example.com", "To: reply@reply.example.com\n"
-     "References: <{i-22-1}>\n", "i-22-1 references"},
+    {"dedicated keeps looking", "reply@reply.example.com",
+     "To: reply@reply.example.com\n"
+     "References: <{i-22-1}>\n",
+     "i-22-1 references"},
     {"noreply is no key", "noreply@reply.example.com", "To: noreply@reply.example.com\n", NULL},
     {"second reply domain", "{i-23-1@reply.example.net}", "", "i-23-1 envelope"},
     {"nothing", "reply@reply.example.com", "To: bob@example.org\nReferences: <x@example.org>\n",
@@ -354,10 +357,11 @@ test_hostile_nesting(void)
 
         for (int i = 0; i < 1000; i++) {
             if (k == 0)
-                g_string_append_printf(text, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
-                                       i, i);
+                g_string_append_printf(
+                    text, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
             else
-                g_string_append_printf(text, "Content-Type: message/rfc822\n\nFrom: x%d@example.org\n", i);
+                g_string_append_printf(
+                    text, "Content-Type: message/rfc822\n\nFrom: x%d@example.org\n", i);
         }
         g_string_append(text, "Content-Type: text/plain\n\ndeep text\n");
         raw = g_bytes_new(text->str, text->len);
