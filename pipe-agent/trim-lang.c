@@ -502,6 +502,36 @@ ends_with_address(const char *s, gsize len)
     return FALSE;
 }
 
+/* has_angle_address - does s hold "<...@...>"? */
+static gboolean
+has_angle_address(const char *s, gsize len)
+{
+    const char *lt = memchr(s, '<', len);
+    const char *at;
+
+    if (lt == NULL)
+        return FALSE;
+    at = memchr(lt, '@', len - (gsize)(lt - s));
+    return at != NULL && memchr(at, '>', len - (gsize)(at - s)) != NULL;
+}
+
+/* trim_lang_is_header_start - does the line open the way quote headers do:
+ * a lead word ("On ", "Am ", "Le ", ...), a digit, or "<...@...>"? */
+gboolean
+trim_lang_is_header_start(const char *s, gsize len)
+{
+    gsize i;
+
+    if (len == 0)
+        return FALSE;
+    if (g_ascii_isdigit(s[0]) || has_angle_address(s, len))
+        return TRUE;
+    for (i = 0; header_leads[i] != NULL; i++)
+        if (ci_prefix(s, len, header_leads[i]))
+            return TRUE;
+    return FALSE;
+}
+
 /* trim_lang_is_quote_header - an "On ... wrote:" line in any language? */
 gboolean
 trim_lang_is_quote_header(const char *s, gsize len)
@@ -514,11 +544,10 @@ trim_lang_is_quote_header(const char *s, gsize len)
         return FALSE;
     for (i = 0; i < len && !digit; i++)
         digit = g_ascii_isdigit(s[i]);
-    if (!digit || !has_time_or_year(s, len))
+    /* A date, or at least an address: "Jane <jane@example.com> wrote:". */
+    if ((!digit && !has_angle_address(s, len)) || !has_time_or_year(s, len))
         return FALSE;
-    lead = g_ascii_isdigit(s[0]) || memchr(s, '@', len) != NULL;
-    for (i = 0; !lead && header_leads[i] != NULL; i++)
-        lead = ci_prefix(s, len, header_leads[i]);
+    lead = memchr(s, '@', len) != NULL || trim_lang_is_header_start(s, len);
     if (!lead)
         return FALSE;
     return has_header_word(s, len) || ends_with_address(s, len);

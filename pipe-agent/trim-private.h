@@ -39,6 +39,10 @@ void trim_lang_normalize(GString *out, const char *s, gsize len);
  * header in one of the sixteen languages? */
 gboolean trim_lang_is_quote_header(const char *s, gsize len);
 
+/* trim_lang_is_header_start - does the normalized line open like a quote
+ * header (a lead word such as "On ", a digit, or "<...@...>")? */
+gboolean trim_lang_is_header_start(const char *s, gsize len);
+
 /* trim_lang_header_key - which Outlook header key starts the normalized line? */
 TrimKey trim_lang_header_key(const char *s, gsize len);
 

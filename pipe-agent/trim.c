@@ -174,8 +174,9 @@ header_inline(const Line *l, GString *one)
 }
 
 /* header_span_at - lines an "On ... wrote:" header starting at i takes (0:
- * none). A wrapped match is refused when it also matches from a later
- * line, so the line above a header is never swallowed. */
+ * none). A wrapped match whose first line does not open like a header is
+ * refused when it also matches from a later line, so the line above a
+ * header is never swallowed. */
 static guint8
 header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joined)
 {
@@ -186,6 +187,11 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
 
         if (!header_window(lines, n, i, k, one, joined))
             continue;
+        if (k == 1)
+            return 1;
+        trim_lang_normalize(one, lines[i].s, lines[i].len);
+        if (trim_lang_is_header_start(one->str, one->len))
+            return (guint8)k;
         for (j = 1; j < k; j++)
             if (header_window(lines, n, i + j, k - j, one, joined))
                 return 0;
@@ -319,8 +325,9 @@ header_ending_at(const Line *lines, guint end)
 {
     guint k;
 
-    for (k = 1; k <= 3 && k <= end; k++)
-        if (lines[end - k].header_span == k)
+    /* The longest header wins: "On ... via" / "Project <addr>" / "wrote:". */
+    for (k = 3; k >= 1; k--)
+        if (k <= end && lines[end - k].header_span == k)
             return (gint)(end - k);
     return -1;
 }

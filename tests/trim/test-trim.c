@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "trim-private.h"
 #include "trim.h"
 
 typedef struct {
@@ -29,6 +30,12 @@ static const Case trim_cases[] = {
      "Yes.",
      "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe via\nExample Project "
      "<notifications+x@example.com>\nwrote:\n\n> q"},
+    {"chinese-wrapped",
+     "好。\n\n王芳 <fang@example.cn> 于2026年11月21日周六\n15:12写道：\n> 问题\n", "好。",
+     "王芳 <fang@example.cn> 于2026年11月21日周六\n15:12写道：\n> 问题"},
+    {"thanks-above-wrapped",
+     "Thanks!\nOn Sat, Nov 21, 2026 at 3:12 PM Jane <\njane@example.com> wrote:\n> q\n", "Thanks!",
+     "On Sat, Nov 21, 2026 at 3:12 PM Jane <\njane@example.com> wrote:\n> q"},
     {"german-am-schrieb",
      "Passt.\n\nAm 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage\n", "Passt.",
      "Am 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage"},
@@ -191,6 +198,76 @@ static const Case html_cases[] = {
     {"html-numeric-invalid", "&#0;&#xD800;&#99999999;", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", ""},
 };
 
+typedef struct {
+    const char *label;
+    const char *line;
+    gboolean want;
+} HeaderCase;
+
+/* Quote headers as the clients of each language write them, and lines
+ * that only look like one. */
+static const HeaderCase header_cases[] = {
+    {"en-gmail", "On Sat, Nov 21, 2026 at 3:12 PM Jane Doe <jane@example.com> wrote:", TRUE},
+    {"en-apple", "On Nov 21, 2026, at 15:12, Jane Doe <jane@example.com> wrote:", TRUE},
+    {"en-thunderbird", "On 11/21/26 15:12, Jane Doe wrote:", TRUE},
+    {"en-bare-address", "Jane Doe <jane@example.com> wrote:", TRUE},
+    {"de-gmail", "Am Sa., 21. Nov. 2026 um 15:12 Uhr schrieb Jana <jana@example.de>:", TRUE},
+    {"de-yahoo",
+     "Am Samstag, 21. November 2026, 15:12:45 MEZ hat Jana <jana@example.de> Folgendes "
+     "geschrieben:",
+     TRUE},
+    {"fr-nbsp", "Le sam. 21 nov. 2026 à 15:12, Jeanne <jeanne@example.fr> a écrit\u00a0:", TRUE},
+    {"fr-narrow-nbsp", "Le 21/11/2026 à 15:12, Jeanne a écrit\u202f:", TRUE},
+    {"es-gmail", "El sáb, 21 nov 2026 a las 15:12, Juana (<juana@example.es>) escribió:", TRUE},
+    {"pt-gmail", "Em sáb., 21 de nov. de 2026 às 15:12, Joana <joana@example.pt> escreveu:", TRUE},
+    {"it-gmail",
+     "Il giorno sab 21 nov 2026 alle ore 15:12 Giovanna <g@example.it> ha scritto:", TRUE},
+    {"nl-gmail", "Op za 21 nov 2026 om 15:12 schreef Johanna <johanna@example.nl>:", TRUE},
+    {"nl-apple",
+     "Op 21 nov 2026 om 15:12 heeft Johanna <j@example.nl> het volgende geschreven:", TRUE},
+    {"sv-gmail", "Den lör 21 nov. 2026 kl 15:12 skrev Anna <anna@example.se>:", TRUE},
+    {"no-gmail", "lør. 21. nov. 2026 kl. 15:12 skrev Kari <kari@example.no>:", TRUE},
+    {"da-gmail", "Den lør. 21. nov. 2026 kl. 15.12 skrev Mette <mette@example.dk>:", TRUE},
+    {"pl-gmail", "sob., 21 lis 2026 o 15:12 Anna <anna@example.pl> napisał(a):", TRUE},
+    {"pl-apple",
+     "Wiadomość napisana przez Anna <anna@example.pl> w dniu 21.11.2026, o godz. 15:12:", TRUE},
+    {"ru-gmail", "сб, 21 нояб. 2026 г. в 15:12, Мария <maria@example.ru>:", TRUE},
+    {"ru-thunderbird", "21.11.2026 15:12, Мария Иванова пишет:", TRUE},
+    {"uk-gmail", "сб, 21 лист. 2026 р. о 15:12 Олена <olena@example.ua> пише:", TRUE},
+    {"zh-gmail", "王芳 <fang@example.cn> 于2026年11月21日周六 15:12写道：", TRUE},
+    {"zh-tw-gmail", "王芳 <fang@example.tw> 於 2026年11月21日 週六 下午3:12寫道：", TRUE},
+    {"ja-gmail", "2026年11月21日(土) 15:12 山田花子 <hanako@example.jp>:", TRUE},
+    {"ja-apple", "2026/11/21 15:12、山田花子 <hanako@example.jp>のメール:", TRUE},
+    {"ko-gmail", "2026년 11월 21일 (토) 오후 3:12, 김지은 <jieun@example.kr>님이 작성:", TRUE},
+    {"ko-apple", "2026. 11. 21. 오후 3:12, 김지은 <jieun@example.kr> 작성:", TRUE},
+    {"ko-thunderbird", "2026-11-21 오후 3:12에 김지은 이(가) 쓴 글:", TRUE},
+    {"trap-on-sentence", "On second thought, let's wait.", FALSE},
+    {"trap-on-colon", "On Monday at 3:00 we meet:", FALSE},
+    {"trap-in-2020-wrote", "In 2020 he wrote:", FALSE},
+    {"trap-url", "On 21 Nov 2026 see https://example.com/who-wrote:", FALSE},
+    {"trap-url-query", "On 21 Nov 2026 see https://example.com/?by=wrote:", FALSE},
+    {"trap-no-date", "On the wiki Jane wrote:", FALSE},
+    {"trap-address-no-time", "Please write to Jane <jane@example.com>:", FALSE},
+    {"trap-de-sentence", "Am Montag schrieb er uns:", FALSE},
+};
+
+/* test_header_case - one row of the quote header table. */
+static void
+test_header_case(gconstpointer data)
+{
+    const HeaderCase *c = data;
+    g_autoptr(GString) norm = g_string_new(NULL);
+    gboolean got;
+
+    trim_lang_normalize(norm, c->line, strlen(c->line));
+    got = trim_lang_is_quote_header(norm->str, norm->len);
+    if (got != c->want) {
+        g_test_message("%s: [%s] got %s, want %s", c->label, c->line, got ? "header" : "text",
+                       c->want ? "header" : "text");
+        g_test_fail();
+    }
+}
+
 /* test_trim_case - one row of the trim_reply() table. */
 static void
 test_trim_case(gconstpointer data)
@@ -352,6 +429,11 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/html/%s", html_cases[i].label);
 
         g_test_add_data_func(path, &html_cases[i], test_html_case);
+    }
+    for (i = 0; i < G_N_ELEMENTS(header_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/header/%s", header_cases[i].label);
+
+        g_test_add_data_func(path, &header_cases[i], test_header_case);
     }
     g_test_add_func("/trim/null", test_null);
     g_test_add_func("/trim/fuzz", test_fuzz);
