@@ -475,13 +475,16 @@ has_header_word(const char *s, gsize len)
     return FALSE;
 }
 
-/* ends_with_address - does s end with "<...@...>:" after a time "h:mm"? */
+/* ends_with_address - does s end with "<...@...>:" after a year and a time
+ * "h:mm" (Gmail's Russian and Japanese headers have no verb)? */
 static gboolean
 ends_with_address(const char *s, gsize len)
 {
     gsize i;
     gsize lt;
     gboolean at = FALSE;
+    gboolean time = FALSE;
+    gboolean year = FALSE;
 
     if (len < 4 || s[len - 1] != ':')
         return FALSE;
@@ -495,11 +498,17 @@ ends_with_address(const char *s, gsize len)
             at = TRUE;
     if (lt == 0 || !at)
         return FALSE;
-    for (i = 0; i + 3 < lt; i++)
+    /* Without a verb, only a full date and time make it a header. */
+    for (i = 0; i + 3 < lt; i++) {
         if (g_ascii_isdigit(s[i]) && s[i + 1] == ':' && g_ascii_isdigit(s[i + 2]) &&
             g_ascii_isdigit(s[i + 3]))
-            return TRUE;
-    return FALSE;
+            time = TRUE;
+        if ((s[i] == '1' || s[i] == '2') && (i == 0 || !g_ascii_isdigit(s[i - 1])) &&
+            g_ascii_isdigit(s[i + 1]) && g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]) &&
+            (i + 4 >= lt || !g_ascii_isdigit(s[i + 4])))
+            year = TRUE;
+    }
+    return time && year;
 }
 
 /* has_angle_address - does s hold "<...@...>"? */

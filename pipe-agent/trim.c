@@ -185,6 +185,10 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
     for (k = 1; k <= 3; k++) {
         guint j;
 
+        /* A wrapped header ends with its last line: a first line that ends
+         * with ':' and is no header alone does not start one. */
+        if (k == 2 && ends_with_colon(&lines[i]))
+            break;
         if (!header_window(lines, n, i, k, one, joined))
             continue;
         if (k == 1)

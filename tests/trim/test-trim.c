@@ -249,6 +249,9 @@ static const HeaderCase header_cases[] = {
     {"trap-no-date", "On the wiki Jane wrote:", FALSE},
     {"trap-address-no-time", "Please write to Jane <jane@example.com>:", FALSE},
     {"trap-de-sentence", "Am Montag schrieb er uns:", FALSE},
+    {"trap-address-time-no-year", "At 10:30 send it to Jane <jane@example.com>:", FALSE},
+    {"ru-mailru", "Суббота, 21 ноября 2026, 15:12 +03:00 от Мария <maria@example.ru>:", TRUE},
+    {"ru-yandex", "21.11.2026, 15:12, \"Мария Иванова\" <maria@example.ru>:", TRUE},
 };
 
 /* test_header_case - one row of the quote header table. */
