@@ -231,6 +231,11 @@ keyfind_lookup(const Config *config, const KeyRing *ring, const char *recipient,
         *source = "envelope";
         return TRUE;
     }
+    /* Mail to the no-reply address is never a reply, whatever its headers
+     * say (the milter discards it; this keeps the agent from storing it). */
+    if (recipient != NULL && *recipient != '\0' &&
+        address_classify(config, ring, recipient, NULL, NULL) == ADDRESS_NOREPLY)
+        return FALSE;
     for (gsize s = 0; s < G_N_ELEMENTS(header_sources); s++) {
         if (keyfind_header_source(config, ring, &header_sources[s], headers, n_headers, &found)) {
             *key = found;

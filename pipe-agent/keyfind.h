@@ -5,7 +5,8 @@
  * X-Original-To, the "for <address>" clauses of Received, Cc, and last the
  * message ids of In-Reply-To and References whose left@right is itself a reply
  * address. Only a signed key that verifies, or a static address, counts; the
- * bare dedicated address means "keep looking". Pure: no I/O.
+ * bare dedicated address means "keep looking". An envelope recipient that is
+ * the no-reply address ends the search without a key. Pure: no I/O.
  */
 #ifndef RG_KEYFIND_H
 #define RG_KEYFIND_H
