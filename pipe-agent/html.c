@@ -27,6 +27,9 @@
 #define PREFIX_MAX_DEPTH 32
 #define LINK_TEXT_MAX 2048
 
+/* NAME_IS - element name comparison; the first byte rules most out. */
+#define NAME_IS(name, lit) ((name)[0] == (lit)[0] && strcmp((name), (lit)) == 0)
+
 enum {
     EL_QUOTE = 1 << 0, /* opened a quote segment */
     EL_BLOCK = 1 << 1, /* line break before and after */
@@ -83,18 +86,22 @@ static const char *const raw_names[] = {"script", "style", "title", "template", 
 
 /* Class tokens and id prefixes that mark a client's quote or signature. */
 static const char *const quote_classes[] = {
-    "gmail_quote",           "gmail_attr",       "gmail_signature",
-    "gmail_quote_container", "moz-cite-prefix",  "moz-signature",
-    "yahoo_quoted",          "protonmail_quote", "protonmail_signature_block",
-    "messageBodySection",    "zmail_extra",      NULL,
+    "gmail_quote",           "gmail_attr",
+    "gmail_signature",       "gmail_quote_container",
+    "gmail_extra",           "moz-cite-prefix",
+    "moz-signature",         "yahoo_quoted",
+    "protonmail_quote",      "protonmail_signature_block",
+    "messageBodySection",    "zmail_extra",
+    "AppleOriginalContents", NULL,
 };
-static const char *const quote_ids[] = {"yahoo_quoted", "protonmail_quote", NULL};
+static const char *const quote_ids[] = {"yahoo_quoted", "protonmail_quote", "Signature", NULL};
+/* Where these start, everything after is the quoted message (Outlook on
+ * the web, Outlook desktop and Mac, old Hotmail). */
 static const char *const rest_ids[] = {
-    "divRplyFwdMsg",
-    "appendonsend",
-    "mail-editor-reference-message-container",
-    NULL,
+    "divRplyFwdMsg",        "appendonsend", "mail-editor-reference-message-container",
+    "OLK_SRC_BODY_SECTION", "stopSpelling", NULL,
 };
+static const char *const rest_classes[] = {"OutlookMessageHeader", NULL};
 
 /* name_in - is name one of the list? */
 static gboolean
@@ -103,7 +110,7 @@ name_in(const char *name, const char *const *list)
     gsize i;
 
     for (i = 0; list[i] != NULL; i++)
-        if (strcmp(name, list[i]) == 0)
+        if (NAME_IS(name, list[i]))
             return TRUE;
     return FALSE;
 }
@@ -138,6 +145,8 @@ span_has_prefix(HtmlSpan s, const char *const *prefixes)
 {
     gsize t;
 
+    if (s.len == 0)
+        return FALSE;
     if (s.len > 2 && s.p[0] == 'x' && s.p[1] == '_') {
         s.p += 2; /* Outlook on the web prefixes the ids it quotes */
         s.len -= 2;
@@ -362,7 +371,7 @@ close_elem(Html *h, const char *name)
     guint n = h->stack->len;
 
     for (depth = 1; depth <= n && depth <= CLOSE_SEARCH_DEPTH; depth++) {
-        if (strcmp(g_array_index(h->stack, Elem, n - depth).name, name) == 0) {
+        if (NAME_IS(g_array_index(h->stack, Elem, n - depth).name, name)) {
             guint i;
 
             for (i = 0; i < depth; i++)
@@ -390,37 +399,38 @@ open_elem(Html *h, const HtmlTag *t)
     gboolean is_void = name_in(t->name, void_names);
 
     memcpy(e.name, t->name, sizeof e.name);
-    if ((strcmp(t->name, "li") == 0 || strcmp(t->name, "p") == 0) && h->stack->len > 0 &&
-        strcmp(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name) == 0)
+    if ((NAME_IS(t->name, "li") || NAME_IS(t->name, "p")) && h->stack->len > 0 &&
+        NAME_IS(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name))
         pop_elem(h);
-    if (span_has_prefix(t->id, rest_ids) || is_outlook_border(t->style) ||
-        span_equal(t->marker, "__DIVIDER__") || span_equal(t->marker, "__HEADERS__")) {
+    if (span_has_prefix(t->id, rest_ids) || span_has_token(t->cls, rest_classes) ||
+        is_outlook_border(t->style) || span_equal(t->marker, "__DIVIDER__") ||
+        span_equal(t->marker, "__HEADERS__")) {
         if (!h->rest_quoted && h->quote_depth == 0)
             segment_begin(h, TRUE, TRUE);
         h->rest_quoted = TRUE;
     }
     if (span_has_token(t->cls, quote_classes) || span_has_prefix(t->id, quote_ids) ||
-        (strcmp(t->name, "blockquote") == 0 && span_equal(t->type, "cite")) ||
+        (NAME_IS(t->name, "blockquote") && span_equal(t->type, "cite")) ||
         span_equal(t->marker, "__QUOTED_TEXT__") || span_equal(t->marker, "__SIG_PRE__"))
         start_quote(h, &e);
 
-    if (strcmp(t->name, "br") == 0) {
+    if (NAME_IS(t->name, "br")) {
         h->pending_space = FALSE;
         g_string_append_c(h->out, '\n');
-    } else if (strcmp(t->name, "hr") == 0) {
+    } else if (NAME_IS(t->name, "hr")) {
         line_break(h, 1);
-    } else if (strcmp(t->name, "p") == 0) {
+    } else if (NAME_IS(t->name, "p")) {
         gboolean mso = t->cls.len >= 3 && g_ascii_strncasecmp(t->cls.p, "Mso", 3) == 0;
 
         e.flags |= mso ? EL_BLOCK : EL_PARA;
         line_break(h, mso ? 1 : 2);
-    } else if (strcmp(t->name, "ul") == 0 || strcmp(t->name, "ol") == 0) {
+    } else if (NAME_IS(t->name, "ul") || NAME_IS(t->name, "ol")) {
         gint first = t->name[0] == 'o' ? 1 : -1;
 
         e.flags |= EL_BLOCK | EL_LIST;
         g_array_append_val(h->lists, first);
         line_break(h, 1);
-    } else if (strcmp(t->name, "li") == 0) {
+    } else if (NAME_IS(t->name, "li")) {
         char marker[32] = "- ";
         guint indent = h->lists->len > 1 ? MIN(h->lists->len - 1, 8) : 0;
         guint i;
@@ -437,18 +447,18 @@ open_elem(Html *h, const HtmlTag *t)
         for (i = 0; i < indent; i++)
             g_string_append(h->out, "  ");
         g_string_append(h->out, marker);
-    } else if (strcmp(t->name, "blockquote") == 0) {
+    } else if (NAME_IS(t->name, "blockquote")) {
         e.flags |= EL_BLOCK | EL_BQ;
         h->bq_level++;
         line_break(h, 1);
-    } else if (strcmp(t->name, "pre") == 0) {
+    } else if (NAME_IS(t->name, "pre")) {
         e.flags |= EL_BLOCK | EL_PRE;
         h->pre_level++;
         line_break(h, 1);
-    } else if (strcmp(t->name, "td") == 0 || strcmp(t->name, "th") == 0) {
+    } else if (NAME_IS(t->name, "td") || NAME_IS(t->name, "th")) {
         if (!at_line_start(h))
             h->pending_space = TRUE;
-    } else if (strcmp(t->name, "a") == 0 && t->href.len > 0) {
+    } else if (NAME_IS(t->name, "a") && t->href.len > 0) {
         Link l = {html_decode_span(t->href), h->out->len};
 
         e.flags |= EL_LINK;
