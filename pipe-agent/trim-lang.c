@@ -135,6 +135,8 @@ static const HeaderKey header_keys[] = {
     {"보낸 날짜", TRIM_KEY_SENT},
     {"날짜", TRIM_KEY_SENT},
     {"받는 사람", TRIM_KEY_TO},
+    {"보낸사람", TRIM_KEY_FROM},
+    {"받는사람", TRIM_KEY_TO},
     {"제목", TRIM_KEY_SUBJECT},
     {"참조", TRIM_KEY_CC},
     {NULL, TRIM_KEY_NONE},
@@ -172,7 +174,7 @@ static const char *const original_phrases[] = {
     "原始郵件",
     "原始信息",
     "元のメッセージ",
-    "원본 메시지",
+    "원본 메시지", "원본 메일",
     "원래 메시지",
     NULL,
 };
