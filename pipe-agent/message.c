@@ -453,6 +453,11 @@ message_walk(Message *message, BodyParts *body, GMimeObject *root)
             GMimeMultipart *multipart = GMIME_MULTIPART(item.object);
             int n = g_mime_multipart_get_count(multipart);
 
+            /* The second part of multipart/signed is the PGP or S/MIME
+             * signature: protocol, not something the person attached. */
+            if (GMIME_IS_MULTIPART_SIGNED(item.object) && n > 1)
+                n = 1;
+
             /* Pushed in reverse, so the parts are visited in order. */
             for (int i = n - 1; i >= 0; i--) {
                 WalkItem child = {g_mime_multipart_get_part(multipart, i), item.depth + 1};

@@ -130,3 +130,29 @@ k9('k9-sv-x-envelope-to', 'i', 100, 70, 'Jag testar i kväll.',
    'Skickat från min Android-enhet med K-9 Mail. Ursäkta min korthet.',
    'Den 21 november 2026 15:12:00 CET skrev Tracker <{a}>:'.format(a=addr('i', 100, 70)),
    'Sara Nilsson', 'sara.nilsson@gmx.net', source='x-envelope-to', extra_top=['X-Envelope-To: <' + addr('i', 100, 70) + '>'])
+
+# ---- signed mail: the signature part is not an attachment ---------------------
+def signed(name, kind, target, user, reply, protocol, sig_type, sig_name, sig_data, frm, ua):
+    a = addr(kind, target, user)
+    nid = notif_id(kind, target, user)
+    inner = text_part(reply + '\n\nOn 21/11/2026 15:12, Tracker wrote:\n' + quote(NOTE), charset='UTF-8')
+    b = '------------sig' + hashlib.md5(name.encode()).hexdigest()[:20]
+    parts = [inner, f'Content-Type: {sig_type}; name="{sig_name}"\r\nContent-Description: signature\r\n'
+                    f'Content-Disposition: attachment; filename="{sig_name}"\r\n'
+                    + ('Content-Transfer-Encoding: base64\r\n\r\n' + b64(sig_data) if protocol != 'application/pgp-signature'
+                       else '\r\n' + sig_data.decode())]
+    ct, body = multipart('signed', b, parts)
+    top = [received('mx.reply.example.com', 'smtp.posteo.net'), f'Message-ID: <{name}-{target}@posteo.net>',
+           f'Date: {DATE}', 'MIME-Version: 1.0', ua, f'Subject: Re: [acme/widgets] Build fails on ARM (#{target})',
+           f'To: Tracker <{a}>', f'References: {nid}', f'From: {frm}', f'In-Reply-To: {nid}',
+           f'Content-Type: multipart/signed; micalg=sha-256;\r\n protocol="{protocol}";\r\n boundary="{b}"']
+    write(name, top, 'This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n' + body,
+          exp(reply, key(kind, target, user, 'envelope'), recipient=a, attachments=[]))
+
+signed('thunderbird-en-pgp-signed', 'i', 101, 71, 'Signed off on the release notes.', 'application/pgp-signature',
+       'application/pgp-signature', 'OpenPGP_signature.asc',
+       b'-----BEGIN PGP SIGNATURE-----\r\n\r\nwnsEABYIACMWIQTfakefakefakefakefakefakefakeBQJnP0AAAAoJEAAAAAAAAAAA\r\n=abcd\r\n-----END PGP SIGNATURE-----\r\n',
+       'Nora Quinn <nora.quinn@posteo.net>', 'User-Agent: Mozilla Thunderbird')
+signed('outlook-desktop-en-smime-signed', 'i', 102, 72, 'Approved from my side.', 'application/pkcs7-signature',
+       'application/pkcs7-signature', 'smime.p7s', bytes(range(256)) * 4,
+       'Priya Raman <priya.raman@contoso.com>', 'X-Mailer: Microsoft Outlook 16.0')
