@@ -357,11 +357,12 @@ rg_eoh(SMFICTX *ctx)
     if (action == AUTO_NONE)
         return SMFIS_CONTINUE;
     id = queue_id(ctx);
-    text = decide_autosubmit_text(reason);
     if (action == AUTO_DISCARD) {
+        text = g_strdup_printf("Auto-submitted message discarded (%s)", reason);
         log_decision(conn, msg, id, "discard", "END-OF-HEADERS", text, msg->first_ours);
         return SMFIS_DISCARD;
     }
+    text = decide_autosubmit_text(reason);
     if (!set_reply(ctx, DECIDE_AUTO_RCODE, DECIDE_AUTO_XCODE, text))
         return SMFIS_TEMPFAIL;
     {

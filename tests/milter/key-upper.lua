@@ -1,0 +1,11 @@
+-- key-upper.lua - a relay folded the address to upper case: still accepted.
+-- nolog
+dofile(os.getenv("MT_LIB"))
+local conn = session("TLSv1.3")
+rcpt(conn, string.upper(KEY), SMFIR_CONTINUE)
+person_headers(conn)
+eoh(conn, SMFIR_CONTINUE)
+eom(conn, SMFIR_CONTINUE)
+check(mt.eom_check(conn, MT_HDRADD, "X-Replygate-TLS", tls_header("TLSv1.3")),
+      "X-Replygate-TLS not added")
+mt.disconnect(conn)

@@ -1,0 +1,360 @@
+#!/bin/bash
+# run.sh - the milter suite: replygate-milter driven by miltertest Lua scripts.
+#
+#   run.sh MILTER_BINARY
+#
+# It writes a configuration and a secrets file (mode 0600) into a temporary
+# folder, signs reply addresses with `openssl dgst -sha256 -hmac` (a known
+# answer independent of the library), starts the milter in the foreground on
+# a unix socket there, and runs each Lua script with the addresses in its
+# environment: one TAP line per script. A script's "-- log: TEXT" lines must
+# each appear (as fixed text) among the mail.log lines the milter wrote while
+# it ran; "-- nolog" means it wrote no decision at all. Then SIGHUP (a good
+# configuration, new secrets, a broken configuration), SIGTERM, the daemon
+# with its pid file, -u, and start-up failures. Every milter it starts is
+# stopped on exit.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+MILTER=$1
+command -v miltertest >/dev/null || tap_bail "miltertest is not installed (scripts/deps installs it)"
+
+dir=$(mktemp -d /tmp/rg-milter.XXXXXX)
+chmod 755 "$dir"
+pids=()
+# cleanup - stop every milter this suite started, then remove the folder
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+secret1='milter-test-secret-one-0123456789abcdef'
+secret2='milter-test-secret-two-0123456789abcdef'
+printf '# test secrets\n%s\n' "$secret1" >"$dir/secrets"
+chmod 600 "$dir/secrets"
+
+# mac - the first 40 hex digits of HMAC-SHA256(secret, text)
+mac() { printf %s "$2" | openssl dgst -sha256 -hmac "$1" | sed 's/.*= //' | cut -c1-40; }
+mac1=$(mac "$secret1" i-1-5)
+export KEY_ADDR="reply+i-1-$mac1-5@reply.example.com"
+# The same address with the mac's first digit changed.
+first=${mac1:0:1}
+[ "$first" = 0 ] && other=1 || other=0
+export KEY_TAMPERED="reply+i-1-$other${mac1:1}-5@reply.example.com"
+KEY2_ADDR="reply+p-42-$(mac "$secret2" p-42-7)-7@reply.example.com"
+export DEDICATED="reply@reply.example.com"
+export STATIC="support@reply.example.com"
+export NOREPLY="noreply@reply.example.com"
+export MT_LIB="$here/lib.lua"
+
+# write_conf FILE SOCKET [LINE...] - a configuration with extra lines
+write_conf() {
+    local file=$1 socket=$2
+    shift 2
+    {
+        echo "reply_domain = reply.example.com, reply.example.net"
+        echo "secrets_file = $dir/secrets"
+        echo "require_tls = yes"
+        echo "tls_min_version = TLSv1.2"
+        echo "noreply_address = $NOREPLY"
+        echo "static_address = $STATIC s 7"
+        echo "milter_socket = unix:$socket"
+        printf '%s\n' "$@"
+    } >"$file"
+}
+
+# start_milter NAME CONF [ARGS...] - start a milter with -f; sets $pid, log in $dir/NAME.log
+start_milter() {
+    local name=$1 conf=$2 socket
+    shift 2
+    socket=$(sed -n 's/^milter_socket = unix://p' "$conf")
+    "$MILTER" --config "$conf" -f "$@" >"$dir/$name.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_log LOG TEXT - wait up to 10 s for TEXT (fixed) in LOG
+wait_log() {
+    for _ in $(seq 100); do
+        grep -qF -- "$2" "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_gone PID - wait up to 15 s for a process to end; its status in $status
+wait_gone() {
+    for _ in $(seq 150); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then status=timeout; return 1; fi
+    wait "$1" 2>/dev/null
+    status=$?
+    return 0
+}
+
+# expand - put the test addresses into a "-- log:" line
+expand() {
+    local text=$1
+    text=${text//@KEY_TAMPERED@/$KEY_TAMPERED}
+    text=${text//@KEY@/$KEY_ADDR}
+    text=${text//@NOREPLY@/$NOREPLY}
+    printf '%s' "$text"
+}
+
+# run_script LABEL LOG SOCKET SCRIPT [VAR=VALUE...] [-- LOGTEXT...] - one TAP line
+run_script() {
+    local label=$1 log=$2 socket=$3 script=$4 before out rc new line problems=()
+    local -a envs=() wants=()
+    shift 4
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+    # Addresses overridden for this script are the ones its "-- log:" lines mean.
+    local e KEY_ADDR=$KEY_ADDR KEY_TAMPERED=$KEY_TAMPERED
+    for e in "${envs[@]}"; do
+        case $e in
+        KEY_ADDR=*) KEY_ADDR=${e#*=} ;;
+        KEY_TAMPERED=*) KEY_TAMPERED=${e#*=} ;;
+        esac
+    done
+    [ $# -gt 0 ] && shift
+    wants=("$@")
+    while IFS= read -r line; do wants+=("$(expand "$line")"); done \
+        < <(sed -n 's/^-- log: //p' "$here/$script")
+    before=$(wc -l <"$log")
+    out=$(env MILTER_SOCKET="unix:$socket" "${envs[@]}" miltertest -s "$here/$script" 2>&1)
+    rc=$?
+    new=$(tail -n +"$((before + 1))" "$log")
+    [ "$rc" -eq 0 ] || problems+=("miltertest exit $rc: $out")
+    for line in "${wants[@]}"; do
+        printf '%s\n' "$new" | grep -qF -- "$line" || problems+=("missing log line: $line")
+    done
+    if grep -q '^-- nolog' "$here/$script" &&
+        printf '%s\n' "$new" | grep -Eq ': (reject|discard|strip): '; then
+        problems+=("unexpected decision logged")
+    fi
+    if [ ${#problems[@]} -eq 0 ]; then
+        tap_ok "$label"
+    else
+        tap_not_ok "$label" "${problems[@]}" "log lines written meanwhile:" "$new"
+    fi
+}
+
+# --- the decisions, one script each ----------------------------------------
+write_conf "$dir/main.conf" "$dir/milter.sock"
+start_milter main "$dir/main.conf" || tap_bail "the milter did not start: $(cat "$dir/main.log")"
+main_pid=$pid
+main_log=$dir/main.log
+export MILTER_PID=$main_pid
+M=("$main_log" "$dir/milter.sock")
+
+run_script "no STARTTLS: 530 5.7.0 at RCPT" "${M[@]}" tls-none.lua
+run_script "TLSv1, TLSv1.1, SSLv3, unknown, tls_min_version TLSv1.2: 530 5.7.0" "${M[@]}" tls-old.lua
+run_script "TLSv1.2 and TLSv1.3 accepted" "${M[@]}" tls-min.lua
+run_script "{tls_version} from the MAIL FROM macros" "${M[@]}" tls-at-mail.lua
+run_script "valid key accepted, X-Replygate-TLS added" "${M[@]}" key-valid.lua
+run_script "tampered key: 550 5.1.1 at RCPT" "${M[@]}" key-tampered.lua
+run_script "upper-cased key accepted" "${M[@]}" key-upper.lua
+run_script "malformed and unknown local parts: 550 5.1.1, hostile text escaped" "${M[@]}" \
+    key-malformed.lua
+run_script "dedicated address accepted" "${M[@]}" dedicated.lua
+run_script "static address accepted" "${M[@]}" static.lua
+run_script "foreign domain untouched (no TLS, auto-submitted, forged header)" "${M[@]}" foreign.lua
+run_script "no-reply only: discarded at end of message" "${M[@]}" noreply-discard.lua
+run_script "no-reply beside a key: recipient removed" "${M[@]}" noreply-mixed.lua
+run_script "forged X-Replygate-* headers deleted, the real one added" "${M[@]}" forged-header.lua
+
+# Every auto-submitted rule of SPEC section 4 and its negatives:
+# label | header name | value | envelope sender | want | reason
+while IFS='|' read -r label name value sender want reason; do
+    [ -n "$label" ] || continue
+    logs=()
+    if [ "$want" = reject ]; then
+        logs=("4F2A21041E3: reject: END-OF-HEADERS from mail.example.org[192.0.2.10]: 550 5.7.1 Auto-submitted message refused ($reason); from=<${sender#<}")
+        logs[0]="${logs[0]%>}"
+        logs[0]="${logs[0]}> to=<$KEY_ADDR>"
+    fi
+    run_script "auto-submitted: $label -> $want" "${M[@]}" autosubmit.lua \
+        AS_NAME="$name" AS_VALUE="$value" AS_SENDER="$sender" AS_WANT="$want" -- "${logs[@]}"
+done <<'EOT'
+Auto-Submitted: auto-replied|Auto-Submitted|auto-replied|<bob@example.org>|reject|Auto-Submitted: auto-replied
+Auto-Submitted: auto-generated (comment)|auto-submitted|Auto-Generated (by a robot)|<bob@example.org>|reject|Auto-Submitted: Auto-Generated
+Auto-Submitted: no|Auto-Submitted|no|<bob@example.org>|pass|
+Auto-Submitted: No (by hand)|Auto-Submitted|No (by hand)|<bob@example.org>|pass|
+X-Autoreply: yes|X-Autoreply|yes|<bob@example.org>|reject|X-Autoreply: yes
+X-Autoreply: no|X-Autoreply|no|<bob@example.org>|pass|
+X-Autorespond present|X-Autorespond|vacation|<bob@example.org>|reject|X-Autorespond: vacation
+X-FC-Machinegenerated: true|X-FC-Machinegenerated|true|<bob@example.org>|reject|X-FC-Machinegenerated: true
+Precedence: bulk|Precedence|bulk|<bob@example.org>|reject|Precedence: bulk
+Precedence: junk|Precedence|junk|<bob@example.org>|reject|Precedence: junk
+Precedence: list|Precedence|LIST|<bob@example.org>|reject|Precedence: list
+Precedence: auto_reply|Precedence|auto_reply|<bob@example.org>|reject|Precedence: auto_reply
+X-Precedence: bulk|X-Precedence|bulk|<bob@example.org>|reject|X-Precedence: bulk
+Precedence: first-class|Precedence|first-class|<bob@example.org>|pass|
+null sender <>|||<>|reject|null envelope sender (a bounce or DSN)
+sender MAILER-DAEMON|||<MAILER-DAEMON@example.org>|reject|envelope sender is MAILER-DAEMON
+sender postmaster|||<postmaster@example.org>|reject|envelope sender is postmaster
+a person|||<bob@example.org>|pass|
+EOT
+
+# --- SIGHUP -----------------------------------------------------------------
+# reload_main CONF - copy CONF over the running configuration and send SIGHUP
+reload_main() {
+    [ "$1" = "$dir/main.conf" ] || cp "$1" "$dir/main.conf"
+    kill -HUP "$main_pid"
+}
+
+write_conf "$dir/discard.conf" "$dir/milter.sock" "auto_submitted_action = discard"
+before=$(grep -c 'configuration reloaded' "$main_log")
+reload_main "$dir/discard.conf"
+for _ in $(seq 100); do
+    [ "$(grep -c 'configuration reloaded' "$main_log")" -gt "$before" ] && break
+    sleep 0.1
+done
+run_script "SIGHUP: auto_submitted_action = discard takes effect" "${M[@]}" autosubmit.lua \
+    AS_NAME=Auto-Submitted AS_VALUE=auto-replied AS_SENDER="<bob@example.org>" AS_WANT=discard \
+    -- "4F2A21041E3: discard: END-OF-HEADERS from mail.example.org[192.0.2.10]: Auto-submitted message discarded (Auto-Submitted: auto-replied); from=<bob@example.org> to=<$KEY_ADDR>"
+
+# New secrets: the second secret signs, the first still verifies (rotation).
+run_script "before the new secrets, their address is refused" "${M[@]}" key-tampered.lua \
+    KEY_TAMPERED="$KEY2_ADDR"
+printf '%s\n%s\n' "$secret2" "$secret1" >"$dir/secrets.new"
+chmod 600 "$dir/secrets.new"
+mv "$dir/secrets.new" "$dir/secrets"
+before=$(grep -c 'configuration reloaded' "$main_log")
+reload_main "$dir/main.conf"
+for _ in $(seq 100); do
+    [ "$(grep -c 'configuration reloaded' "$main_log")" -gt "$before" ] && break
+    sleep 0.1
+done
+run_script "SIGHUP: secrets reloaded, the new secret's address accepted" "${M[@]}" key-valid.lua \
+    KEY_ADDR="$KEY2_ADDR"
+run_script "SIGHUP: the old secret's address still accepted" "${M[@]}" key-valid.lua
+run_script "SIGHUP in the middle of a transaction drops nothing" "${M[@]}" reload-midconn.lua
+
+# A broken configuration keeps the old one and says why.
+printf 'reply_domain = reply.example.com\nreply_domian = typo.example.com\n' >"$dir/broken.conf"
+reload_main "$dir/broken.conf"
+if wait_log "$main_log" "reload failed, keeping the previous configuration: $dir/main.conf:2: unknown name \"reply_domian\""; then
+    tap_ok "SIGHUP with a broken configuration: logged with file, line and name"
+else
+    tap_not_ok "SIGHUP with a broken configuration: logged with file, line and name" \
+        "got: $(tail -3 "$main_log")"
+fi
+tap_check "SIGHUP with a broken configuration: still running" kill -0 "$main_pid"
+run_script "SIGHUP with a broken configuration: the old one still decides" "${M[@]}" key-tampered.lua
+write_conf "$dir/main.conf" "$dir/milter.sock"
+chmod 644 "$dir/secrets"
+kill -HUP "$main_pid"
+if wait_log "$main_log" "$dir/secrets has mode 0644"; then
+    tap_ok "SIGHUP with secrets readable by others: refused, naming file and mode"
+else
+    tap_not_ok "SIGHUP with secrets readable by others: refused, naming file and mode" \
+        "got: $(tail -3 "$main_log")"
+fi
+chmod 600 "$dir/secrets"
+run_script "SIGHUP with unsafe secrets: the old ones still decide" "${M[@]}" key-valid.lua \
+    KEY_ADDR="$KEY2_ADDR"
+
+# --- SIGTERM ----------------------------------------------------------------
+kill -TERM "$main_pid"
+wait_gone "$main_pid"
+tap_is "SIGTERM: exits 0" "$status" 0
+tap_check "SIGTERM: logged" grep -qF "stopped" "$main_log"
+
+# --- require_tls = no -------------------------------------------------------
+write_conf "$dir/notls.conf" "$dir/notls.sock" "require_tls = no"
+if start_milter notls "$dir/notls.conf"; then
+    run_script "require_tls = no: plain text accepted, nothing added, forged header gone" \
+        "$dir/notls.log" "$dir/notls.sock" notls-allowed.lua
+    kill -TERM "$pid"
+else
+    tap_not_ok "require_tls = no: the milter starts" "$(cat "$dir/notls.log")"
+fi
+
+# --- the daemon and its pid file, with -p ----------------------------------
+"$MILTER" --config "$dir/main.conf" -p "unix:$dir/daemon.sock" -P "$dir/milter.pid" \
+    >"$dir/daemon.out" 2>&1
+rc=$?
+tap_is "without -f: the starting process exits 0" "$rc" 0
+for _ in $(seq 100); do [ -s "$dir/milter.pid" ] && [ -S "$dir/daemon.sock" ] && break; sleep 0.1; done
+dpid=$(cat "$dir/milter.pid" 2>/dev/null)
+if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
+    pids+=("$dpid")
+    tap_ok "without -f: the pid file names a running daemon"
+    tap_check "without -f: the daemon is in a session of its own" \
+        test "$(ps -o sid= -p "$dpid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')"
+    : >"$dir/daemon.log"
+    run_script "the daemon decides on the -p socket" "$dir/daemon.log" "$dir/daemon.sock" \
+        key-valid.lua
+    kill -TERM "$dpid"
+    for _ in $(seq 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$dpid" 2>/dev/null; then
+        tap_not_ok "the daemon ends on SIGTERM and removes its pid file" "still running"
+    else
+        tap_check "the daemon ends on SIGTERM and removes its pid file" test ! -e "$dir/milter.pid"
+    fi
+else
+    tap_not_ok "without -f: the pid file names a running daemon" "pid file: '$dpid'" \
+        "$(cat "$dir/daemon.out")"
+fi
+
+# --- -u: privileges dropped once the socket is open ------------------------
+write_conf "$dir/user.conf" "$dir/user.sock"
+if [ "$(id -u)" -eq 0 ]; then
+    if start_milter user "$dir/user.conf" -u nobody; then
+        tap_is "-u nobody: runs as nobody" \
+            "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")" \
+            "$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)"
+        tap_is "-u nobody: the socket belongs to nobody" "$(stat -c %U "$dir/user.sock")" nobody
+        run_script "-u nobody: decides" "$dir/user.log" "$dir/user.sock" tls-none.lua
+        kill -TERM "$pid"
+    else
+        tap_not_ok "-u nobody: starts" "$(cat "$dir/user.log")"
+    fi
+else
+    out=$("$MILTER" --config "$dir/user.conf" -f -u root 2>&1)
+    rc=$?
+    tap_like "-u root without being root: refused" "$rc:$out" '^75:.*cannot become root'
+fi
+
+# --- start-up failures ------------------------------------------------------
+out=$("$MILTER" --config "$dir/broken.conf" -f 2>&1)
+rc=$?
+tap_like "broken configuration at start: exit 78 naming file, line and name" "$rc:$out" \
+    "^78:.*broken.conf:2: unknown name \"reply_domian\""
+chmod 644 "$dir/secrets"
+out=$("$MILTER" --config "$dir/main.conf" -f 2>&1)
+rc=$?
+tap_like "secrets readable by others at start: exit 78 naming file and mode" "$rc:$out" \
+    "^78:.*$dir/secrets has mode 0644"
+chmod 600 "$dir/secrets"
+out=$("$MILTER" --config "$dir/main.conf" -f -p "unix:$dir/no/such/folder/m.sock" 2>&1)
+rc=$?
+tap_like "socket in a missing folder: refused, naming it" "$rc:$out" "^78:.*$dir/no/such/folder"
+out=$("$MILTER" --config "$dir/main.conf" -f -u no-such-user-rg 2>&1)
+rc=$?
+tap_like "unknown -u user: exit 67" "$rc:$out" '^67:.*no-such-user-rg'
+out=$("$MILTER" --bogus 2>&1)
+rc=$?
+tap_like "unknown option: exit 64" "$rc:$out" '^64:.*bogus'
+out=$("$MILTER" --version)
+rc=$?
+tap_like "--version" "$rc:$out" '^0:replygate-milter [0-9]+\.[0-9]+\.[0-9]+$'
+out=$("$MILTER" --help)
+rc=$?
+tap_like "--help names -p, -f and -u" "$rc:$(echo $out)" '^0:.*-p, --socket.*-f, --foreground.*-u, --user'
+
+tap_done

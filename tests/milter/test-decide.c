@@ -1,0 +1,224 @@
+/*
+ * test-decide.c - the milter's pure decisions (milter/decide.c), table-driven:
+ * the answer to each kind of recipient with and without TLS, the header
+ * deletion plan, the trace header, and reply text made safe for libmilter.
+ */
+#include <string.h>
+
+#include "decide.h"
+#include "../unit/testutil.h"
+
+#define SECRET "decide-test-secret-0123456789abcdef0123"
+
+/* test_config - a configuration like the milter suite's */
+static Config *
+test_config(const char *extra)
+{
+    g_autofree char *text = g_strdup_printf("reply_domain = reply.example.com\n"
+                                            "noreply_address = noreply@reply.example.com\n"
+                                            "static_address = support@reply.example.com s 7\n"
+                                            "%s",
+                                            extra);
+    g_autoptr(GError) error = NULL;
+    Config *config = config_parse(text, strlen(text), "test.conf", &error);
+
+    g_assert_no_error(error);
+    return config;
+}
+
+/* signed_address - reply+<kind>-<target>-<mac>-<user>@reply.example.com */
+static char *
+signed_address(const KeyRing *ring, const char *kind, guint64 target, guint64 user)
+{
+    char mac[ADDRESS_MAC_HEX + 1];
+
+    address_mac(g_ptr_array_index(ring->secrets, 0), kind, target, user, mac);
+    return g_strdup_printf("reply+%s-%" G_GUINT64_FORMAT "-%s-%" G_GUINT64_FORMAT
+                           "@reply.example.com",
+                           kind, target, mac, user);
+}
+
+static const char *
+action_name(RcptAction action)
+{
+    static const char *const names[] = {"foreign", "accept", "noreply", "need-tls", "unknown"};
+
+    return names[action];
+}
+
+static void
+test_rcpt(void)
+{
+    const char *secrets[] = {SECRET, NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(KeyRing) ring = keyring_new(secrets, &error);
+    g_autoptr(Config) config = test_config("");
+    g_autoptr(Config) relaxed = test_config("require_tls = no\n");
+    g_autofree char *key = signed_address(ring, "i", 1, 5);
+    g_autofree char *upper = g_ascii_strup(key, -1);
+    g_autofree char *bracketed = g_strdup_printf("<%s>", key);
+    g_autofree char *tampered = g_strdup(key);
+    struct {
+        const char *label;
+        const Config *config;
+        const char *rcpt;
+        const char *tls;
+        RcptAction want;
+    } cases[] = {
+        {"key over TLSv1.3", config, key, "TLSv1.3", RCPT_ACCEPT},
+        {"key over TLSv1.2 (the minimum)", config, key, "TLSv1.2", RCPT_ACCEPT},
+        {"key in angle brackets", config, bracketed, "TLSv1.3", RCPT_ACCEPT},
+        {"key upper-cased", config, upper, "TLSv1.3", RCPT_ACCEPT},
+        {"key without TLS", config, key, NULL, RCPT_NEED_TLS},
+        {"key with empty tls_version", config, key, "", RCPT_NEED_TLS},
+        {"key over TLSv1", config, key, "TLSv1", RCPT_NEED_TLS},
+        {"key over TLSv1.1", config, key, "TLSv1.1", RCPT_NEED_TLS},
+        {"key over an unknown version", config, key, "TLSv9", RCPT_NEED_TLS},
+        {"tampered key over TLS", config, tampered, "TLSv1.3", RCPT_UNKNOWN},
+        {"tampered key without TLS: TLS first", config, tampered, NULL, RCPT_NEED_TLS},
+        {"malformed key", config, "reply+i-01-abc-5@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
+        {"other local part", config, "someone@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
+        {"dedicated", config, "reply@reply.example.com", "TLSv1.3", RCPT_ACCEPT},
+        {"dedicated upper-cased", config, "REPLY@REPLY.EXAMPLE.COM", "TLSv1.3", RCPT_ACCEPT},
+        {"static", config, "support@reply.example.com", "TLSv1.3", RCPT_ACCEPT},
+        {"no-reply", config, "noreply@reply.example.com", "TLSv1.3", RCPT_NOREPLY},
+        {"no-reply without TLS", config, "noreply@reply.example.com", NULL, RCPT_NEED_TLS},
+        {"foreign without TLS", config, "alice@example.net", NULL, RCPT_FOREIGN},
+        {"foreign key form", config, "reply+i-1-5@example.com", NULL, RCPT_FOREIGN},
+        {"require_tls = no: key in plain text", relaxed, key, NULL, RCPT_ACCEPT},
+        {"require_tls = no: tampered in plain text", relaxed, tampered, NULL, RCPT_UNKNOWN},
+    };
+
+    g_assert_no_error(error);
+    /* The mac's first digit changed. */
+    {
+        char *mac = strchr(tampered, '-') + 1;
+        mac = strchr(mac, '-') + 1;
+        *mac = *mac == '0' ? '1' : '0';
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        RcptDecision got = decide_rcpt(cases[i].config, ring, cases[i].rcpt, cases[i].tls);
+        if (got.action != cases[i].want)
+            test_failf("%s: %s: got %s, want %s", cases[i].label, cases[i].rcpt,
+                       action_name(got.action), action_name(cases[i].want));
+    }
+}
+
+static void
+test_texts(void)
+{
+    struct {
+        const char *label;
+        char *got;
+        const char *want;
+    } cases[] = {
+        {"unknown", decide_unknown_text("<reply+i-1-x-5@reply.example.com>"),
+         "<reply+i-1-x-5@reply.example.com>: Recipient address rejected: unknown or expired "
+         "reply address"},
+        {"auto-submitted", decide_autosubmit_text("Auto-Submitted: auto-replied"),
+         "Auto-submitted message refused (Auto-Submitted: auto-replied)"},
+        {"reply text: percent doubled", decide_reply_text("<a%b@x>: rejected"),
+         "<a%%b@x>: rejected"},
+        {"reply text: CR LF and 8-bit replaced", decide_reply_text("a\r\nb\xc3\xa9"), "a??b??"},
+        {"TLS header", decide_tls_header("TLSv1.3", "TLS_AES_256_GCM_SHA384", "256"),
+         "version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256"},
+        {"TLS header without cipher and bits", decide_tls_header("TLSv1.2", NULL, ""),
+         "version=TLSv1.2"},
+        {"TLS header: hostile macro text", decide_tls_header("TLSv1.3;x=1", "A B\r\n", "256"),
+         "version=TLSv1.3_x_1; cipher=A_B__; bits=256"},
+        {"TLS header without TLS", decide_tls_header(NULL, "X", "1"), NULL},
+        {"TLS header with empty version", decide_tls_header("", "X", "1"), NULL},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        if (g_strcmp0(cases[i].got, cases[i].want) != 0)
+            test_failf("%s: got \"%s\", want \"%s\"", cases[i].label,
+                       cases[i].got ? cases[i].got : "(null)",
+                       cases[i].want ? cases[i].want : "(null)");
+        g_free(cases[i].got);
+    }
+}
+
+static void
+test_deletions(void)
+{
+    struct {
+        const char *label;
+        const char *names[8];
+        const char *want; /* "name:index ..." in the order to apply */
+    } cases[] = {
+        {"none", {"From", "Subject", NULL}, ""},
+        {"one", {"From", "X-Replygate-TLS", NULL}, "X-Replygate-TLS:1"},
+        {"three of one name, any case, highest first",
+         {"X-Replygate-TLS", "Received", "x-replygate-tls", "X-REPLYGATE-TLS", NULL},
+         "X-Replygate-TLS:3 X-Replygate-TLS:2 X-Replygate-TLS:1"},
+        {"two names",
+         {"X-Replygate-Key", "X-Replygate-TLS", "X-Replygate-Key", NULL},
+         "X-Replygate-Key:2 X-Replygate-Key:1 X-Replygate-TLS:1"},
+        {"the bare prefix and look-alikes are not ours",
+         {"X-Replygate-", "X-Replygate", "X-Replygater", "X-Reply-Gate-TLS", NULL},
+         ""},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gsize n = 0;
+        g_autoptr(GArray) plan = NULL;
+        g_autoptr(GString) got = g_string_new(NULL);
+
+        while (cases[i].names[n] != NULL)
+            n++;
+        plan = decide_header_deletions(cases[i].names, n);
+        for (guint j = 0; j < plan->len; j++) {
+            HeaderDeletion *d = &g_array_index(plan, HeaderDeletion, j);
+            g_string_append_printf(got, "%s%s:%d", j ? " " : "", d->name, d->index);
+        }
+        if (strcmp(got->str, cases[i].want) != 0)
+            test_failf("%s: got \"%s\", want \"%s\"", cases[i].label, got->str, cases[i].want);
+    }
+}
+
+static void
+test_autosubmit(void)
+{
+    g_autoptr(Config) reject = test_config("");
+    g_autoptr(Config) discard = test_config("auto_submitted_action = discard\n");
+    HeaderField robot[] = {{"From", "x@example.org"}, {"Auto-Submitted", "auto-replied"}};
+    HeaderField person[] = {{"From", "x@example.org"}, {"Auto-Submitted", "no"}};
+    struct {
+        const char *label;
+        const Config *config;
+        const HeaderField *headers;
+        const char *sender;
+        AutoAction want;
+        const char *want_reason;
+    } cases[] = {
+        {"auto-replied, reject", reject, robot, "<x@example.org>", AUTO_REJECT,
+         "Auto-Submitted: auto-replied"},
+        {"auto-replied, discard", discard, robot, "<x@example.org>", AUTO_DISCARD,
+         "Auto-Submitted: auto-replied"},
+        {"a person", reject, person, "<x@example.org>", AUTO_NONE, NULL},
+        {"null sender", reject, person, "<>", AUTO_REJECT,
+         "null envelope sender (a bounce or DSN)"},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *reason = NULL;
+        AutoAction got =
+            decide_autosubmit(cases[i].config, cases[i].headers, 2, cases[i].sender, &reason);
+        if (got != cases[i].want || g_strcmp0(reason, cases[i].want_reason) != 0)
+            test_failf("%s: got %d (%s), want %d (%s)", cases[i].label, got,
+                       reason ? reason : "null", cases[i].want,
+                       cases[i].want_reason ? cases[i].want_reason : "null");
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/decide/rcpt", test_rcpt);
+    g_test_add_func("/decide/texts", test_texts);
+    g_test_add_func("/decide/header-deletions", test_deletions);
+    g_test_add_func("/decide/autosubmit", test_autosubmit);
+    return g_test_run();
+}
