@@ -18,6 +18,7 @@ int cmd_address(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_test_email(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_replies(int argc, char **argv);
 int cmd_check(int argc, char **argv);
