@@ -174,7 +174,8 @@ static const char *const original_phrases[] = {
     "原始郵件",
     "原始信息",
     "元のメッセージ",
-    "원본 메시지", "원본 메일",
+    "원본 메시지",
+    "원본 메일",
     "원래 메시지",
     NULL,
 };
@@ -527,20 +528,32 @@ has_angle_address(const char *s, gsize len)
 }
 
 /* trim_lang_is_header_start - does the line open the way quote headers do:
- * a lead word ("On ", "Am ", "Le ", ...), a digit, or "<...@...>"? */
+ * a lead word ("On ", "Am ", "Le ", ...), a digit, "<...@...>", an address
+ * wrapped after its '<', or a date with a year and a time? */
 gboolean
 trim_lang_is_header_start(const char *s, gsize len)
 {
     gsize i;
+    gboolean year = FALSE;
+    gboolean time = FALSE;
 
     if (len == 0)
         return FALSE;
-    if (g_ascii_isdigit(s[0]) || has_angle_address(s, len))
+    if (g_ascii_isdigit(s[0]) || s[len - 1] == '<' || has_angle_address(s, len))
         return TRUE;
     for (i = 0; header_leads[i] != NULL; i++)
         if (ci_prefix(s, len, header_leads[i]))
             return TRUE;
-    return FALSE;
+    for (i = 0; i + 3 < len; i++) {
+        if (g_ascii_isdigit(s[i]) && (s[i + 1] == ':' || s[i + 1] == '.') &&
+            g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]))
+            time = TRUE;
+        if ((s[i] == '1' || s[i] == '2') && (i == 0 || !g_ascii_isdigit(s[i - 1])) &&
+            g_ascii_isdigit(s[i + 1]) && g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]) &&
+            (i + 4 >= len || !g_ascii_isdigit(s[i + 4])))
+            year = TRUE;
+    }
+    return year && time;
 }
 
 /* trim_lang_is_quote_header - an "On ... wrote:" line in any language? */

@@ -36,6 +36,16 @@ static const Case trim_cases[] = {
     {"thanks-above-wrapped",
      "Thanks!\nOn Sat, Nov 21, 2026 at 3:12 PM Jane <\njane@example.com> wrote:\n> q\n", "Thanks!",
      "On Sat, Nov 21, 2026 at 3:12 PM Jane <\njane@example.com> wrote:\n> q"},
+    {"polish-wrapped-weekday",
+     "Dzięki.\n\nsob., 21 lis 2026 o 15:12 Tracker <\nreply+i-97-abc@reply.example.com> "
+     "napisał(a):\n\n> q\n",
+     "Dzięki.",
+     "sob., 21 lis 2026 o 15:12 Tracker <\nreply+i-97-abc@reply.example.com> napisał(a):\n\n> q"},
+    {"chinese-wrapped-address",
+     "好的。\n\nTracker <\nreply+i-15-ef@reply.example.com> 于2026年11月21日周六 15:12写道：\n\n> "
+     "q\n",
+     "好的。",
+     "Tracker <\nreply+i-15-ef@reply.example.com> 于2026年11月21日周六 15:12写道：\n\n> q"},
     {"german-am-schrieb",
      "Passt.\n\nAm 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage\n", "Passt.",
      "Am 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage"},
