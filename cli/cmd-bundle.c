@@ -39,20 +39,6 @@ typedef struct {
     guint lines;
 } Bundle;
 
-/* bundle_redact - a copy of text with passwords in libpq conninfo strings
- * (password=...) and URIs (scheme://user:password@host) replaced */
-static char *
-bundle_redact(const char *text)
-{
-    g_autoptr(GRegex) conninfo = g_regex_new(
-        "(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'|[^\\s&'\"]+)", G_REGEX_CASELESS, 0, NULL);
-    g_autoptr(GRegex) uri =
-        g_regex_new("([a-z][a-z0-9+.-]*://[^:/@\\s]*:)[^@\\s]*@", G_REGEX_CASELESS, 0, NULL);
-    g_autofree char *step = g_regex_replace(conninfo, text, -1, 0, "\\1REDACTED", 0, NULL);
-
-    return g_regex_replace(uri, step, -1, 0, "\\1REDACTED@", 0, NULL);
-}
-
 /* bundle_write - one file of the bundle */
 static void
 bundle_write(const Bundle *b, const char *name, const char *text)
@@ -110,7 +96,7 @@ bundle_postconf_n(const Bundle *b)
         g_regex_new("^(\\S*password\\S*\\s*=\\s*)(static:|inline:|texthash:\\{).*$",
                     G_REGEX_MULTILINE, 0, NULL);
     g_autofree char *redacted = g_regex_replace(inline_pw, out, -1, 0, "\\1\\2REDACTED", 0, NULL);
-    g_autofree char *again = bundle_redact(redacted);
+    g_autofree char *again = ops_redact_passwords(redacted);
 
     bundle_write(b, "postconf-n.txt", again);
 }
@@ -154,7 +140,7 @@ bundle_configuration(const Bundle *b, const char *load_error)
     if (!g_file_get_contents(b->config_path, &text, NULL, &error)) {
         g_string_append_printf(out, "# %s\n", error->message);
     } else {
-        redacted = bundle_redact(text);
+        redacted = ops_redact_passwords(text);
         g_string_append(out, redacted);
     }
     bundle_write(b, "replygate.conf", out->str);
@@ -172,7 +158,7 @@ bundle_tail(const Bundle *b, const char *name, const char *path, GRegex *filter)
         g_string_append_printf(out, "# %s\n", error->message);
     } else {
         for (guint i = 0; i < lines->len; i++) {
-            g_autofree char *line = bundle_redact(g_ptr_array_index(lines, i));
+            g_autofree char *line = ops_redact_passwords(g_ptr_array_index(lines, i));
             g_string_append_printf(out, "%s\n", line);
         }
     }
@@ -237,7 +223,7 @@ bundle_migrations(const Bundle *b)
                       " ORDER BY version",
                       0, NULL, NULL, NULL, &error);
     if (res == NULL) {
-        g_autofree char *msg = bundle_redact(error->message);
+        g_autofree char *msg = ops_redact_passwords(error->message);
         g_string_append_printf(out, "# %s\n", msg);
     } else {
         for (int i = 0; i < PQntuples(res); i++)
@@ -274,7 +260,7 @@ bundle_check(const Bundle *b)
     }
     argv[n] = NULL;
     out = bundle_run(argv);
-    redacted = bundle_redact(out);
+    redacted = ops_redact_passwords(out);
     bundle_write(b, "check.txt", redacted);
 }
 

@@ -222,6 +222,25 @@ ops_tail_lines(const char *path, guint max_lines, GRegex *filter, GError **error
     return g_steal_pointer(&kept);
 }
 
+/* ops_redact_passwords - passwords in conninfo strings and URIs redacted */
+char *
+ops_redact_passwords(const char *text)
+{
+    /* A URI's query: ?password=... up to the next '&'. */
+    g_autoptr(GRegex) query = g_regex_new("([?&]password=)[^&\\s#]*", G_REGEX_CASELESS, 0, NULL);
+    /* A conninfo keyword: password=value or password = 'quoted \' value'. */
+    g_autoptr(GRegex) conninfo =
+        g_regex_new("((?<![?&])password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'?|(?:[^\\s'\\\\]|\\\\.)+)",
+                    G_REGEX_CASELESS, 0, NULL);
+    /* A URI's user information: scheme://user:password@host. */
+    g_autoptr(GRegex) uri =
+        g_regex_new("([a-z][a-z0-9+.-]*://[^:/@\\s]*:)[^@\\s/]*@", G_REGEX_CASELESS, 0, NULL);
+    g_autofree char *a = g_regex_replace(query, text, -1, 0, "\\1REDACTED", 0, NULL);
+    g_autofree char *b = g_regex_replace(conninfo, a, -1, 0, "\\1REDACTED", 0, NULL);
+
+    return g_regex_replace(uri, b, -1, 0, "\\1REDACTED@", 0, NULL);
+}
+
 /* ops_monotonic_ms - milliseconds on the monotonic clock */
 double
 ops_monotonic_ms(void)

@@ -29,6 +29,11 @@ int ops_run(const char *const *argv, int stdin_fd, uid_t uid, gid_t gid, char **
  * that a huge log costs only what is kept */
 GPtrArray *ops_tail_lines(const char *path, guint max_lines, GRegex *filter, GError **error);
 
+/* ops_redact_passwords - a copy of text with the passwords of libpq conninfo
+ * strings (password=... or password='...') and of URIs
+ * (scheme://user:password@host) replaced by REDACTED */
+char *ops_redact_passwords(const char *text);
+
 /* ops_monotonic_ms - milliseconds on the monotonic clock */
 double ops_monotonic_ms(void);
 
