@@ -129,6 +129,17 @@ message_unfold(const char *raw)
     return g_steal_pointer(&valid);
 }
 
+/* message_stream_bytes - take a memory stream's bytes without copying them */
+static GBytes *
+message_stream_bytes(GMimeStream *mem)
+{
+    GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+
+    /* The stream gives up the array; the GBytes owns it from here on. */
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+    return g_byte_array_free_to_bytes(array);
+}
+
 /* message_part_bytes - the decoded content of a leaf part; text also has its
  * CRLF line ends turned into LF */
 static GBytes *
@@ -137,7 +148,6 @@ message_part_bytes(GMimePart *part, gboolean text)
     GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
     g_autoptr(GMimeStream) mem = NULL;
     g_autoptr(GMimeStream) filtered = NULL;
-    GByteArray *array;
 
     if (wrapper == NULL)
         return g_bytes_new(NULL, 0);
@@ -151,8 +161,7 @@ message_part_bytes(GMimePart *part, gboolean text)
     /* write_to_stream undoes the Content-Transfer-Encoding. */
     g_mime_data_wrapper_write_to_stream(wrapper, filtered);
     g_mime_stream_flush(filtered);
-    array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    return g_bytes_new(array->data, array->len);
+    return message_stream_bytes(mem);
 }
 
 /* message_charset_for - the charset to convert from, or NULL for "as UTF-8".
@@ -393,7 +402,6 @@ message_embedded_bytes(GMimeMessagePart *part, gboolean crlf)
     GMimeMessage *embedded = g_mime_message_part_get_message(part);
     g_autoptr(GMimeStream) mem = NULL;
     GMimeFormatOptions *format;
-    GByteArray *array;
 
     if (embedded == NULL)
         return g_bytes_new(NULL, 0);
@@ -403,8 +411,7 @@ message_embedded_bytes(GMimeMessagePart *part, gboolean crlf)
                                                           : GMIME_NEWLINE_FORMAT_UNIX);
     g_mime_object_write_to_stream(GMIME_OBJECT(embedded), format, mem);
     g_mime_format_options_free(format);
-    array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    return g_bytes_new(array->data, array->len);
+    return message_stream_bytes(mem);
 }
 
 /* message_leaf - collect one leaf part: body text or attachment */
