@@ -17,6 +17,7 @@
  * self-signed one); what the server presented is printed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -384,32 +385,43 @@ test_file_size(const char *path)
 }
 
 /* test_new_lines - the complete lines a file got after offset (which is
- * moved on); NULL when it cannot be read */
+ * moved on); only the new part is read, so a big mail.log costs nothing.
+ * NULL when it cannot be read. */
 static GPtrArray *
 test_new_lines(const char *path, off_t *offset, GError **error)
 {
-    g_autofree char *text = NULL;
-    gsize len;
-    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) text = g_string_new(NULL);
+    char buf[65536];
+    struct stat st;
     const char *p, *end;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (!g_file_get_contents(path, &text, &len, error)) {
-        g_ptr_array_unref(lines);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot read %s: %s", path,
+                    g_strerror(saved));
         return NULL;
     }
-    if ((off_t)len < *offset)
+    if (st.st_size < *offset)
         *offset = 0; /* rotated */
-    p = text + *offset;
-    end = text + len;
+    while ((n = pread(fd, buf, sizeof buf, *offset + (off_t)text->len)) > 0)
+        g_string_append_len(text, buf, n);
+    close(fd);
+    p = text->str;
+    end = text->str + text->len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (gsize)(end - p));
         if (nl == NULL)
-            break;
+            break; /* a line still being written: next time */
         g_ptr_array_add(lines, g_strndup(p, (gsize)(nl - p)));
         p = nl + 1;
     }
-    *offset = (off_t)(p - text);
-    return lines;
+    *offset += (off_t)(p - text->str);
+    return g_steal_pointer(&lines);
 }
 
 /* test_follow_maillog - print the queue id's lines until pipe(8) is done;
