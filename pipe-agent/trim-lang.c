@@ -343,8 +343,8 @@ ci_equal(const char *s, gsize len, const char *p)
     return strlen(p) == len && g_ascii_strncasecmp(s, p, len) == 0;
 }
 
-/* trim_lang_normalize - NBSP-like spaces to ' ', fullwidth colon to ':',
- * collapse and trim spaces. */
+/* trim_lang_normalize - NBSP-like and zero-width spaces and the BOM to ' ',
+ * fullwidth colon to ':', collapse and trim spaces. */
 void
 trim_lang_normalize(GString *out, const char *s, gsize len)
 {
@@ -365,7 +365,8 @@ trim_lang_normalize(GString *out, const char *s, gsize len)
         } else if (left >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
                    (u[2] == 0xAF || u[2] == 0x87 || u[2] == 0x89 || u[2] == 0x8B)) {
             is_space = TRUE, step = 3;
-        } else if (left >= 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) {
+        } else if (left >= 3 && ((u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) ||
+                                 (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF))) {
             is_space = TRUE, step = 3;
         } else if (left >= 3 && u[0] == 0xEF && u[1] == 0xBC && u[2] == 0x9A) {
             if (space && out->len > 0)

@@ -30,8 +30,8 @@ typedef enum {
     TRIM_RULE_UNDERSCORE, /* ________________________________ */
 } TrimRule;
 
-/* trim_lang_normalize - copy a line into out: NBSP, narrow NBSP and the
- * ideographic space become spaces, the fullwidth colon becomes ':', runs
+/* trim_lang_normalize - copy a line into out: NBSP, narrow NBSP, zero-width
+ * spaces, the byte order mark and the ideographic space become spaces, the fullwidth colon becomes ':', runs
  * of spaces shrink to one, both ends are trimmed. */
 void trim_lang_normalize(GString *out, const char *s, gsize len);
 

@@ -28,6 +28,7 @@ typedef struct {
     char *worst_name;
     GHashTable *clients; /* name -> Score */
     GHashTable *langs;   /* name -> Score */
+    GHashTable *kinds;   /* "text" or "html" -> Score */
     GHashTable *forms;   /* "client/text" and "client/html" -> count */
 } Run;
 
@@ -126,6 +127,7 @@ run_item(Run *run, const char *name, const char *body, gsize len, gboolean is_ht
 
         score_add(run->clients, parts[0], ok);
         score_add(run->langs, parts[1], ok);
+        score_add(run->kinds, is_html ? "html" : "text", ok);
         g_hash_table_insert(run->forms, g_steal_pointer(&form), GINT_TO_POINTER(1));
     }
 }
@@ -326,6 +328,7 @@ main(int argc, char **argv)
 
     run.clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     run.langs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    run.kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     run.forms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     run_corpus(&run, dir);
     run_pathological(&run);
@@ -333,6 +336,7 @@ main(int argc, char **argv)
     printf("1..%u\n", run.tap);
     print_scores("client", run.clients);
     print_scores("language", run.langs);
+    print_scores("form", run.kinds);
     total = run.passed + run.failed;
     printf("# accuracy %.1f%%\n", total > 0 ? 100.0 * run.passed / total : 0.0);
     printf("# %u passed, %u failed\n", run.passed, run.failed);
@@ -340,6 +344,7 @@ main(int argc, char **argv)
     g_free(run.worst_name);
     g_hash_table_destroy(run.clients);
     g_hash_table_destroy(run.langs);
+    g_hash_table_destroy(run.kinds);
     g_hash_table_destroy(run.forms);
     return run.failed == 0 ? 0 : 1;
 }

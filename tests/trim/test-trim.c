@@ -46,6 +46,8 @@ static const Case trim_cases[] = {
      "q\n",
      "好的。",
      "Tracker <\nreply+i-15-ef@reply.example.com> 于2026年11月21日周六 15:12写道：\n\n> q"},
+    {"bom-and-zero-width", "\xEF\xBB\xBFOk\n\u200b\nSent from my iPhone\n\u200b\n",
+     "\xEF\xBB\xBFOk", "Sent from my iPhone"},
     {"german-am-schrieb",
      "Passt.\n\nAm 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage\n", "Passt.",
      "Am 21.11.2026 um 15:12 schrieb Jana <jana@example.de>:\n> Frage"},
