@@ -20,6 +20,7 @@
  * a log file would be the worse failure.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,42 @@
 #include "store.h"
 
 #define READ_CHUNK 65536
+
+/* What the abort handler needs, set before it can run and only read by it:
+ * GLib stops with SIGTRAP (g_error's breakpoint) when memory runs out, and a
+ * failed assertion in any library raises SIGABRT. Either way the mail must be deferred (75, 4.3.0),
+ * never bounced, and the spool copy removed, because Postfix keeps the message and retries. */
+static gboolean abort_dry_run;
+static char abort_spool_path[4096];
+
+/* on_abort - SIGABRT, SIGTRAP: defer with a DSN line, using async-signal-safe calls only */
+static void
+on_abort(int sig)
+{
+    static const char line[] = "4.3.0 out of memory or internal error, delivery deferred\n";
+    static const char json[] = "{\"status\": \"4.3.0 out of memory or internal error, "
+                               "delivery deferred\", \"exit\": 75}\n";
+    ssize_t n;
+
+    (void)sig;
+    if (abort_spool_path[0] != '\0')
+        unlink(abort_spool_path);
+    if (abort_dry_run)
+        n = write(STDOUT_FILENO, json, sizeof json - 1);
+    else
+        n = write(STDOUT_FILENO, line, sizeof line - 1);
+    (void)n;
+    _exit(EX_TEMPFAIL);
+}
+
+/* abort_guard - the spool file the abort handler removes (NULL: none) */
+static void
+abort_guard(const char *path)
+{
+    if (path == NULL ||
+        g_strlcpy(abort_spool_path, path, sizeof abort_spool_path) >= sizeof abort_spool_path)
+        abort_spool_path[0] = '\0';
+}
 
 typedef struct {
     char *config_path;
@@ -296,6 +333,7 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
         spool_remove(spool_path, NULL);
         return defer(d, status, dedup_id);
     }
+    abort_guard(NULL); /* stored: from here on an abort must not lose the copy */
     moved = spool_move(d->config->spool_directory, spool_path, "success", &error);
     if (moved)
         proclog_debug(d->proclog, "Moving %s => %s/success", spool_path,
@@ -363,6 +401,7 @@ deliver(Options *opt)
         return defer(&d, status, NULL);
     }
 
+    abort_guard(spool_path);
     verdict = evaluate_message(config, ring, raw, opt->sender, opt->recipient);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
@@ -434,6 +473,14 @@ main(int argc, char **argv)
     if (opt.version) {
         printf("replygate-deliver %s\n", REPLYGATE_VERSION);
         return EX_OK;
+    }
+    {
+        struct sigaction sa = {.sa_handler = on_abort};
+
+        abort_dry_run = opt.dry_run;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGABRT, &sa, NULL);
+        sigaction(SIGTRAP, &sa, NULL);
     }
     status = opt.dry_run ? dry_run(&opt) : deliver(&opt);
     fflush(stdout);

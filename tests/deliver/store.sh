@@ -446,6 +446,43 @@ else
     tap_not_ok "spool disk full: cannot mount a tmpfs to fill" "$(cat "$T/mount.err")"
 fi
 
+# Out of memory: measure the agent's address space while it waits for its
+# message, then give it 40 MB more than that and a 90 MB message to read.
+write_config "$T/oom.conf"
+sed -i "s|^max_message_size = .*|max_message_size = 200000000|" "$T/oom.conf"
+mkfifo "$T/fifo"
+exec 7<>"$T/fifo"
+"$DELIVER" --config "$T/oom.conf" -q QWAIT -f bob@example.org -r "$ADDR" <"$T/fifo" >"$T/wait.out" 2>/dev/null &
+waiter=$!
+# Waiting means: the agent itself runs (not the shell before exec), it
+# sleeps, and its size stays the same for a tenth of a second.
+vm=
+for _ in $(seq 100); do
+    sleep 0.1
+    [ "$(readlink "/proc/$waiter/exe")" = "$(readlink -f "$DELIVER")" ] || continue
+    [ "$(awk '/^State/ {print $2}' "/proc/$waiter/status")" = S ] || continue
+    now=$(awk '/^VmSize/ {print $2}' "/proc/$waiter/status")
+    [ -n "$vm" ] && [ "$now" = "$vm" ] && break
+    vm=$now
+done
+# The same waiting agent shows what an abort (a failed assertion) does.
+kill -ABRT "$waiter"
+wait "$waiter"
+tap_is "abort: exit 75" "$?" 75
+tap_like "abort: first line" "$(head -1 "$T/wait.out")" '^4\.3\.0 out of memory or internal error'
+exec 7>&-
+before="$(count success) $(count failure) $(count new) $(count tmp)"
+{ printf 'From: bob@example.org\nTo: %s\nSubject: oom\nMessage-ID: <oom@example.org>\n\n' "$ADDR"
+  head -c 90000000 /dev/zero | tr '\0' a; } |
+    (ulimit -v $((vm + 40000)) && exec "$DELIVER" --config "$T/oom.conf" -q QOOM -f bob@example.org -r "$ADDR") \
+        >"$T/out" 2>/dev/null
+rc=${PIPESTATUS[1]}
+tap_is "out of memory: exit 75 (address space ${vm} KB + 40 MB)" "$rc" 75
+tap_like "out of memory: first line" "$(head -1 "$T/out")" '^4\.3\.0 out of memory'
+tap_is "out of memory: the spool holds no copy, nothing stored" \
+    "$(count success) $(count failure) $(count new) $(count tmp)/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'oom@example.org'")" \
+    "$before/0"
+
 "$DELIVER" --config "$CFG" -q QU -f bob@example.org <"$T/u.eml" >"$T/out" 2>/dev/null
 tap_is "usage error (no -r): exit 75, never a bounce" "$?/$(head -c 5 "$T/out")" "75/4.3.5"
 "$DELIVER" --no-such-option <"$T/u.eml" >"$T/out" 2>/dev/null
