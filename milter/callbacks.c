@@ -237,7 +237,10 @@ rg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, buf, sizeof buf);
     g_free(conn->host);
-    conn->host = maillog_escape(hostname != NULL ? hostname : "unknown");
+    /* Without a verified name the MTA sends "[addr]"; Postfix logs that as "unknown". */
+    if (hostname == NULL || hostname[0] == '[' || hostname[0] == '\0')
+        hostname = (char *)"unknown";
+    conn->host = maillog_escape(hostname);
     g_free(conn->addr);
     conn->addr = g_strdup(buf);
     return SMFIS_CONTINUE;

@@ -161,6 +161,7 @@ export MILTER_PID=$main_pid
 M=("$main_log" "$dir/milter.sock")
 
 run_script "no STARTTLS: 530 5.7.0 at RCPT" "${M[@]}" tls-none.lua
+run_script "client without a name logged as unknown[addr]; IPv6" "${M[@]}" unknown-host.lua
 run_script "TLSv1, TLSv1.1, SSLv3, unknown, tls_min_version TLSv1.2: 530 5.7.0" "${M[@]}" tls-old.lua
 run_script "TLSv1.2 and TLSv1.3 accepted" "${M[@]}" tls-min.lua
 run_script "{tls_version} from the MAIL FROM macros" "${M[@]}" tls-at-mail.lua
