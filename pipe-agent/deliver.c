@@ -344,6 +344,28 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
     return EX_OK;
 }
 
+/* log_to_maillog - GLib's and GMime's own messages go to mail.log: pipe(8)
+ * reads standard error too, and a warning there would become the DSN text */
+static GLogWriterOutput
+log_to_maillog(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+    const char *message = NULL;
+    const char *domain = NULL;
+    g_autofree char *esc = NULL;
+
+    if (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO))
+        return G_LOG_WRITER_HANDLED;
+    for (gsize i = 0; i < n_fields; i++) {
+        if (fields[i].length < 0 && strcmp(fields[i].key, "MESSAGE") == 0)
+            message = fields[i].value;
+        else if (fields[i].length < 0 && strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
+            domain = fields[i].value;
+    }
+    esc = maillog_escape(message);
+    maillog_warning("%s%s%s", domain ? domain : "", domain ? ": " : "", esc);
+    return G_LOG_WRITER_HANDLED;
+}
+
 /* deliver - the real delivery; returns the exit status */
 static int
 deliver(Options *opt)
@@ -362,6 +384,7 @@ deliver(Options *opt)
     Delivery d = {.opt = opt, .queue_id = opt->queue_id ? opt->queue_id : "NOQUEUE"};
 
     maillog_open("replygate/deliver", g_getenv("REPLYGATE_LOG_STDERR") != NULL);
+    g_log_set_writer_func(log_to_maillog, NULL, NULL);
     if (opt->recipient == NULL || opt->sender == NULL) {
         /* A master.cf mistake: defer until the administrator fixes it. */
         return defer(&d, "4.3.5 replygate-deliver needs -f SENDER and -r RECIPIENT", NULL);
@@ -466,8 +489,10 @@ main(int argc, char **argv)
 
     if (!parse_options(&opt, &argc, &argv, &error)) {
         /* Postfix must not bounce over its own master.cf line: defer. */
-        fprintf(stderr, "replygate-deliver: %s\n", error->message);
+        /* stdout first: pipe(8) reads both, and the first line is the DSN. */
         printf("4.3.5 replygate-deliver: usage error: %s\n", error->message);
+        fflush(stdout);
+        fprintf(stderr, "replygate-deliver: %s\n", error->message);
         return EX_TEMPFAIL;
     }
     if (opt.version) {
