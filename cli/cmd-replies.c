@@ -93,7 +93,8 @@ replies_parse_duration(const char *text, guint64 *seconds)
             return FALSE;
         }
     }
-    if (n > G_MAXUINT64 / unit / 2)
+    /* More than a hundred years is a typo, and would overflow the interval arithmetic. */
+    if (n > G_GUINT64_CONSTANT(100) * 366 * 86400 / unit)
         return FALSE;
     *seconds = n * unit;
     return TRUE;
@@ -199,11 +200,12 @@ replies_print(const RepliesView *view, const PGresult *res, int from, int to, in
     fflush(stdout);
 }
 
-/* replies_query - the newest `limit` replies since `since` seconds (0: all) */
+/* replies_query - the newest `limit` replies, received in the last `since` seconds
+ * when since is not negative */
 static PGresult *
-replies_query(PGconn *conn, const RepliesView *view, guint64 since, int limit, GError **error)
+replies_query(PGconn *conn, const RepliesView *view, gint64 since, int limit, GError **error)
 {
-    g_autofree char *since_text = since ? g_strdup_printf("%" G_GUINT64_FORMAT, since) : NULL;
+    g_autofree char *since_text = since >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, since) : NULL;
     g_autofree char *limit_text = g_strdup_printf("%d", limit);
     const char *values[] = {since_text, view->kind, limit_text};
 
@@ -303,7 +305,8 @@ cmd_replies(int argc, char **argv)
     conn = db_connect(config->database, "replygate-replies", 0, &error);
     /* LISTEN before the first query, so that no reply falls between them. */
     if (conn == NULL || (follow && !db_command(conn, "LISTEN replygate_reply", 0, NULL, &error)) ||
-        (res = replies_query(conn, &view, since, limit, &error)) == NULL) {
+        (res = replies_query(conn, &view, since_text ? (gint64)since : -1, limit, &error)) ==
+            NULL) {
         fprintf(stderr, "replygate: %s\n", error->message);
         return EX_TEMPFAIL;
     }

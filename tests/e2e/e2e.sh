@@ -11,6 +11,7 @@ SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/lib/tap.sh"
 . "$SRC/scripts/lib/stack.sh"
+unset MAIL_CONFIG
 
 T=$(mktemp -d /tmp/rg-e2e.XXXXXX)
 chmod 755 "$T"
@@ -237,6 +238,43 @@ tap_is "8. replygate check passes on the test stack (exit 0)" "$status" 0
 tap_is "8. replygate check: no FAIL line" "$(grep -c '^FAIL' "$T/check1")" 0
 [ "$status" = 0 ] || sed 's/^/# /' "$T/check1"
 tap_like "8. replygate check: milter line OK" "$(grep 'milter socket' "$T/check1")" '^OK +milter socket unix:.* accepts connections'
+# check_fails LABEL ERE [check options] - replygate check exits 1 with a FAIL
+# line that matches ERE
+check_fails() {
+    local label=$1 ere=$2 out status
+    shift 2
+    out=$(rg check --config "$RG_CONFIG" --postfix-config "$D/postfix" "$@" 2>&1)
+    status=$?
+    tap_like "8. check fails: $label" "exit=$status $(printf '%s\n' "$out" | grep '^FAIL')" \
+        "^exit=1 FAIL +$ere"
+}
+chmod 644 "$D/etc/secrets"
+check_fails "secrets readable by others" "secrets file .*secrets has mode 0644.*; fix: make it mode 0640"
+chmod 640 "$D/etc/secrets"
+postconf -c "$D/postfix" -e "milter_default_action = accept"
+check_fails "milter_default_action = accept" "Postfix milter_default_action is accept.*; fix: postconf -e 'milter_default_action = tempfail'"
+postconf -c "$D/postfix" -e "milter_default_action = tempfail"
+mkdir "$T/sql"
+cp "$SRC"/sql/[0-9][0-9][0-9][0-9]_*.sql "$T/sql/"
+echo "SELECT 1;" >"$T/sql/9999_future.sql"
+check_fails "a schema file not applied" "database reachable, but 1 schema file is not applied, from 9999_future\.sql; fix: run: replygate migrate" --sql-dir "$T/sql"
+chown root: "$D/spool"
+check_fails "spool not writable by replygate" "spool .*/spool is not writable by user replygate; fix: "
+chown replygate: "$D/spool"
+mkdir -p "$T/tls-soon"
+openssl req -x509 -newkey rsa:2048 -nodes -days 5 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -keyout "$T/tls-soon/key.pem" -out "$T/tls-soon/cert.pem" >/dev/null 2>&1
+pf_cert "$T/tls-other" mx.elsewhere.example >/dev/null 2>&1
+postconf -c "$D/postfix" -e "smtpd_tls_cert_file = $T/tls-soon/cert.pem" "smtpd_tls_key_file = $T/tls-soon/key.pem"
+check_fails "certificate expiring in 5 days" "TLS certificate .*cert\.pem expires within 14 days"
+postconf -c "$D/postfix" -e "smtpd_tls_cert_file = $T/tls-other/cert.pem" "smtpd_tls_key_file = $T/tls-other/key.pem"
+check_fails "certificate for another host" "TLS certificate .*cert\.pem does not name the host localhost"
+postconf -c "$D/postfix" -e "smtpd_tls_cert_file = $T/tls-other/cert.pem" "smtpd_tls_key_file = $D/tls/key.pem"
+check_fails "key of another certificate" "TLS key .*key\.pem is not the key of certificate"
+postconf -c "$D/postfix" -e "smtpd_tls_cert_file = $D/tls/cert.pem" "smtpd_tls_key_file = $D/tls/key.pem"
+rg check --config "$RG_CONFIG" --postfix-config "$D/postfix" >/dev/null 2>&1
+tap_is "8. check passes again once everything is put back" "$?" 0
+
 stack_milter_stop "$D"
 rg check --config "$RG_CONFIG" --postfix-config "$D/postfix" >"$T/check2" 2>&1
 tap_is "8. replygate check with the milter stopped exits 1" "$?" 1
@@ -277,6 +315,11 @@ tap_is "replies --kind i --json: one object per stored reply" \
 tap_is "replies --json: the reply_text of case 1" \
     "$(rg replies --config "$RG_CONFIG" --json --limit 50 | jq -r "select(.message_id == \"$MID1\") | .reply_text")" \
     "Sounds good, merging it now."
+tap_is "replies --since 1h counts every reply, --since 0s none" \
+    "$(rg replies --config "$RG_CONFIG" --since 1h --json --limit 100 | wc -l) $(rg replies --config "$RG_CONFIG" --since 0s --json | wc -l)" \
+    "$(sql 'SELECT count(*) FROM replygate.processed_replies') 0"
+rg replies --config "$RG_CONFIG" --since 5x >/dev/null 2>&1
+tap_is "replies --since 5x is a usage error (64)" "$?" 64
 rg replies --config "$RG_CONFIG" --follow --json --limit 0 >"$T/follow" 2>&1 &
 follow_pid=$!
 sleep 0.5

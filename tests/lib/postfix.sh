@@ -78,9 +78,9 @@ pf_register_locked() {
 compatibility_level = 3.6
 EOF
     fi
-    cur=$(postconf -nh alternate_config_directories 2>/dev/null || true)
+    cur=$(postconf -c /etc/postfix -nh alternate_config_directories 2>/dev/null || true)
     case " ${cur//,/ } " in *" $dir "*) return 0 ;; esac
-    postconf -e "alternate_config_directories = ${cur:+$cur }$dir"
+    postconf -c /etc/postfix -e "alternate_config_directories = ${cur:+$cur }$dir"
 }
 pf_register() { pf_locked pf_register_locked "$1"; }
 
@@ -88,13 +88,13 @@ pf_register() { pf_locked pf_register_locked "$1"; }
 pf_unregister_locked() {
     local dir=$1 cur out= d
     [ -f "$PF_SYSTEM_MAIN_CF" ] || return 0
-    cur=$(postconf -nh alternate_config_directories 2>/dev/null || true)
+    cur=$(postconf -c /etc/postfix -nh alternate_config_directories 2>/dev/null || true)
     for d in ${cur//,/ }; do [ "$d" = "$dir" ] || out="${out:+$out }$d"; done
     [ "$out" = "$cur" ] && return 0
     if [ -n "$out" ]; then
-        postconf -e "alternate_config_directories = $out"
+        postconf -c /etc/postfix -e "alternate_config_directories = $out"
     else
-        postconf -X alternate_config_directories
+        postconf -c /etc/postfix -X alternate_config_directories
     fi
 }
 pf_unregister() { pf_locked pf_unregister_locked "$1"; }
