@@ -108,6 +108,16 @@ tap_is "migrate twice: schema unchanged" "$dump2" "$dump1"
 tap_is "migrate twice: schema_migrations unchanged" "$n2" "$n1"
 REPLYGATE_SQL_DIR=$T/nowhere "$CLI" migrate --config "$CFG" >/dev/null 2>&1
 tap_is "migrate: a missing sql dir is an error" "$?" 78
+# Two hosts installing at once: the advisory lock lets one apply, the other
+# then finds nothing to do.
+pg_value "CREATE DATABASE parallel" >/dev/null
+for i in 1 2 3; do
+    "$CLI" migrate --database "host=$PG_DIR dbname=parallel user=postgres" >"$T/par$i.out" 2>&1 &
+done
+par_rcs=
+for job in $(jobs -p); do wait "$job"; par_rcs="$par_rcs$?"; done
+tap_is "migrate in parallel: all exit 0" "$par_rcs" 000
+tap_is "migrate in parallel: applied once" "$(cat "$T"/par*.out | grep -c '^applied 0001_init.sql')" 1
 
 # --- a reply with an attachment is stored --------------------------------------
 head -c 3000 /dev/urandom >"$T/blob.bin"
