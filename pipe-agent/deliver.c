@@ -18,6 +18,17 @@
  * The processor log is a convenience for people. When it cannot be opened
  * the delivery goes on and mail.log says so: losing or delaying a reply over
  * a log file would be the worse failure.
+ *
+ * A message too big is refused after max_message_size bytes, and only those
+ * are kept in failure/. A permanent refusal leaves NAME and NAME.reason in
+ * failure/; a temporary one leaves nothing (Postfix keeps the message). A
+ * file left in new/ means an agent was killed mid-delivery; Postfix retries
+ * it and the database's unique key keeps the reply stored once.
+ *
+ * pipe(8) reads standard output and standard error together, so the agent
+ * writes nothing to standard error on its real path: GLib's own messages go
+ * to mail.log. REPLYGATE_LOG_STDERR=1 copies mail.log lines to standard
+ * error for tests.
  */
 #include <errno.h>
 #include <signal.h>
