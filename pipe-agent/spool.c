@@ -173,7 +173,7 @@ spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
     return new_path;
 }
 
-/* spool_move - rename a file into folder and fsync that folder */
+/* spool_move - rename a file into folder and fsync that folder (not success/) */
 char *
 spool_move(const char *spool_dir, const char *path, const char *folder, GError **error)
 {
@@ -186,8 +186,10 @@ spool_move(const char *spool_dir, const char *path, const char *folder, GError *
         return NULL;
     }
     /* One journal commit carries both folders on ext4 and xfs: the file is
-     * in one of them after a crash, so fsync of the destination suffices. */
-    if (!spool_fsync_dir(to_dir, error))
+     * in one of them after a crash, so fsync of the destination suffices.
+     * A move to success/ needs none: the reply is committed in PostgreSQL
+     * already, and after a crash its copy at worst stays in new/. */
+    if (strcmp(folder, "success") != 0 && !spool_fsync_dir(to_dir, error))
         return NULL;
     return g_steal_pointer(&to_path);
 }

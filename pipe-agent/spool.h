@@ -20,7 +20,8 @@ gboolean spool_prepare(const char *spool_dir, GError **error);
 char *spool_write_new(const char *spool_dir, GBytes *raw, GError **error);
 
 /* spool_move - rename a file from new/ into folder ("success" or "failure")
- * and fsync that folder; returns the new path */
+ * and fsync that folder (success/ needs no fsync: the reply is in the
+ * database already); returns the new path */
 char *spool_move(const char *spool_dir, const char *path, const char *folder, GError **error);
 
 /* spool_write_reason - write text into failure/NAME.reason for a file NAME */
