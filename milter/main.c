@@ -53,6 +53,18 @@ typedef struct {
     gboolean version;
 } Options;
 
+/* options_clear - release what the option parser allocated */
+static void
+options_clear(Options *opt)
+{
+    g_clear_pointer(&opt->config_path, g_free);
+    g_clear_pointer(&opt->socket, g_free);
+    g_clear_pointer(&opt->user, g_free);
+    g_clear_pointer(&opt->pidfile, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
+
 /* on_signal - async-signal-safe: pass the signal number to the main loop */
 static void
 on_signal(int sig)
@@ -314,7 +326,7 @@ serve(const char *config_path)
 int
 main(int argc, char **argv)
 {
-    Options opt = {0};
+    g_auto(Options) opt = {0};
     g_autoptr(GError) error = NULL;
     g_autoptr(Snapshot) snap = NULL;
     const char *config_path;
