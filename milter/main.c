@@ -25,6 +25,8 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -79,8 +81,8 @@ on_signal(int sig)
 }
 
 /* milter_thread - run libmilter's accept loop; tell the main loop when it ends */
-static gpointer
-milter_thread(gpointer data)
+static void *
+milter_thread(void *data)
 {
     int *result = data;
     unsigned char byte = 0;
@@ -238,19 +240,19 @@ drop_privileges(const struct passwd *pw, GError **error)
     return TRUE;
 }
 
-/* reload - SIGHUP: load a new snapshot; a broken one keeps the old */
+/* reload - SIGHUP: load a new snapshot; a broken one keeps the old. config_socket
+ * is the milter_socket listened on, NULL when -p chose the socket */
 static void
-reload(const char *config_path)
+reload(const char *config_path, const char *config_socket)
 {
     g_autoptr(GError) error = NULL;
     Snapshot *fresh = snapshot_load(config_path, &error);
-    g_autoptr(Snapshot) old = snapshot_current();
 
     if (fresh == NULL) {
         maillog_error("reload failed, keeping the previous configuration: %s", error->message);
         return;
     }
-    if (old != NULL && g_strcmp0(old->config->milter_socket, fresh->config->milter_socket) != 0)
+    if (config_socket != NULL && strcmp(config_socket, fresh->config->milter_socket) != 0)
         maillog_warning("milter_socket changed to %s: it takes effect at the next start",
                         fresh->config->milter_socket);
     snapshot_install(fresh);
@@ -280,41 +282,99 @@ catch_signals(GError **error)
     return TRUE;
 }
 
-/* serve - run the milter thread; handle signals here until it ends */
+/* on_wake - SIGUSR2 does nothing but interrupt the milter thread's poll() */
+static void
+on_wake(int sig)
+{
+    (void)sig;
+}
+
+/* stop_thread - smfi_stop(), which may block until the accept loop wakes */
+static void *
+stop_thread(void *data)
+{
+    (void)data;
+    smfi_stop();
+    return NULL;
+}
+
+/* wait_byte - the next byte from the signal pipe; 0 when smfi_main() returned,
+ * -1 when timeout_ms (or -1: no timeout) passed first */
 static int
-serve(const char *config_path)
+wait_byte(int timeout_ms)
+{
+    struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
+    unsigned char byte;
+    ssize_t n;
+
+    for (;;) {
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue; /* a signal: its byte is in the pipe now */
+        if (r == 0)
+            return -1;
+        n = read(signal_pipe[0], &byte, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n == 1 ? byte : 0;
+    }
+}
+
+/* serve - run the milter thread; handle signals here until it ends (config_socket: see reload) */
+static int
+serve(const char *config_path, const char *config_socket)
 {
     sigset_t set;
+    struct sigaction wake;
     int milter_result = MI_FAILURE;
     gboolean stopping = FALSE;
-    GThread *thread;
+    pthread_t thread;
 
     /* Threads started from here on block the signals; this thread takes them. */
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    memset(&wake, 0, sizeof wake);
+    wake.sa_handler = on_wake;
+    sigemptyset(&wake.sa_mask);
+    sigaction(SIGUSR2, &wake, NULL);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    thread = g_thread_new("milter", milter_thread, &milter_result);
+    if (pthread_create(&thread, NULL, milter_thread, &milter_result) != 0) {
+        maillog_error("cannot start the milter thread");
+        return EX_TEMPFAIL;
+    }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     for (;;) {
-        unsigned char byte;
-        ssize_t n = read(signal_pipe[0], &byte, 1);
+        /*
+         * After smfi_stop() libmilter's accept loop notices only when its
+         * poll() returns, after a timeout of seconds; SIGUSR2 to that
+         * thread cuts it short, again every 100 ms in case one came just
+         * before the poll began.
+         */
+        int byte = wait_byte(stopping ? 100 : -1);
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || byte == 0)
+        if (byte == 0)
             break; /* smfi_main() returned */
-        if (byte == SIGHUP && !stopping)
-            reload(config_path);
+        if (byte < 0)
+            pthread_kill(thread, SIGUSR2);
+        else if (byte == SIGHUP && !stopping)
+            reload(config_path, config_socket);
         else if ((byte == SIGTERM || byte == SIGINT) && !stopping) {
+            pthread_t stopper;
+
             maillog_info("stopping on signal %d", byte);
             stopping = TRUE;
-            smfi_stop();
+            /* smfi_stop() waits for a lock the accept loop holds while it polls. */
+            if (pthread_create(&stopper, NULL, stop_thread, NULL) == 0)
+                pthread_detach(stopper);
+            else
+                smfi_stop();
+            pthread_kill(thread, SIGUSR2);
         }
     }
-    g_thread_join(thread);
+    pthread_join(thread, NULL);
     if (!stopping || milter_result != MI_SUCCESS) {
         maillog_error("the milter stopped unexpectedly");
         return EX_TEMPFAIL;
@@ -330,7 +390,7 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(Snapshot) snap = NULL;
     const char *config_path;
-    const char *socket;
+    g_autofree char *socket = NULL;
     struct passwd *pw = NULL;
     const char *pidfile;
     int status;
@@ -351,7 +411,8 @@ main(int argc, char **argv)
         maillog_error("%s", error->message);
         return EX_CONFIG;
     }
-    socket = opt.socket != NULL ? opt.socket : snap->config->milter_socket;
+    /* A copy: the snapshot that holds milter_socket goes away at the first reload. */
+    socket = g_strdup(opt.socket != NULL ? opt.socket : snap->config->milter_socket);
     if (opt.user != NULL && (pw = getpwnam(opt.user)) == NULL) {
         fprintf(stderr, "replygate-milter: unknown user \"%s\"\n", opt.user);
         return EX_NOUSER;
@@ -369,7 +430,11 @@ main(int argc, char **argv)
     }
     snapshot_install(g_steal_pointer(&snap));
     maillog_info("started %s on %s, configuration %s", REPLYGATE_VERSION, socket, config_path);
-    status = serve(config_path);
+    status = serve(config_path, opt.socket != NULL ? NULL : socket);
+    /* A stale socket file would only make Postfix's connects fail slower. */
+    if (unix_socket_path(socket) != NULL && unlink(unix_socket_path(socket)) != 0 &&
+        errno != ENOENT)
+        maillog_warning("cannot remove %s: %s", unix_socket_path(socket), g_strerror(errno));
     /* After -u the pid file may no longer be ours to remove; that is harmless. */
     if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT && errno != EACCES)
         maillog_warning("cannot remove %s: %s", pidfile, g_strerror(errno));

@@ -296,9 +296,14 @@ else
 fi
 
 # --- SIGTERM ----------------------------------------------------------------
+t0=$(date +%s%N)
 kill -TERM "$main_pid"
 wait_gone "$main_pid"
+ms=$((($(date +%s%N) - t0) / 1000000))
 tap_is "SIGTERM: exits 0" "$status" 0
+# libmilter's accept loop would notice smfi_stop() only after its poll timeout (5 s).
+if [ "$ms" -lt 2000 ]; then tap_ok "SIGTERM: gone in ${ms} ms"; else tap_not_ok "SIGTERM: gone in ${ms} ms" "want under 2000 ms"; fi
+tap_check "SIGTERM: socket file removed" test ! -e "$dir/milter.sock"
 tap_check "SIGTERM: logged" grep -qF "stopped" "$main_log"
 
 # --- require_tls = no -------------------------------------------------------
