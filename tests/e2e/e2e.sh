@@ -98,7 +98,11 @@ check_log() {
     fi
 }
 
-# sent_nothing MSGID - no row for a Message-ID, after the queue has had time
+# running PID - is the process there and not a zombie? (A daemon whose parent
+# exited is reparented to PID 1, which on some machines never reaps it.)
+running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
+
+# stored_count MSGID - the rows stored for a Message-ID
 stored_count() { sql "SELECT count(*) FROM replygate.processed_replies WHERE message_id = '$1'"; }
 
 ADDR=$(rg address --config "$RG_CONFIG" i 1 5)
@@ -407,10 +411,25 @@ REPLYGATE_LOCAL_DIR=$UP_DIR REPLYGATE_LOCAL_PORT=$UP_PORT BUILD_DIR=$BUILD REPLY
 tap_is "scripts/up: a second run works" "$?" 0
 tap_like "scripts/up: the second run stores its reply" "$(cat "$T/up2")" 'status=stored'
 up_pg=$(cat "$UP_DIR/pg.dir" 2>/dev/null || echo none)
+# The daemons of the up stack by pid: Postfix's master, the milter, rsyslogd
+# and the postmaster (whose command lines need not name the folder).
+up_pids=$(cat "$UP_DIR/queue/pid/master.pid" "$UP_DIR/milter.pid" "$UP_DIR/rsyslog.pid" 2>/dev/null | tr -s " \n" " ")
+up_pids="$up_pids $(head -1 "$up_pg/data/postmaster.pid" 2>/dev/null)"
+tap_like "scripts/down: the pids of the up stack were found" "$up_pids" "^ *[0-9]+ [0-9]+ [0-9]+ [0-9]+ *$"
 REPLYGATE_LOCAL_DIR=$UP_DIR "$SRC/scripts/down" >"$T/down" 2>&1
 tap_is "scripts/down: exits 0" "$?" 0
 sleep 0.5
 tap_is "scripts/down: no process of the stack is left" \
     "$(ps -eo args | grep -F "$UP_DIR" | grep -v grep | wc -l) $(ps -eo args | grep -F "$up_pg" | grep -v grep | wc -l)" "0 0"
+alive=
+for p in $up_pids; do running "$p" && alive="$alive $p"; done
+tap_is "scripts/down: master, milter, rsyslogd and postmaster are gone" "$alive" ""
+
+# The test stack itself stops cleanly too.
+st_pids="$(cat "$D/queue/pid/master.pid" "$D/milter.pid" "$D/rsyslog.pid" 2>/dev/null | tr -s " \n" " ") $(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)"
+stack_down "$D" >/dev/null 2>&1
+alive=
+for p in $st_pids; do running "$p" && alive="$alive $p"; done
+tap_is "stack_down: every daemon of the test stack is gone" "$(echo $st_pids | wc -w) $alive" "4 "
 
 tap_done
