@@ -30,10 +30,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+#include <openssl/crypto.h>
 
 #include "callbacks.h"
 #include "maillog.h"
@@ -328,7 +330,9 @@ serve(const char *config_path, const char *config_socket)
     struct sigaction wake;
     int milter_result = MI_FAILURE;
     gboolean stopping = FALSE;
+    gboolean have_stopper = FALSE;
     pthread_t thread;
+    pthread_t stopper;
 
     /* Threads started from here on block the signals; this thread takes them. */
     sigemptyset(&set);
@@ -362,19 +366,24 @@ serve(const char *config_path, const char *config_socket)
         else if (byte == SIGHUP && !stopping)
             reload(config_path, config_socket);
         else if ((byte == SIGTERM || byte == SIGINT) && !stopping) {
-            pthread_t stopper;
-
             maillog_info("stopping on signal %d", byte);
             stopping = TRUE;
             /* smfi_stop() waits for a lock the accept loop holds while it polls. */
-            if (pthread_create(&stopper, NULL, stop_thread, NULL) == 0)
-                pthread_detach(stopper);
-            else
+            have_stopper = pthread_create(&stopper, NULL, stop_thread, NULL) == 0;
+            if (!have_stopper)
                 smfi_stop();
             pthread_kill(thread, SIGUSR2);
         }
     }
     pthread_join(thread, NULL);
+    if (have_stopper) {
+        struct timespec deadline;
+
+        /* Let smfi_stop() finish before exit() runs libmilter's own clean-up. */
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 2;
+        pthread_timedjoin_np(stopper, NULL, &deadline);
+    }
     if (!stopping || milter_result != MI_SUCCESS) {
         maillog_error("the milter stopped unexpectedly");
         return EX_TEMPFAIL;
@@ -395,6 +404,12 @@ main(int argc, char **argv)
     const char *pidfile;
     int status;
 
+    /*
+     * libmilter never joins its session threads, so a transaction may still be
+     * verifying a mac when main() returns: OpenSSL must not tear itself down
+     * in an atexit handler under it.
+     */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
     if (!parse_options(&argc, &argv, &opt, &error)) {
         fprintf(stderr, "replygate-milter: %s (try --help)\n", error->message);
         return EX_USAGE;

@@ -4,11 +4,15 @@
  * snapshot_load() does all the file reading before anything is swapped, so a
  * configuration that fails to load leaves the current one in place.
  */
+#include <pthread.h>
+
 #include "snapshot.h"
 
 /* The current snapshot; read and written only under snapshot_lock. */
 static Snapshot *snapshot_now;
-static GMutex snapshot_lock;
+/* A pthread mutex (not GMutex): libmilter's threads are pthreads, and
+ * ThreadSanitizer sees this lock, so it can check the swap. */
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* snapshot_load - read a configuration and its secrets file into a new snapshot */
 Snapshot *
@@ -55,10 +59,10 @@ snapshot_install(Snapshot *snap)
 {
     Snapshot *old;
 
-    g_mutex_lock(&snapshot_lock);
+    pthread_mutex_lock(&snapshot_lock);
     old = snapshot_now;
     snapshot_now = snap;
-    g_mutex_unlock(&snapshot_lock);
+    pthread_mutex_unlock(&snapshot_lock);
     /* Messages still holding the old snapshot keep it alive until they end. */
     snapshot_unref(old);
 }
@@ -69,9 +73,9 @@ snapshot_current(void)
 {
     Snapshot *snap = NULL;
 
-    g_mutex_lock(&snapshot_lock);
+    pthread_mutex_lock(&snapshot_lock);
     if (snapshot_now != NULL)
         snap = snapshot_ref(snapshot_now);
-    g_mutex_unlock(&snapshot_lock);
+    pthread_mutex_unlock(&snapshot_lock);
     return snap;
 }
