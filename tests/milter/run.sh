@@ -317,7 +317,8 @@ else
 fi
 
 # --- the daemon and its pid file, with -p ----------------------------------
-"$MILTER" --config "$dir/main.conf" -p "unix:$dir/daemon.sock" -P "$dir/milter.pid" \
+# Relative paths on purpose: the daemon works in / and must still find them.
+(cd "$dir" && exec "$MILTER" --config main.conf -p unix:daemon.sock -P milter.pid) \
     >"$dir/daemon.out" 2>&1
 rc=$?
 tap_is "without -f: the starting process exits 0" "$rc" 0
@@ -331,12 +332,20 @@ if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
     : >"$dir/daemon.log"
     run_script "the daemon decides on the -p socket" "$dir/daemon.log" "$dir/daemon.sock" \
         key-valid.lua
+    # SIGHUP re-reads the relative --config: discard instead of reject now.
+    write_conf "$dir/main.conf" "$dir/milter.sock" "auto_submitted_action = discard"
+    kill -HUP "$dpid"
+    sleep 0.5
+    run_script "the daemon reloads its relative --config on SIGHUP" "$dir/daemon.log" \
+        "$dir/daemon.sock" autosubmit.lua AS_NAME=Precedence AS_VALUE=bulk \
+        AS_SENDER="<bob@example.org>" AS_WANT=discard
     kill -TERM "$dpid"
     for _ in $(seq 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$dpid" 2>/dev/null; then
-        tap_not_ok "the daemon ends on SIGTERM and removes its pid file" "still running"
+        tap_not_ok "the daemon ends on SIGTERM, removes its pid file and socket" "still running"
     else
-        tap_check "the daemon ends on SIGTERM and removes its pid file" test ! -e "$dir/milter.pid"
+        tap_check "the daemon ends on SIGTERM, removes its pid file and socket" \
+            test ! -e "$dir/milter.pid" -a ! -e "$dir/daemon.sock"
     fi
 else
     tap_not_ok "without -f: the pid file names a running daemon" "pid file: '$dpid'" \

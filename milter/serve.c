@@ -1,0 +1,210 @@
+/*
+ * serve.c - the main thread as the signal thread, libmilter in a second one.
+ *
+ * smfi_main() starts its own thread that sigwait()s for SIGHUP, SIGTERM and
+ * SIGINT and stops the milter on any of them, SIGHUP included. To make SIGHUP
+ * a reload, smfi_main() runs in a second thread and the main thread is the
+ * dedicated signal thread: it never blocks these signals and catches them
+ * with a handler that only writes the signal number into a pipe. Linux hands
+ * a process-directed signal to the main thread whenever that thread does not
+ * block it, so libmilter's thread never sees them; the main thread then
+ * reloads (SIGHUP) or stops the milter (SIGTERM, SIGINT). A sigwait() loop
+ * would leave a window, while it is busy, in which the signal would go to
+ * libmilter's thread and stop the milter; the milter suite's SIGHUP storm
+ * checks that this does not happen.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "maillog.h"
+#include "rg-error.h"
+#include "serve.h"
+#include "snapshot.h"
+
+/* Written by the signal handler and the milter thread, read by the main thread. */
+static int signal_pipe[2] = {-1, -1};
+
+/* on_signal - async-signal-safe: pass the signal number to the main loop */
+static void
+on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+
+    if (write(signal_pipe[1], &byte, 1) < 0) {
+        /* The pipe is full of pending signals already: nothing is lost. */
+    }
+    errno = saved;
+}
+
+/* milter_thread - run libmilter's accept loop; tell the main loop when it ends */
+static void *
+milter_thread(void *data)
+{
+    int *result = data;
+    unsigned char byte = 0;
+
+    *result = smfi_main();
+    if (write(signal_pipe[1], &byte, 1) < 0)
+        maillog_error("cannot wake the main thread: %s", g_strerror(errno));
+    return NULL;
+}
+
+/* reload - SIGHUP: load a new snapshot; a broken one keeps the old. config_socket
+ * is the milter_socket listened on, NULL when -p chose the socket */
+static void
+reload(const char *config_path, const char *config_socket)
+{
+    g_autoptr(GError) error = NULL;
+    Snapshot *fresh = snapshot_load(config_path, &error);
+
+    if (fresh == NULL) {
+        maillog_error("reload failed, keeping the previous configuration: %s", error->message);
+        return;
+    }
+    if (config_socket != NULL && strcmp(config_socket, fresh->config->milter_socket) != 0)
+        maillog_warning("milter_socket changed to %s: it takes effect at the next start",
+                        fresh->config->milter_socket);
+    snapshot_install(fresh);
+    maillog_info("configuration reloaded from %s", config_path);
+}
+
+/* serve_catch_signals - SIGHUP, SIGTERM and SIGINT into the pipe, in this thread only */
+gboolean
+serve_catch_signals(GError **error)
+{
+    struct sigaction action;
+
+    if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "pipe: %s", g_strerror(errno));
+        return FALSE;
+    }
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    /* SA_NODEFER: never blocked here, even inside the handler (see the top). */
+    action.sa_flags = SA_RESTART | SA_NODEFER;
+    if (sigaction(SIGHUP, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0 ||
+        sigaction(SIGINT, &action, NULL) != 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "sigaction: %s", g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* on_wake - SIGUSR2 does nothing but interrupt the milter thread's poll() */
+static void
+on_wake(int sig)
+{
+    (void)sig;
+}
+
+/* stop_thread - smfi_stop(), which may block until the accept loop wakes */
+static void *
+stop_thread(void *data)
+{
+    (void)data;
+    smfi_stop();
+    return NULL;
+}
+
+/* wait_byte - the next byte from the signal pipe; 0 when smfi_main() returned,
+ * -1 when timeout_ms (or -1: no timeout) passed first */
+static int
+wait_byte(int timeout_ms)
+{
+    struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
+    unsigned char byte;
+    ssize_t n;
+
+    for (;;) {
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue; /* a signal: its byte is in the pipe now */
+        if (r == 0)
+            return -1;
+        n = read(signal_pipe[0], &byte, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n == 1 ? byte : 0;
+    }
+}
+
+/* serve_run - run the milter thread; handle signals here until it ends (config_socket: see reload)
+ */
+int
+serve_run(const char *config_path, const char *config_socket)
+{
+    sigset_t set;
+    struct sigaction wake;
+    int milter_result = MI_FAILURE;
+    gboolean stopping = FALSE;
+    gboolean have_stopper = FALSE;
+    pthread_t thread;
+    pthread_t stopper;
+
+    /* Threads started from here on block the signals; this thread takes them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    memset(&wake, 0, sizeof wake);
+    wake.sa_handler = on_wake;
+    sigemptyset(&wake.sa_mask);
+    sigaction(SIGUSR2, &wake, NULL);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (pthread_create(&thread, NULL, milter_thread, &milter_result) != 0) {
+        maillog_error("cannot start the milter thread");
+        return EX_TEMPFAIL;
+    }
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    for (;;) {
+        /*
+         * After smfi_stop() libmilter's accept loop notices only when its
+         * poll() returns, after a timeout of seconds; SIGUSR2 to that
+         * thread cuts it short, again every 100 ms in case one came just
+         * before the poll began.
+         */
+        int byte = wait_byte(stopping ? 100 : -1);
+
+        if (byte == 0)
+            break; /* smfi_main() returned */
+        if (byte < 0)
+            pthread_kill(thread, SIGUSR2);
+        else if (byte == SIGHUP && !stopping)
+            reload(config_path, config_socket);
+        else if ((byte == SIGTERM || byte == SIGINT) && !stopping) {
+            maillog_info("stopping on signal %d", byte);
+            stopping = TRUE;
+            /* smfi_stop() waits for a lock the accept loop holds while it polls. */
+            have_stopper = pthread_create(&stopper, NULL, stop_thread, NULL) == 0;
+            if (!have_stopper)
+                smfi_stop();
+            pthread_kill(thread, SIGUSR2);
+        }
+    }
+    pthread_join(thread, NULL);
+    if (have_stopper) {
+        struct timespec deadline;
+
+        /* Let smfi_stop() finish before exit() runs libmilter's own clean-up. */
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 2;
+        pthread_timedjoin_np(stopper, NULL, &deadline);
+    }
+    if (!stopping || milter_result != MI_SUCCESS) {
+        maillog_error("the milter stopped unexpectedly");
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
