@@ -38,6 +38,7 @@ signed_address(const KeyRing *ring, const char *kind, guint64 target, guint64 us
                            kind, target, mac, user);
 }
 
+/* action_name - a word for an RcptAction, for failure messages */
 static const char *
 action_name(RcptAction action)
 {
@@ -46,6 +47,7 @@ action_name(RcptAction action)
     return names[action];
 }
 
+/* test_rcpt - every kind of recipient, with and without TLS */
 static void
 test_rcpt(void)
 {
@@ -104,6 +106,7 @@ test_rcpt(void)
     }
 }
 
+/* test_texts - reply texts, the trace header, text made safe for libmilter */
 static void
 test_texts(void)
 {
@@ -139,6 +142,7 @@ test_texts(void)
     }
 }
 
+/* test_deletions - the X-Replygate-* deletion plan */
 static void
 test_deletions(void)
 {
@@ -177,6 +181,7 @@ test_deletions(void)
     }
 }
 
+/* test_autosubmit - reject or discard by auto_submitted_action, with the reason */
 static void
 test_autosubmit(void)
 {
@@ -212,6 +217,7 @@ test_autosubmit(void)
     }
 }
 
+/* main - the g_test table of tests */
 int
 main(int argc, char **argv)
 {
