@@ -166,7 +166,7 @@ check_secrets(Check *check, const Config *config)
                ring->secrets->len, ring->secrets->len == 1 ? "" : "s", st.st_mode & 07777);
 }
 
-/* newest_schema_file - the sql folder's files, as migrate finds them */
+/* schema_files - the sql folder's files in order, found the way migrate finds them */
 static GPtrArray *
 schema_files(const Check *check, const char **dir_out)
 {
@@ -297,17 +297,26 @@ check_folder(Check *check, const char *what, const char *dir)
         report(check, "OK", NULL, "%s %s is writable by user %s", what, dir, check->agent_user);
 }
 
-/* check_spool - the spool and its maildir folders, and the processor log's folder */
+/* check_folders - the spool and its maildir folders, and the processor log's folder */
 static void
 check_folders(Check *check, const Config *config)
 {
+    static const char *const maildir[] = {"new", "success", "failure"};
     g_autofree char *log_dir = g_path_get_dirname(config->processor_log);
 
     check_folder(check, "spool", config->spool_directory);
+    /* The agent makes these when they are missing, but one it cannot write
+     * (left behind by root, say) defers every reply. */
+    for (gsize i = 0; i < G_N_ELEMENTS(maildir); i++) {
+        g_autofree char *sub = g_build_filename(config->spool_directory, maildir[i], NULL);
+
+        if (g_file_test(sub, G_FILE_TEST_IS_DIR))
+            check_folder(check, "spool folder", sub);
+    }
     check_folder(check, "processor log folder", log_dir);
 }
 
-/* milter_socket_path - the file of a unix: (or local:) socket, else NULL */
+/* unix_socket_path - the file of a unix: (or local:) socket, else NULL */
 static const char *
 unix_socket_path(const char *socket)
 {

@@ -265,6 +265,9 @@ check_fails "a schema file not applied" "database reachable, but 1 schema file i
 chown root: "$D/spool"
 check_fails "spool not writable by replygate" "spool .*/spool is not writable by user replygate; fix: "
 chown replygate: "$D/spool"
+chown root: "$D/spool/new"
+check_fails "spool/new left to root" "spool folder .*/spool/new is not writable by user replygate; fix: "
+chown replygate: "$D/spool/new"
 mkdir -p "$T/tls-soon"
 openssl req -x509 -newkey rsa:2048 -nodes -days 5 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
     -keyout "$T/tls-soon/key.pem" -out "$T/tls-soon/cert.pem" >/dev/null 2>&1
