@@ -60,8 +60,8 @@ pf_ensure_user() {
 # pf_locked - run a command holding the lock on the system main.cf, since
 # several instances register themselves at the same time
 pf_locked() {
-    mkdir -p /etc/postfix
-    (flock 9 && "$@") 9>/etc/postfix/.replygate-instances.lock
+    mkdir -p /etc/postfix /run/lock
+    (flock 9 && "$@") 9>/run/lock/replygate-postfix.lock
 }
 
 # pf_register - list DIR/postfix in the system main.cf's
