@@ -41,7 +41,7 @@ on_signal(int sig)
     unsigned char byte = (unsigned char)sig;
 
     if (write(signal_pipe[1], &byte, 1) < 0) {
-        /* The pipe is full of pending signals already: nothing is lost. */
+        /* The pipe is full of signals not yet handled: one more adds nothing. */
     }
     errno = saved;
 }
@@ -84,7 +84,9 @@ serve_catch_signals(GError **error)
 {
     struct sigaction action;
 
-    if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
+    /* A handler must never block: the write end does not wait when the pipe is full. */
+    if (pipe2(signal_pipe, O_CLOEXEC) != 0 ||
+        fcntl(signal_pipe[1], F_SETFL, fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK) != 0) {
         g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "pipe: %s", g_strerror(errno));
         return FALSE;
     }
