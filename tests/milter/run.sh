@@ -168,6 +168,7 @@ run_script "{tls_version} from the MAIL FROM macros" "${M[@]}" tls-at-mail.lua
 run_script "valid key accepted, X-Replygate-TLS added" "${M[@]}" key-valid.lua
 run_script "tampered key: 550 5.1.1 at RCPT" "${M[@]}" key-tampered.lua
 run_script "upper-cased key accepted" "${M[@]}" key-upper.lua
+run_script "every one-character change of the key refused with 550 5.1.1" "${M[@]}" mutations.lua
 run_script "malformed and unknown local parts: 550 5.1.1, hostile text escaped" "${M[@]}" \
     key-malformed.lua
 run_script "dedicated address accepted" "${M[@]}" dedicated.lua
