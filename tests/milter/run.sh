@@ -69,7 +69,8 @@ write_conf() {
     } >"$file"
 }
 
-# start_milter NAME CONF [ARGS...] - start a milter with -f; sets $pid, log in $dir/NAME.log
+# start_milter NAME CONF [ARGS...] - start a milter with -f; sets $pid, log in $dir/NAME.log.
+# Ready means its "started" line: the socket appears before privileges are dropped.
 start_milter() {
     local name=$1 conf=$2 socket
     shift 2
@@ -78,7 +79,7 @@ start_milter() {
     pid=$!
     pids+=("$pid")
     for _ in $(seq 100); do
-        [ -S "$socket" ] && return 0
+        [ -S "$socket" ] && grep -q '^started ' "$dir/$name.log" && return 0
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
