@@ -66,6 +66,9 @@ decide_unknown_text(const char *rcpt)
 {
     g_autofree char *bare = address_strip(rcpt ? rcpt : "");
 
+    /* libmilter refuses a reply text near 1000 bytes: a long address is cut. */
+    if (strlen(bare) > DECIDE_REPLY_ADDRESS_MAX)
+        strcpy(bare + DECIDE_REPLY_ADDRESS_MAX - 3, "...");
     return g_strdup_printf("<%s>: Recipient address rejected: unknown or expired reply address",
                            bare);
 }

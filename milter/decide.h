@@ -51,6 +51,7 @@ typedef struct {
 #define DECIDE_AUTO_RCODE "550"
 #define DECIDE_AUTO_XCODE "5.7.1"
 #define DECIDE_HEADER_PREFIX "X-Replygate-"
+#define DECIDE_REPLY_ADDRESS_MAX 256 /* bytes of an address quoted in a reply */
 #define DECIDE_TLS_HEADER "X-Replygate-TLS"
 
 /* decide_tls_sufficient - does the session's TLS version satisfy the configuration? */

@@ -172,6 +172,7 @@ run_script "upper-cased key accepted" "${M[@]}" key-upper.lua
 run_script "every one-character change of the key refused with 550 5.1.1" "${M[@]}" mutations.lua
 run_script "malformed and unknown local parts: 550 5.1.1, hostile text escaped" "${M[@]}" \
     key-malformed.lua
+run_script "a 900-byte address: 550 5.1.1 all the same" "${M[@]}" long-address.lua
 run_script "dedicated address accepted" "${M[@]}" dedicated.lua
 run_script "static address accepted" "${M[@]}" static.lua
 run_script "foreign domain untouched (no TLS, auto-submitted, forged header)" "${M[@]}" foreign.lua
@@ -337,7 +338,7 @@ if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
     # SIGHUP re-reads the relative --config: discard instead of reject now.
     write_conf "$dir/main.conf" "$dir/milter.sock" "auto_submitted_action = discard"
     kill -HUP "$dpid"
-    sleep 0.5
+    sleep 1
     run_script "the daemon reloads its relative --config on SIGHUP" "$dir/daemon.log" \
         "$dir/daemon.sock" autosubmit.lua AS_NAME=Precedence AS_VALUE=bulk \
         AS_SENDER="<bob@example.org>" AS_WANT=discard

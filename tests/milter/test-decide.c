@@ -9,6 +9,10 @@
 #include "../unit/testutil.h"
 
 #define SECRET "decide-test-secret-0123456789abcdef0123"
+/* 60 bytes; five of them and "@x" make an address longer than 256 bytes */
+#define LONG_LOCAL "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz01234567"
+/* what is left of the fifth after 256 - 3 bytes */
+#define LONG_LOCAL_CUT "abcdefghijklm"
 
 /* test_config - a configuration like the milter suite's */
 static Config *
@@ -118,6 +122,10 @@ test_texts(void)
         {"unknown", decide_unknown_text("<reply+i-1-x-5@reply.example.com>"),
          "<reply+i-1-x-5@reply.example.com>: Recipient address rejected: unknown or expired "
          "reply address"},
+        {"unknown, long address cut to 256 bytes",
+         decide_unknown_text("<" LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL "@x>"),
+         "<" LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL_CUT
+         "...>: Recipient address rejected: unknown or expired reply address"},
         {"auto-submitted", decide_autosubmit_text("Auto-Submitted: auto-replied"),
          "Auto-submitted message refused (Auto-Submitted: auto-replied)"},
         {"reply text: percent doubled", decide_reply_text("<a%b@x>: rejected"),
