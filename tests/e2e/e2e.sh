@@ -350,6 +350,8 @@ queue_directory = $T/pf-admin-queue
 myhostname = mx.example.net
 smtpd_milters = inet:127.0.0.1:8891
 relay_domains = lists.example.net
+smtpd_tls_cert_file = /etc/ssl/admin/mx.pem
+smtpd_tls_key_file = /etc/ssl/admin/mx.key
 EOF
 cp /etc/postfix/master.cf "$PFX/master.cf"
 cp -a "$PFX" "$T/pf-admin.orig"
@@ -381,9 +383,17 @@ tap_is "install: the schema is migrated" \
     "$(ls "$SRC/sql" | grep -c '^[0-9]\{4\}_.*\.sql$')"
 tap_check "install: systemd unit for the milter written" \
     grep -q "^ExecStart=/usr/local/sbin/replygate-milter" "$ROOT/etc/systemd/system/replygate-milter.service"
+tap_is "install: the administrator's certificate is kept, none is made" \
+    "$(postconf -c "$PFX" -h smtpd_tls_cert_file smtpd_tls_key_file | tr "\n" " ")$(ls "$ROOT/etc/replygate/tls" 2>/dev/null)" \
+    "/etc/ssl/admin/mx.pem /etc/ssl/admin/mx.key "
+# A change by hand after the install wins over the uninstall.
+postconf -c "$PFX" -e "milter_protocol = 4"
 "$SRC/scripts/uninstall" --root "$ROOT" --postfix-config "$PFX" --purge >"$T/uninstall" 2>&1
 tap_is "uninstall: succeeds" "$?" 0
-tap_is "uninstall: Postfix's main.cf and master.cf are as before" \
+tap_is "uninstall: the administrator's later milter_protocol = 4 stays" \
+    "$(postconf -c "$PFX" -nh milter_protocol)" 4
+postconf -c "$PFX" -X milter_protocol
+tap_is "uninstall: Postfix's main.cf and master.cf are as before (that line aside)" \
     "$(diff -r "$T/pf-admin.orig" "$PFX")" ""
 tap_is "uninstall --purge: no file left in the staging root" "$(cd "$ROOT" && find . -type f)" ""
 psql -X -q -d postgres -c "DROP DATABASE replygate_install" >/dev/null 2>&1
