@@ -11,9 +11,9 @@
  * is measured from just before fork() to the child's wait4(); CPU time and
  * peak RSS come from the child's own rusage (wait4), so they are the agent's
  * alone. With -u the child switches to USER before exec (as pipe(8) does
- * with user=), so files the agent creates belong to that user. Each run must exit with EXIT (default 0); the first failure's
- * output is shown. The last line printed is the one bench/run reads:
- *   result runs=.. failed=.. wall_ms=.. cpu_ms=.. user_ms=.. sys_ms=.. peak_rss_kb=..
+ * with user=), so files the agent creates belong to that user. Each run must exit with EXIT
+ * (default 0); the first failure's output is shown. The last line printed is the one bench/run
+ * reads: result runs=.. failed=.. wall_ms=.. cpu_ms=.. user_ms=.. sys_ms=.. peak_rss_kb=..
  * (medians, and the largest ru_maxrss over all runs).
  */
 #include <errno.h>
@@ -141,17 +141,26 @@ main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "+n:w:e:i:u:")) != -1) {
         switch (opt) {
-        case 'n': runs = atoi(optarg); break;
-        case 'w': warmup = atoi(optarg); break;
-        case 'e': want_exit = atoi(optarg); break;
-        case 'i': input = optarg; break;
+        case 'n':
+            runs = atoi(optarg);
+            break;
+        case 'w':
+            warmup = atoi(optarg);
+            break;
+        case 'e':
+            want_exit = atoi(optarg);
+            break;
+        case 'i':
+            input = optarg;
+            break;
         case 'u':
             if ((pw = getpwnam(optarg)) == NULL) {
                 fprintf(stderr, "bench-exec: no user %s\n", optarg);
                 return 2;
             }
             break;
-        default: goto usage;
+        default:
+            goto usage;
         }
     }
     if (input == NULL || optind >= argc || runs <= 0)

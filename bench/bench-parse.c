@@ -95,8 +95,12 @@ main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "n:t:")) != -1) {
         switch (opt) {
-        case 'n': iterations = atoi(optarg); break;
-        case 't': seconds = g_ascii_strtod(optarg, NULL); break;
+        case 'n':
+            iterations = atoi(optarg);
+            break;
+        case 't':
+            seconds = g_ascii_strtod(optarg, NULL);
+            break;
         default:
             fputs("usage: bench-parse [-n ITERATIONS] [-t SECONDS] MESSAGE...\n", stderr);
             return 2;

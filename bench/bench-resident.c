@@ -60,8 +60,10 @@ static gboolean
 deliver_one(const Config *config, const KeyRing *ring, PGconn *conn, GBytes *raw,
             const char *recipient, GError **error)
 {
-    StoreEnvelope envelope = {.queue_id = "BENCH", .sender = "alice@bench.example",
-                              .recipient = recipient, .client_address = "127.0.0.1"};
+    StoreEnvelope envelope = {.queue_id = "BENCH",
+                              .sender = "alice@bench.example",
+                              .recipient = recipient,
+                              .client_address = "127.0.0.1"};
     StoreOutcome outcome = {0};
     g_autofree char *path = spool_write_new(config->spool_directory, raw, error);
     g_autoptr(Verdict) verdict = NULL;
@@ -96,10 +98,17 @@ main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "C:r:n:")) != -1) {
         switch (opt) {
-        case 'C': config_path = optarg; break;
-        case 'r': recipient = optarg; break;
-        case 'n': n = atoi(optarg); break;
-        default: goto usage;
+        case 'C':
+            config_path = optarg;
+            break;
+        case 'r':
+            recipient = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        default:
+            goto usage;
         }
     }
     if (config_path == NULL || recipient == NULL || optind >= argc || n <= 0)

@@ -51,11 +51,11 @@
 #define ID_MARK "@@ID@@"
 
 typedef struct {
-    char *id;          /* the Message-ID's unique part */
-    gint64 t_start;    /* realtime µs at MAIL FROM */
-    gint64 t_250;      /* realtime µs at the 250 after DATA; 0 when refused */
-    gint64 t_done;     /* realtime µs at completion; 0 when not seen */
-    char reply[128];   /* the server's answer to DATA */
+    char *id;        /* the Message-ID's unique part */
+    gint64 t_start;  /* realtime µs at MAIL FROM */
+    gint64 t_250;    /* realtime µs at the 250 after DATA; 0 when refused */
+    gint64 t_done;   /* realtime µs at completion; 0 when not seen */
+    char reply[128]; /* the server's answer to DATA */
 } Sent;
 
 typedef struct {
@@ -71,11 +71,11 @@ typedef struct {
     const char *maildir;
     const char *tsv;
     int wait_s;
-    char *head;        /* template up to the mark, dot-stuffed, CRLF */
-    char *tail;        /* template after the mark, dot-stuffed, CRLF */
+    char *head; /* template up to the mark, dot-stuffed, CRLF */
+    char *tail; /* template after the mark, dot-stuffed, CRLF */
     Sent *sent;
-    gint next;         /* next message index, atomic */
-    gint64 t0;         /* realtime µs at start */
+    gint next; /* next message index, atomic */
+    gint64 t0; /* realtime µs at start */
     gint64 t0_mono;
     SSL_CTX *ssl_ctx;
     int pid;
@@ -89,8 +89,7 @@ typedef struct {
 } Conn;
 
 /* die - a setup error: print and exit 2 */
-static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2)
-die(const char *fmt, ...)
+static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) die(const char *fmt, ...)
 {
     va_list ap;
 
@@ -145,7 +144,7 @@ conn_reply(Conn *c, char *last, size_t last_size)
         if (c->len == sizeof c->buf)
             return -1;
         n = c->ssl ? SSL_read(c->ssl, c->buf + c->len, (int)(sizeof c->buf - c->len))
-                     : read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+                   : read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
         if (n <= 0) {
             if (c->ssl == NULL && n < 0 && errno == EINTR)
                 continue;
@@ -301,9 +300,9 @@ find_sent(Bench *b, GHashTable *by_id, const char *msgid)
  * from before the first message until every accepted message is in. */
 typedef struct {
     PGconn *pg;
-    GHashTable *seen;  /* messages.id as text -> realtime µs of its notification (gint64 *) */
-    gint want;         /* notifications to wait for; G_MAXINT until sending ends (atomic) */
-    gint64 deadline;   /* monotonic µs; set with want (under lock) */
+    GHashTable *seen; /* messages.id as text -> realtime µs of its notification (gint64 *) */
+    gint want;        /* notifications to wait for; G_MAXINT until sending ends (atomic) */
+    gint64 deadline;  /* monotonic µs; set with want (under lock) */
     GMutex lock;
     GThread *thread;
 } Listener;
@@ -523,7 +522,8 @@ usage(void)
 {
     fputs("usage: bench-smtp -p PORT -n N -c M -m TEMPLATE -t RCPT [-f FROM] [-H HOST]\n"
           "                  [--no-tls] [-r RATE] [--notify CONNINFO | --maildir DIR]\n"
-          "                  [--wait SECONDS] [-o TSV]\n", stderr);
+          "                  [--wait SECONDS] [-o TSV]\n",
+          stderr);
     exit(2);
 }
 
@@ -537,8 +537,12 @@ main(int argc, char **argv)
         {"wait", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
-    Bench b = {.host = "127.0.0.1", .count = 100, .conns = 4, .tls = TRUE,
-               .from = "alice@bench.example", .wait_s = 120};
+    Bench b = {.host = "127.0.0.1",
+               .count = 100,
+               .conns = 4,
+               .tls = TRUE,
+               .from = "alice@bench.example",
+               .wait_s = 120};
     const char *template = NULL;
     g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree gint64 *lat = NULL, *smtp = NULL;
@@ -549,20 +553,47 @@ main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "H:p:n:c:m:t:f:r:o:", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'H': b.host = optarg; break;
-        case 'p': b.port = atoi(optarg); break;
-        case 'n': b.count = atoi(optarg); break;
-        case 'c': b.conns = atoi(optarg); break;
-        case 'm': template = optarg; break;
-        case 't': b.rcpt = optarg; break;
-        case 'f': b.from = optarg; break;
-        case 'r': b.rate = g_ascii_strtod(optarg, NULL); break;
-        case 'o': b.tsv = optarg; break;
-        case 'T': b.tls = FALSE; break;
-        case 'N': b.notify = optarg; break;
-        case 'D': b.maildir = optarg; break;
-        case 'w': b.wait_s = atoi(optarg); break;
-        default: usage();
+        case 'H':
+            b.host = optarg;
+            break;
+        case 'p':
+            b.port = atoi(optarg);
+            break;
+        case 'n':
+            b.count = atoi(optarg);
+            break;
+        case 'c':
+            b.conns = atoi(optarg);
+            break;
+        case 'm':
+            template = optarg;
+            break;
+        case 't':
+            b.rcpt = optarg;
+            break;
+        case 'f':
+            b.from = optarg;
+            break;
+        case 'r':
+            b.rate = g_ascii_strtod(optarg, NULL);
+            break;
+        case 'o':
+            b.tsv = optarg;
+            break;
+        case 'T':
+            b.tls = FALSE;
+            break;
+        case 'N':
+            b.notify = optarg;
+            break;
+        case 'D':
+            b.maildir = optarg;
+            break;
+        case 'w':
+            b.wait_s = atoi(optarg);
+            break;
+        default:
+            usage();
         }
     }
     if (b.port <= 0 || b.count <= 0 || b.conns <= 0 || template == NULL || b.rcpt == NULL)
@@ -643,11 +674,9 @@ main(int argc, char **argv)
         qsort(smtp, (size_t)nsmtp, sizeof *smtp, cmp_i64);
         printf("result n=%d ok=%d failed=%d completed=%d msgs_per_s=%.1f accept_per_s=%.1f "
                "p50_ms=%.1f p99_ms=%.1f smtp_p50_ms=%.2f smtp_p99_ms=%.2f\n",
-               b.count, ok, b.count - ok, done,
-               completion && total_s > 0 ? done / total_s : 0.0,
+               b.count, ok, b.count - ok, done, completion && total_s > 0 ? done / total_s : 0.0,
                accept_s > 0 ? ok / accept_s : 0.0, percentile(lat, nlat, 50),
-               percentile(lat, nlat, 99), percentile(smtp, nsmtp, 50),
-               percentile(smtp, nsmtp, 99));
+               percentile(lat, nlat, 99), percentile(smtp, nsmtp, 50), percentile(smtp, nsmtp, 99));
         return ok == b.count && (!completion || done == ok) ? 0 : 1;
     }
 }
