@@ -8,6 +8,7 @@
         "K CODE QUEUEID" (QUEUEID "-" when refused), then "sent=S refused=R".
         With --file, every message is that raw message (bytes), with its
         Message-ID header replaced (kept as it is with --keep-message-id).
+        --reverse sends K = N first, down to 1.
     smtpclient.py rcpt-mutations --port P --address ADDR --count N --seed S
         One STARTTLS session; RCPT TO for N random changes of ADDR (plus the
         original first, which must be accepted). Prints "CODE ADDRESS" lines.
@@ -57,6 +58,8 @@ def cmd_send(a):
     lock = threading.Lock()
     results = {}
     todo = list(range(1, a.count + 1))
+    if a.reverse:
+        todo.reverse()
 
     def worker():
         s = None
@@ -170,6 +173,7 @@ def main():
     s.add_argument("--prefix", required=True)
     s.add_argument("--file")
     s.add_argument("--keep-message-id", action="store_true")
+    s.add_argument("--reverse", action="store_true")
     r = sub.add_parser("rcpt-mutations")
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--address", required=True)

@@ -1,0 +1,36 @@
+#!/bin/bash
+# load.sh - 2,000 replies over 20 concurrent STARTTLS connections into the
+# real stack: every one stored, none lost, none twice, counted in the
+# database and in Postfix's mail.log.
+# Environment (set by meson): SRC, the source tree; BUILD, the build tree;
+# LOAD_MESSAGES and LOAD_CONNECTIONS to change the size.
+set -u
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/tests/fault/common.sh"
+N=${LOAD_MESSAGES:-2000}
+C=${LOAD_CONNECTIONS:-20}
+
+fault_up load
+P=load$$
+start=$(date +%s.%N)
+accepted=$(send "$N" "$C" "$P")
+sent_at=$(date +%s.%N)
+tap_is "load: Postfix accepted all $N over $C STARTTLS connections" "$accepted" "$N"
+got=$(wait_for 600 "$N" rows "$P")
+done_at=$(date +%s.%N)
+tap_is "load: $N rows in the database" "$got" "$N"
+tap_is "load: $N distinct Message-IDs (no duplicates)" "$(distinct "$P")" "$N"
+awk '$2 == 250 {print $3}' "$T/send-$P.txt" | sort -u >"$T/qids"
+tap_is "load: $N distinct queue ids from Postfix's 250 answers" "$(wc -l <"$T/qids")" "$N"
+tap_is "load: every queue id is a row's queue_id" \
+    "$(sql "SELECT count(*) FROM replygate.messages WHERE message_id LIKE '$P.%' AND queue_id IN ($(sed "s/.*/'&'/" "$T/qids" | paste -sd,))")" "$N"
+tls=$(grep -c -E 'postfix/smtpd.*TLS connection established from' "$MAILLOG")
+tap_check "load: mail.log shows the STARTTLS connections ($tls)" test "$tls" -ge "$C"
+tap_is "load: mail.log: $N cleanup lines with our Message-IDs" "$(log_count "postfix/cleanup.*message-id=<$P\\.")" "$N"
+tap_is "load: mail.log: $N pipe deliveries to replygate, status=sent" \
+    "$(grep -E 'postfix/pipe.*relay=replygate.*status=sent' "$MAILLOG" | grep -c -F -f "$T/qids")" "$N"
+tap_is "load: mail.log: $N agent lines status=stored" "$(log_count "replygate/deliver.*message-id=<$P\\..*status=stored")" "$N"
+tap_is "load: mail.log: nothing deferred or bounced" "$(log_count 'postfix/pipe.*status=(deferred|bounced)')" 0
+tap_is "load: the queue is empty" "$(wait_for 60 0 queue_count)" 0
+echo "# load: $N replies, $C connections: accepted in $(echo "$sent_at - $start" | bc) s, all stored after $(echo "$done_at - $start" | bc) s ($(echo "scale=1; $N / ($done_at - $start)" | bc) replies/s)"
+tap_done
