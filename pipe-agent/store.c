@@ -104,13 +104,28 @@ array_literal(GPtrArray *items)
     return g_string_free(out, FALSE);
 }
 
-/* store_dedup_id - the Message-ID, or "sha256:<hex of raw>" without one */
+/* A Message-ID longer than this does not key the row: PostgreSQL refuses a
+ * unique index entry over 2704 bytes (SQLSTATE 54000), and a statement that
+ * fails for this message on every retry would defer it until Postfix gives
+ * up. RFC 5322 lines end at 998 bytes; such a message is keyed like one
+ * without a Message-ID, by the SHA-256 of its bytes, which a retry repeats. */
+#define STORE_MESSAGE_ID_MAX 998
+
+/* store_keyed_by_id - does the Message-ID itself key the row? */
+static gboolean
+store_keyed_by_id(const Message *message)
+{
+    return message->message_id != NULL && *message->message_id != '\0' &&
+           strlen(message->message_id) <= STORE_MESSAGE_ID_MAX;
+}
+
+/* store_dedup_id - the Message-ID, or "sha256:<hex of raw>" without a usable one */
 char *
 store_dedup_id(const Message *message)
 {
     g_autofree char *hex = NULL;
 
-    if (message->message_id && *message->message_id)
+    if (store_keyed_by_id(message))
         return g_strdup(message->message_id);
     hex = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, message->raw);
     return g_strconcat("sha256:", hex, NULL);
@@ -173,7 +188,7 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     gsize raw_size = m->raw ? g_bytes_get_size(m->raw) : 0;
 
     values[0] = text_param(params, dedup);
-    values[1] = (m->message_id && *m->message_id) ? "false" : "true";
+    values[1] = store_keyed_by_id(m) ? "false" : "true";
     values[2] = text_param(params, recipient);
     values[3] = text_param(params, env->queue_id);
     values[4] = text_param(params, env->client_address);

@@ -277,6 +277,19 @@ deliver "$CFG" "$T/nomid.eml" Q3
 tap_is "no Message-ID: a second delivery stores nothing" \
     "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE subject = 'no id'")" "0/1"
 
+# A Message-ID too long for the unique index (random, so it does not compress)
+# used to fail the INSERT with SQLSTATE 54000 and defer on every retry.
+message "$T/longmid.eml" "$(head -c 6000 /dev/urandom | base64 -w0 | tr -d '+/=')@example.org" \
+    "long id" "A reply with an 8 KB Message-ID."
+deliver "$CFG" "$T/longmid.eml" QLONG
+tap_is "Message-ID over 998 bytes: stored, not deferred" "$RC/$OUT" "0/"
+tap_is "Message-ID over 998 bytes: keyed by the sha256 of the raw bytes" \
+    "$(pg_value "SELECT message_id || ' ' || message_id_hashed FROM replygate.messages WHERE subject = 'long id'")" \
+    "sha256:$(sha256sum "$T/longmid.eml" | cut -c1-64) true"
+deliver "$CFG" "$T/longmid.eml" QLONG
+tap_is "Message-ID over 998 bytes: a second delivery stores nothing" \
+    "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE subject = 'long id'")" "0/1"
+
 # --- the NOTIFY ----------------------------------------------------------------------
 rm -f "$T/go"
 {
