@@ -297,27 +297,38 @@ reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_
     return v->exit_status;
 }
 
-/* too_big - keep the part that was read in failure/, then refuse with 5.3.4 */
+/* too_big - keep the part that was read in failure/, then refuse with 5.3.4;
+ * defer instead when no copy can be kept there, as reject() does */
 static int
 too_big(Delivery *d, GBytes *head)
 {
     static const char status[] = "5.3.4 message too big";
-    g_autofree char *path = spool_write_new(d->config->spool_directory, head, NULL);
+    g_autoptr(GError) error = NULL;
+    const char *spool_dir = d->config->spool_directory;
+    g_autofree char *path = spool_write_new(spool_dir, head, &error);
+    g_autofree char *reason =
+        g_strdup_printf("%s (over max_message_size = %" G_GUINT64_FORMAT
+                        "; only the first %" G_GUINT64_FORMAT " bytes are kept)",
+                        status, d->config->max_message_size, d->config->max_message_size);
+    g_autofree char *moved = NULL;
 
-    if (path) {
-        g_autofree char *reason =
-            g_strdup_printf("%s (over max_message_size = %" G_GUINT64_FORMAT
-                            "; only the first %" G_GUINT64_FORMAT " bytes are kept)",
-                            status, d->config->max_message_size, d->config->max_message_size);
-        g_autofree char *moved = NULL;
-
-        proclog_info(d->proclog, "replygate: rejected: %s", reason);
-        if (spool_write_reason(d->config->spool_directory, path, reason, NULL) &&
-            (moved = spool_move(d->config->spool_directory, path, "failure", NULL)) != NULL)
-            proclog_debug(d->proclog, "Moving %s => %s/failure", path, d->config->spool_directory);
-        else
-            spool_remove(path, NULL);
+    if (path == NULL) {
+        g_autofree char *tempfail = tempfail_status(error);
+        return defer(d, tempfail, NULL);
     }
+    proclog_info(d->proclog, "replygate: rejected: %s", reason);
+    if (!spool_write_reason(spool_dir, path, reason, &error) ||
+        (moved = spool_move(spool_dir, path, "failure", &error)) == NULL) {
+        g_autofree char *tempfail = tempfail_status(error);
+        g_autofree char *base = g_path_get_basename(path);
+        g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
+        g_autofree char *reason_path = g_build_filename(spool_dir, "failure", reason_name, NULL);
+
+        spool_remove(reason_path, NULL);
+        spool_remove(path, NULL);
+        return defer(d, tempfail, NULL);
+    }
+    proclog_debug(d->proclog, "Moving %s => %s/failure", path, spool_dir);
     maillog_info("%s: status=rejected (%s)", d->queue_id, status);
     print_status(status);
     return EX_DATAERR;
