@@ -32,5 +32,7 @@ tap_is "load: mail.log: $N pipe deliveries to replygate, status=sent" \
 tap_is "load: mail.log: $N agent lines status=stored" "$(log_count "replygate/deliver.*message-id=<$P\\..*status=stored")" "$N"
 tap_is "load: mail.log: nothing deferred or bounced" "$(log_count 'postfix/pipe.*status=(deferred|bounced)')" 0
 tap_is "load: the queue is empty" "$(wait_for 60 0 queue_count)" 0
-echo "# load: $N replies, $C connections: accepted in $(echo "$sent_at - $start" | bc) s, all stored after $(echo "$done_at - $start" | bc) s ($(echo "scale=1; $N / ($done_at - $start)" | bc) replies/s)"
+awk -v n="$N" -v c="$C" -v a="$start" -v s="$sent_at" -v d="$done_at" 'BEGIN {
+    printf "# load: %d replies, %d connections: accepted in %.1f s, all stored after %.1f s (%.1f replies/s)\n",
+        n, c, s - a, d - a, n / (d - a) }'
 tap_done

@@ -114,7 +114,7 @@ for eml in "$here"/messages/*.eml "$work"/gen/*.eml; do
     timeout -s KILL "$limit" "$deliver" --dry-run --config "$conf" -q HOSTILE -f bob@example.org \
         -r "$rcpt" < "$msg" > "$work/out.json" 2> "$work/err.txt"
     rc=$?
-    took=$(echo "$(date +%s.%N) - $start" | bc)
+    took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
     if [ "$rc" -gt 128 ]; then
         problems+=("killed by signal $((rc - 128)) after ${took}s (limit ${limit}s)")
     else
