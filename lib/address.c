@@ -294,6 +294,17 @@ address_classify(const Config *config, const KeyRing *ring, const char *address,
     *reason = NULL;
     memset(&parsed, 0, sizeof parsed);
 
+    /* Postfix resolves "user@domain." as "user@domain" (one trailing dot is
+     * dropped, not ".." or "@."), so such a recipient still reaches the
+     * agent: it must be judged as that address, or the milter would let it
+     * pass as foreign, without STARTTLS and without a verified key. */
+    if (at != NULL) {
+        gsize n = strlen(lower);
+
+        if (n >= 2 && lower[n - 1] == '.' && lower[n - 2] != '.' && lower[n - 2] != '@')
+            lower[n - 1] = '\0';
+    }
+
     if (config->noreply_address != NULL && strcmp(lower, config->noreply_address) == 0) {
         *reason = "the no-reply address";
         return ADDRESS_NOREPLY;

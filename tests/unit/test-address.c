@@ -205,6 +205,10 @@ test_malformed(void)
         {"wrong prefix", "answer+i-1-MAC-5@reply.example.com", ADDRESS_UNKNOWN},
         {"other separator", "reply-i-1-MAC-5@reply.example.com", ADDRESS_UNKNOWN},
         {"no domain", "reply+i-1-MAC-5", ADDRESS_FOREIGN},
+        /* Postfix drops one trailing dot of a domain when it routes. */
+        {"trailing dot", "reply+i-1-MAC-5@reply.example.com.", ADDRESS_KEY},
+        {"trailing dot, bracketed", "<REPLY+I-1-MAC-5@REPLY.EXAMPLE.COM.>", ADDRESS_KEY},
+        {"two trailing dots", "reply+i-1-MAC-5@reply.example.com..", ADDRESS_FOREIGN},
     };
     const struct {
         const char *label, *address;
@@ -218,6 +222,13 @@ test_malformed(void)
          ADDRESS_MALFORMED},
         {"wrong mac", "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com",
          ADDRESS_BAD_KEY},
+        {"wrong mac, trailing dot",
+         "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com.",
+         ADDRESS_BAD_KEY},
+        {"dedicated, trailing dot", "reply@reply.example.com.", ADDRESS_DEDICATED},
+        {"static, trailing dot", "support@reply.example.com.", ADDRESS_STATIC},
+        {"noreply, trailing dot", "noreply@reply.example.com.", ADDRESS_NOREPLY},
+        {"domain is a dot", "reply@.", ADDRESS_FOREIGN},
         {"dedicated", "reply@reply.example.com", ADDRESS_DEDICATED},
         {"dedicated upper", "<REPLY@Reply.Example.COM>", ADDRESS_DEDICATED},
         {"static", "Support@reply.example.com", ADDRESS_STATIC},
