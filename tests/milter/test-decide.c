@@ -82,6 +82,12 @@ test_rcpt(void)
         {"key over an unknown version", config, key, "TLSv9", RCPT_NEED_TLS},
         {"tampered key over TLS", config, tampered, "TLSv1.3", RCPT_UNKNOWN},
         {"tampered key without TLS: TLS first", config, tampered, NULL, RCPT_NEED_TLS},
+        /* Postfix routes user@domain. to domain: not foreign, judged as usual. */
+        {"tampered key, trailing dot", config,
+         "<reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com.>", "TLSv1.3",
+         RCPT_UNKNOWN},
+        {"dedicated, trailing dot, without TLS", config, "<reply@reply.example.com.>", NULL,
+         RCPT_NEED_TLS},
         {"malformed key", config, "reply+i-01-abc-5@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
         {"other local part", config, "someone@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
         {"dedicated", config, "reply@reply.example.com", "TLSv1.3", RCPT_ACCEPT},
