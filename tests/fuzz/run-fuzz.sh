@@ -4,7 +4,7 @@
 #   run-fuzz.sh OUTDIR [SECONDS]
 #
 # Builds the targets with clang -fsanitize=fuzzer,address,undefined straight
-# from the sources (lib/*.c and pipe-agent/*.c but deliver.c, with the
+# from the sources (lib/*.c and pipe-agent/*.c but files with a main(), with the
 # pkg-config flags of GLib, GMime, libpq and libcrypto) into OUTDIR, then runs
 # each target for SECONDS (default $FUZZ_SECONDS or 30) over a copy of its
 # committed seed corpus (corpus/NAME/). One TAP case per build and per run.
@@ -57,7 +57,8 @@ hdr_time=$(newest_header)
 objs=()
 build_ok=1
 for f in "$src"/lib/*.c "$src"/pipe-agent/*.c; do
-    [ "$(basename "$f")" = deliver.c ] && continue
+    # Programs (deliver.c, or any other file with a main) are not library code.
+    grep -q -E '^(int )?main ?\(' "$f" && continue
     o="$out/obj/$(basename "$(dirname "$f")")-$(basename "$f" .c).o"
     compile "$f" "$o" || build_ok=0
     objs+=("$o")
