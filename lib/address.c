@@ -11,9 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "address.h"
 #include "rg-error.h"
@@ -122,6 +123,45 @@ keyring_load(const char *path, GError **error)
     return g_steal_pointer(&ring);
 }
 
+/*
+ * hmac_template - an HMAC-SHA256 context without a key, made once per process
+ *
+ * OpenSSL 3's HMAC() fetches the HMAC implementation and SHA-256 on every
+ * call; the template is fetched once (g_once: the milter signs and verifies
+ * from many threads) and each mac starts from a copy of it. The first call
+ * also tells OpenSSL not to tear itself down at exit (OPENSSL_INIT_NO_ATEXIT):
+ * a thread still verifying while main() returns would otherwise use freed
+ * tables, and a short-lived process like the agent saves the teardown. The
+ * system's openssl.cnf is still loaded and every legacy name still added:
+ * libpq's TLS (and its channel binding's EVP_get_digestbynid) in the same
+ * process needs both, so those cheaper flags are not used.
+ */
+static EVP_MAC_CTX *
+hmac_template(void)
+{
+    static EVP_MAC_CTX *template;
+
+    if (g_once_init_enter(&template)) {
+        EVP_MAC *mac;
+        EVP_MAC_CTX *ctx = NULL;
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+            OSSL_PARAM_construct_end(),
+        };
+
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (mac != NULL)
+            ctx = EVP_MAC_CTX_new(mac);
+        /* the context holds its own reference to the fetched mac */
+        EVP_MAC_free(mac);
+        if (ctx == NULL || !EVP_MAC_CTX_set_params(ctx, params))
+            g_error("OpenSSL has no HMAC-SHA256");
+        g_once_init_leave(&template, ctx);
+    }
+    return template;
+}
+
 /* address_mac - the 40 lower-case hex digits for kind, target and user */
 void
 address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
@@ -129,17 +169,23 @@ address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
+    size_t digest_len = 0;
     char message[ADDRESS_KIND_MAX + 2 * 21 + 3];
     int n;
     gsize key_len = 0;
     const void *key = g_bytes_get_data(secret, &key_len);
+    EVP_MAC_CTX *ctx;
+    gboolean ok;
 
     n = g_snprintf(message, sizeof message, "%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
                    target, user);
     g_assert(n > 0 && (gsize)n < sizeof message);
-    if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)message, (size_t)n, digest,
-             &digest_len) == NULL)
+    ctx = EVP_MAC_CTX_dup(hmac_template());
+    ok = ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) &&
+         EVP_MAC_update(ctx, (const unsigned char *)message, (size_t)n) &&
+         EVP_MAC_final(ctx, digest, &digest_len, sizeof digest) && digest_len >= ADDRESS_MAC_HEX / 2;
+    EVP_MAC_CTX_free(ctx);
+    if (!ok)
         g_error("HMAC-SHA256 failed");
     for (int i = 0; i < ADDRESS_MAC_HEX / 2; i++) {
         out[2 * i] = hex[digest[i] >> 4];
