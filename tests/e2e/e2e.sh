@@ -230,6 +230,8 @@ echo "# [${SECONDS}s] 2, 3, 4, 7: nothing stored (checked after the queue had ti
 sleep 1
 for m in 2:$MID2 3:$MID3 4:$MID4 7:$MID7; do
     tap_is "${m%%:*}. nothing stored for <${m#*:}>" "$(stored_count "${m#*:}")" 0
+    tap_is "${m%%:*}. the agent never saw it (processor log, mail.log)" \
+        "$(grep -cF "<${m#*:}>" "$PLOG") $(grep -F "<${m#*:}>" "$MAILLOG" | grep -c "replygate/deliver")" "0 0"
 done
 tap_is "all: no reply went to failure/ or was bounced" \
     "$(ls "$D/spool/failure" | wc -l) $(grep -c 'status=bounced' "$MAILLOG")" "0 0"
