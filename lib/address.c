@@ -320,6 +320,39 @@ parse_key(const char *text, ReplyKey *key, char mac[ADDRESS_MAC_HEX + 1], const 
     return TRUE;
 }
 
+/* routes_into_reply_domain - does the local part name a reply domain behind
+ * '%', '!' or '@'? Postfix resolves user%domain@host, domain!user@host and
+ * "user@domain"@host into user@domain when host is one of its own domains
+ * (mydestination holds $myhostname by default), so such a recipient reaches
+ * the agent although its last domain is not a reply domain. */
+static gboolean
+routes_into_reply_domain(const Config *config, const char *address)
+{
+    const char *at = strrchr(address, '@');
+    g_autofree char *local = g_strndup(address, at ? (gsize)(at - address) : strlen(address));
+    g_auto(GStrv) parts = NULL;
+
+    if (strpbrk(local, "%!@") == NULL)
+        return FALSE;
+    parts = g_strsplit_set(local, "%!@", -1);
+    for (guint i = 0; parts[i] != NULL; i++) {
+        GString *part = g_string_new(NULL);
+        gboolean hit;
+
+        for (const char *p = parts[i]; *p; p++) {
+            if (*p != '"')
+                g_string_append_c(part, *p);
+        }
+        if (part->len > 1 && part->str[part->len - 1] == '.')
+            g_string_truncate(part, part->len - 1);
+        hit = config_is_reply_domain(config, part->str);
+        g_string_free(part, TRUE);
+        if (hit)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* address_classify - what an address is; accepts "<addr>" or "addr", any case */
 AddressClass
 address_classify(const Config *config, const KeyRing *ring, const char *address, ReplyKey *key,
@@ -367,6 +400,10 @@ address_classify(const Config *config, const KeyRing *ring, const char *address,
         }
     }
     if (at == NULL || !config_is_reply_domain(config, at + 1)) {
+        if (routes_into_reply_domain(config, lower)) {
+            *reason = "routed into a reply domain by '%', '!' or '@' in the local part";
+            return ADDRESS_MALFORMED;
+        }
         *reason = "not in a reply domain";
         return ADDRESS_FOREIGN;
     }

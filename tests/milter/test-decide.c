@@ -88,6 +88,13 @@ test_rcpt(void)
          RCPT_UNKNOWN},
         {"dedicated, trailing dot, without TLS", config, "<reply@reply.example.com.>", NULL,
          RCPT_NEED_TLS},
+        /* Postfix resolves these into the reply domain when the host is its own. */
+        {"percent hack into a reply domain", config, "<reply+x%reply.example.com@mx.example.org>",
+         "TLSv1.3", RCPT_UNKNOWN},
+        {"bang path into a reply domain, without TLS", config,
+         "<reply.example.com!reply+x@mx.example.org>", NULL, RCPT_NEED_TLS},
+        {"quoted @ into a reply domain", config, "<\"reply+x@reply.example.com\"@mx.example.org>",
+         "TLSv1.3", RCPT_UNKNOWN},
         {"malformed key", config, "reply+i-01-abc-5@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
         {"other local part", config, "someone@reply.example.com", "TLSv1.3", RCPT_UNKNOWN},
         {"dedicated", config, "reply@reply.example.com", "TLSv1.3", RCPT_ACCEPT},

@@ -209,6 +209,18 @@ test_malformed(void)
         {"trailing dot", "reply+i-1-MAC-5@reply.example.com.", ADDRESS_KEY},
         {"trailing dot, bracketed", "<REPLY+I-1-MAC-5@REPLY.EXAMPLE.COM.>", ADDRESS_KEY},
         {"two trailing dots", "reply+i-1-MAC-5@reply.example.com..", ADDRESS_FOREIGN},
+        /* Postfix turns these into reply+...@reply.example.com when mx.example.org
+         * is one of its own domains: never foreign, never a key. */
+        {"percent hack", "reply+i-1-MAC-5%reply.example.com@mx.example.org", ADDRESS_MALFORMED},
+        {"percent hack, trailing dot", "reply+i-1-MAC-5%REPLY.example.com.@mx.example.org",
+         ADDRESS_MALFORMED},
+        {"bang path", "reply.example.com!reply+i-1-MAC-5@mx.example.org", ADDRESS_MALFORMED},
+        {"bang path without domain", "reply.example.com!reply+i-1-MAC-5", ADDRESS_MALFORMED},
+        {"quoted @", "\"reply+i-1-MAC-5@reply.example.com\"@mx.example.org", ADDRESS_MALFORMED},
+        {"bare @ in local part", "reply+i-1-MAC-5@reply.example.com@mx.example.org",
+         ADDRESS_MALFORMED},
+        {"percent hack to a foreign domain", "bob%example.net@mx.example.org", ADDRESS_FOREIGN},
+        {"percent in a foreign address", "50%off@example.com", ADDRESS_FOREIGN},
     };
     const struct {
         const char *label, *address;
