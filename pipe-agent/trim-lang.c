@@ -343,61 +343,74 @@ ci_equal(const char *s, gsize len, const char *p)
     return strlen(p) == len && g_ascii_strncasecmp(s, p, len) == 0;
 }
 
+/* Bytes that may start a space or a fullwidth colon: ASCII white space and
+ * the lead bytes of U+00A0, U+2007/2009/200B/202F, U+3000, U+FEFF, U+FF1A.
+ * Every other byte is copied as it is. */
+static const guint8 normalize_special[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1,
+    [0xC2] = 1, [0xE2] = 1, [0xE3] = 1, [0xEF] = 1,
+};
+
 /* trim_lang_normalize - NBSP-like and zero-width spaces and the BOM to ' ',
- * fullwidth colon to ':', collapse and trim spaces. */
+ * fullwidth colon to ':', collapse and trim spaces. The result is never
+ * longer than the input, so it is written into out's buffer directly, a run
+ * of ordinary bytes at a time. */
 void
 trim_lang_normalize(GString *out, const char *s, gsize len)
 {
     gsize i = 0;
     gboolean space = FALSE;
+    char *o;
 
-    g_string_truncate(out, 0);
+    g_string_set_size(out, len);
+    o = out->str;
     while (i < len) {
         const guchar *u = (const guchar *)s + i;
         gsize left = len - i;
-        gboolean is_space = FALSE;
-        gsize step = 1;
+        gsize step = 0;
 
-        if (*u == ' ' || *u == '\t' || *u == '\r' || *u == '\n' || *u == '\v' || *u == '\f') {
-            is_space = TRUE;
-        } else if (left >= 2 && u[0] == 0xC2 && u[1] == 0xA0) {
-            is_space = TRUE, step = 2;
-        } else if (left >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
-                   (u[2] == 0xAF || u[2] == 0x87 || u[2] == 0x89 || u[2] == 0x8B)) {
-            is_space = TRUE, step = 3;
-        } else if (left >= 3 && ((u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) ||
-                                 (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF))) {
-            is_space = TRUE, step = 3;
-        } else if (left >= 3 && u[0] == 0xEF && u[1] == 0xBC && u[2] == 0x9A) {
-            if (space && out->len > 0)
-                g_string_append_c(out, ' ');
+        if (!normalize_special[*u]) {
+            gsize j = i + 1;
+
+            while (j < len && !normalize_special[(guchar)s[j]])
+                j++;
+            if (space && o > out->str)
+                *o++ = ' ';
             space = FALSE;
-            g_string_append_c(out, ':');
-            i += 3;
+            memcpy(o, s + i, j - i);
+            o += j - i;
+            i = j;
             continue;
         }
-        if (is_space) {
+        if (*u < 0x80)
+            step = 1;
+        else if (left >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
+            step = 2;
+        else if (left >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
+                 (u[2] == 0xAF || u[2] == 0x87 || u[2] == 0x89 || u[2] == 0x8B))
+            step = 3;
+        else if (left >= 3 && ((u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) ||
+                               (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)))
+            step = 3;
+        if (step > 0) {
             space = TRUE;
             i += step;
             continue;
         }
-        if (space && out->len > 0)
-            g_string_append_c(out, ' ');
+        if (space && o > out->str)
+            *o++ = ' ';
         space = FALSE;
-        if (*u < 0x80) {
-            /* Copy a run of plain ASCII bytes at once. */
-            gsize j = i + 1;
-
-            while (j < len && (guchar)s[j] < 0x80 && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
-                   s[j] != '\n' && s[j] != '\v' && s[j] != '\f')
-                j++;
-            g_string_append_len(out, s + i, j - i);
-            i = j;
+        if (left >= 3 && u[0] == 0xEF && u[1] == 0xBC && u[2] == 0x9A) {
+            *o++ = ':';
+            i += 3;
             continue;
         }
-        g_string_append_len(out, s + i, step);
-        i += step;
+        /* a lead byte of some other character: its own run starts next */
+        *o++ = (char)*u;
+        i++;
     }
+    out->len = (gsize)(o - out->str);
+    out->str[out->len] = '\0';
 }
 
 /* has_time_or_year - does s hold "h:mm", "h.mm", a year "19xx"/"20xx" or '@'? */
