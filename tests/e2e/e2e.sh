@@ -331,7 +331,8 @@ rg replies --config "$RG_CONFIG" --since 5x >/dev/null 2>&1
 tap_is "replies --since 5x is a usage error (64)" "$?" 64
 rg replies --config "$RG_CONFIG" --follow --json --limit 0 >"$T/follow" 2>&1 &
 follow_pid=$!
-sleep 0.5
+# Send only once it listens: LISTEN, the first query, then idle.
+wait_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'replygate-replies' AND state = 'idle'" t >/dev/null
 MID10=$RUN.10@example.org
 send 10 --tls --to "$ADDR" --header "Subject: Re: follow" --header "Message-Id: <$MID10>" --body "Followed."
 for _ in $(seq 100); do grep -q "$MID10" "$T/follow" && break; sleep 0.1; done
