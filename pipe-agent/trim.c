@@ -220,6 +220,10 @@ classify(Line *lines, guint n)
         if (l->code)
             continue;
         l->depth = quote_depth(l);
+        /* A quoted line holds a '>', so it is not blank, and nothing else
+         * below is asked of it: no need to normalise it. */
+        if (l->depth > 0)
+            continue;
         if (l->len > TRIM_LANG_MAX_LINE) {
             guint32 j;
 
@@ -230,7 +234,7 @@ classify(Line *lines, guint n)
         }
         trim_lang_normalize(norm, l->s, l->len);
         l->blank = norm->len == 0;
-        if (l->blank || l->depth > 0)
+        if (l->blank)
             continue;
         if (l->len == 3 && memcmp(l->s, "-- ", 3) == 0)
             l->sig = 1;
