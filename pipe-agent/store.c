@@ -273,8 +273,8 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
     res = db_exec(conn, sql->str, n_params, values, lengths, formats, error);
     if (res == NULL)
         return FALSE;
-    if (PQntuples(res) == 0)
-        return find_existing(conn, dedup, recipient, outcome, error);
+    if (PQntuples(res) == 0) /* the values as stored: text made valid UTF-8 */
+        return find_existing(conn, values[0], values[2], outcome, error);
     outcome->reply_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     outcome->duplicate = FALSE;
     return TRUE;

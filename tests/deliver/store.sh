@@ -234,6 +234,16 @@ tap_is "8-bit sender: stored" "$RC" 0
 tap_is "8-bit sender: replaced, valid UTF-8" \
     "$(pg_value "SELECT sender FROM replygate.messages WHERE message_id = 'latin@example.org'")" \
     "b�b@example.org"
+# An 8-bit envelope recipient (the key in To:): the second delivery looked
+# for the stored row with the raw bytes, failed with SQLSTATE 22021 and
+# deferred a reply that was stored already.
+message "$T/latin-rcpt.eml" "latin-rcpt@example.org" "latin rcpt" "Recipient in Latin-1."
+deliver "$CFG" "$T/latin-rcpt.eml" QLATIN2 "$(printf 'caf\351@reply.example.com')"
+tap_is "8-bit recipient: stored" "$RC" 0
+deliver "$CFG" "$T/latin-rcpt.eml" QLATIN2 "$(printf 'caf\351@reply.example.com')"
+tap_is "8-bit recipient: the second delivery is a duplicate, not deferred" "$RC/$OUT" "0/"
+tap_is "8-bit recipient: one row" \
+    "$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'latin-rcpt@example.org'")" 1
 
 # --- many attachments: up to 32 in the one statement, more the long way ------------------
 # many_attachments FILE MESSAGE-ID N - a reply with N small attachments
