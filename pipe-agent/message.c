@@ -297,6 +297,7 @@ message_part_text(GMimePart *part)
     gsize converted_len = 0;
     gsize len;
     const char *data = g_bytes_get_data(bytes, &len);
+    gboolean valid = FALSE;
     char *text;
 
     if (len == 0)
@@ -304,13 +305,21 @@ message_part_text(GMimePart *part)
     if (from != NULL)
         converted =
             message_convert(data, len, from, &converted_len); /* NULL for an unknown charset */
-    if (converted == NULL && !g_utf8_validate(data, (gssize)len, NULL) &&
-        (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
-        /* Undeclared or unknown 8-bit text is most often windows-1252. */
-        converted = message_convert(data, len, "windows-1252", &converted_len);
+    if (converted == NULL) {
+        /* g_utf8_validate() with a length refuses a NUL too: text it accepts
+         * is a C string as it is, and needs no second look below. */
+        valid = g_utf8_validate(data, (gssize)len, NULL);
+        if (!valid && (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
+            /* Undeclared or unknown 8-bit text is most often windows-1252. */
+            converted = message_convert(data, len, "windows-1252", &converted_len);
+        }
     }
-    if (converted != NULL)
+    if (converted != NULL && g_utf8_validate(converted, (gssize)converted_len, NULL))
+        text = g_steal_pointer(&converted); /* message_convert() ends it with a NUL */
+    else if (converted != NULL)
         text = message_valid_text(converted, converted_len);
+    else if (valid)
+        text = g_strndup(data, len);
     else
         text = message_valid_text(data, len);
     if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
