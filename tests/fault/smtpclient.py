@@ -12,6 +12,8 @@
     smtpclient.py rcpt-mutations --port P --address ADDR --count N --seed S
         One STARTTLS session; RCPT TO for N random changes of ADDR (plus the
         original first, which must be accepted). Prints "CODE ADDRESS" lines.
+        --per-connection K starts a new session every K RCPTs (default 8,
+        before smtpd's default error limits slow the session down).
 
 The certificate is self-signed: it is not verified (the tests check that TLS
 was used, not who answered).
@@ -145,7 +147,7 @@ def cmd_rcpt(a):
         if m.lower() == a.address.lower():
             continue
         n += 1
-        if n % 8 == 0:
+        if n % a.per_connection == 0:
             # A fresh session before smtpd's error limits slow it down or hang up.
             s.quit()
             s = connect(a.port)
@@ -179,6 +181,7 @@ def main():
     r.add_argument("--address", required=True)
     r.add_argument("--count", type=int, default=100)
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--per-connection", type=int, default=8)
     a = p.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     return cmd_send(a) if a.cmd == "send" else cmd_rcpt(a)
