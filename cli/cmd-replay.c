@@ -218,6 +218,20 @@ replay_one(Replay *r, const char *path)
         printf("%s: deferred: %s\n", path, error->message);
         return REPLAY_DEFERRED;
     }
+    {
+        /* The agent keeps only the first max_message_size bytes of a message
+         * too big (5.3.4): replaying them would store a cut reply as whole. */
+        g_autofree char *reason_path = g_strconcat(real, ".reason", NULL);
+        g_autofree char *reason = NULL;
+
+        if (g_file_get_contents(reason_path, &reason, NULL, NULL) &&
+            g_str_has_prefix(reason, "5.3.4")) {
+            printf("%s: refused: only the first bytes of a message too big were kept; the "
+                   "sender must send it again\n",
+                   path);
+            return REPLAY_REFUSED;
+        }
+    }
     if (!replay_envelope(r, raw, len, &sender, &recipient, &error)) {
         printf("%s: refused: %s\n", path, error->message);
         return REPLAY_REFUSED;

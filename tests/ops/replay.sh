@@ -138,6 +138,18 @@ out=$(rg replay --config "$RG_CONFIG" "$dir/bare.eml" 2>&1); rc=$?
 tap_is "no Return-Path and no -f: exit 1" "$rc" 1
 tap_like "no Return-Path: it says to give -f" "$out" 'give -f SENDER'
 tap_is "no Return-Path: nothing stored" "$(rows bare-1@example.org)" 0
+# A message too big keeps only its first max_message_size bytes in failure/:
+# replaying them used to store a cut reply as if it were whole.
+name=1795957547.V801I2a4M306413.replaytest
+message big-1@example.org "$addr" >"$spool/failure/$name"
+echo "5.3.4 message too big (over max_message_size = 100; only the first 100 bytes are kept)" \
+    >"$spool/failure/$name.reason"
+chown replygate:replygate "$spool/failure/$name" "$spool/failure/$name.reason"
+out=$(rg replay --config "$RG_CONFIG" "$spool/failure/$name" 2>&1); rc=$?
+tap_is "a cut message too big: replay refuses, exit 1" "$rc" 1
+tap_like "a cut message too big: it says why" "$out" 'refused: only the first bytes'
+tap_is "a cut message too big: nothing stored, still in failure/" \
+    "$(rows big-1@example.org)/$(ls "$spool/failure/$name" "$spool/failure/$name.reason" | wc -l)" "0/2"
 out=$(rg replay --config "$RG_CONFIG" "$dir/missing.eml" 2>&1); rc=$?
 tap_like "a missing file is reported" "$rc:$out" '^75:.*missing\.eml: deferred'
 out=$(rg replay --config "$RG_CONFIG" 2>&1); rc=$?
