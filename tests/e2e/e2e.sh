@@ -129,6 +129,9 @@ tap_like "1. STARTTLS reply: TLS version and cipher stored" \
     '^TLSv1\.[23] [A-Z0-9_-]+$'
 check_log "1. mail.log: Postfix smtpd took it over TLS" "$MAILLOG" \
     "^$E postfix/smtpd\[[0-9]+\]: Anonymous TLS connection established from [^ ]*\[127\.0\.0\.1\]: TLSv1\.[23]"
+tap_is "1. the stored TLS version and cipher are what Postfix negotiated" \
+    "$(sql "SELECT tls_version||' with cipher '||tls_cipher FROM replygate.processed_replies WHERE message_id = '$MID1'")" \
+    "$(grep -m1 'postfix/smtpd.*Anonymous TLS connection established' "$MAILLOG" | sed -n 's/.*: \(TLSv[0-9.]* with cipher [^ ]*\) .*/\1/p')"
 check_log "1. mail.log: replygate/deliver stored it (SPEC 6 shape)" "$MAILLOG" \
     "^$E replygate/deliver\[[0-9]+\]: $QID1: message-id=<$(re "$MID1")>, key=i-1-5, source=envelope, reply=[0-9]+, attachments=0, status=stored$"
 check_log "1. mail.log: pipe(8) delivered it, status=sent" "$MAILLOG" \
