@@ -7,7 +7,8 @@
 # from the sources (lib/*.c and pipe-agent/*.c but files with a main(), with the
 # pkg-config flags of GLib, GMime, libpq and libcrypto) into OUTDIR, then runs
 # each target for SECONDS (default $FUZZ_SECONDS or 30) over a copy of its
-# committed seed corpus (corpus/NAME/). One TAP case per build and per run.
+# committed seed corpus (corpus/NAME/), with NAME.dict as its dictionary when
+# there is one. One TAP case per build and per run.
 # A crash, a leak, undefined behaviour or a slow input is a failure: the
 # input is printed in base64, so it can be fixed and added to corpus/NAME/.
 # Objects are compiled again only when a source or header is newer.
@@ -85,8 +86,10 @@ for t in "${targets[@]}"; do
     tap_ok "fuzz-$t: build"
     mkdir -p "$work/corpus-$t" "$work/crash-$t"
     # The first folder collects new inputs; the committed seeds are only read.
+    dict=()
+    [ -f "$here/$t.dict" ] && dict=(-dict="$here/$t.dict")
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$work/crash-$t/" \
+        -print_final_stats=1 -artifact_prefix="$work/crash-$t/" "${dict[@]}" \
         "$work/corpus-$t" "$here/corpus/$t" > "$work/fuzz-$t.log" 2>&1
     rc=$?
     runs=$(sed -n "s/^stat::number_of_executed_units: *//p" "$work/fuzz-$t.log" | tail -1)
