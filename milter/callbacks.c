@@ -44,7 +44,7 @@ typedef struct {
 typedef struct {
     char *host;              /* escaped for logs */
     char *addr;              /* printable address */
-    gboolean header_noreply; /* SMFIP_NR_HDR negotiated: header callbacks do not answer */
+    unsigned long noreply;   /* the SMFIP_NR_* steps negotiated: their callbacks do not answer */
     gboolean failed;         /* an internal error no answer could carry yet */
     MsgCtx *msg;
 } ConnCtx;
@@ -189,14 +189,30 @@ set_symlist(SMFICTX *ctx, int stage, const char *macros)
     return smfi_setsymlist(ctx, stage, (char *)macros) == MI_SUCCESS;
 }
 
+/* answer - what a callback that has nothing to refuse returns at a stage
+ * whose SMFIP_NR_* bit may have been negotiated (libmilter turns any other
+ * answer there into none, and logs that the milter "lied") */
+static sfsistat
+answer(const ConnCtx *conn, unsigned long nr_bit)
+{
+    return conn != NULL && (conn->noreply & nr_bit) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 /* rg_negotiate - take the actions we need, skip what we never read, ask for macros */
 static sfsistat
 rg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT;
-    /* No body, no unknown commands, no DATA; no answer per header (one round trip less each). */
-    const unsigned long steps = SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR;
+    /*
+     * No body, no unknown commands, no DATA. No answer to connect, HELO, MAIL
+     * and each header: those callbacks never refuse anything, so the MTA need
+     * not wait for them (one round trip less each). An internal error there
+     * (no context, no configuration) leaves no message context or sets
+     * conn->failed, and RCPT or the end of headers answers it with a tempfail.
+     */
+    const unsigned long steps = SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR |
+                                SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL;
     ConnCtx *conn = conn_get(ctx);
 
     if (conn == NULL)
@@ -211,7 +227,7 @@ rg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
-    conn->header_noreply = (*pf1 & SMFIP_NR_HDR) != 0;
+    conn->noreply = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL);
     if (f0 & SMFIF_SETSYMLIST) {
         /* Postfix evaluates each list when the command arrives, so TLS is current. */
         if (!set_symlist(ctx, SMFIM_HELO, TLS_MACROS) ||
@@ -230,6 +246,8 @@ rg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     ConnCtx *conn = conn_get(ctx);
     char buf[INET6_ADDRSTRLEN] = "unknown";
 
+    /* negotiate made the context; without one MAIL FROM tries again and
+     * RCPT tempfails if that fails too */
     if (conn == NULL)
         return SMFIS_TEMPFAIL;
     if (hostaddr != NULL && hostaddr->sa_family == AF_INET)
@@ -243,10 +261,20 @@ rg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     conn->host = maillog_escape(hostname);
     g_free(conn->addr);
     conn->addr = g_strdup(buf);
-    return SMFIS_CONTINUE;
+    return answer(conn, SMFIP_NR_CONN);
 }
 
-/* rg_envfrom - a new message: fresh context, current snapshot, the sender */
+/* rg_helo - nothing to decide; registered only so that HELO needs no answer */
+static sfsistat
+rg_helo(SMFICTX *ctx, char *helohost)
+{
+    (void)helohost;
+    return answer(smfi_getpriv(ctx), SMFIP_NR_HELO);
+}
+
+/* rg_envfrom - a new message: fresh context, current snapshot, the sender.
+ * On failure the message has no context, so every RCPT of it tempfails:
+ * with SMFIP_NR_MAIL the answer at MAIL FROM would not reach the MTA. */
 static sfsistat
 rg_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -254,16 +282,16 @@ rg_envfrom(SMFICTX *ctx, char **argv)
     Snapshot *snap;
 
     if (conn == NULL)
-        return SMFIS_TEMPFAIL;
+        return SMFIS_TEMPFAIL; /* libmilter drops it under SMFIP_NR_MAIL; RCPT tempfails */
     g_clear_pointer(&conn->msg, msg_free);
     conn->failed = FALSE;
     snap = snapshot_current();
     if (snap == NULL || argv == NULL || argv[0] == NULL) {
         snapshot_unref(snap);
-        return SMFIS_TEMPFAIL;
+        return (conn->noreply & SMFIP_NR_MAIL) != 0 ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
     }
     conn->msg = msg_new(snap, argv[0]);
-    return SMFIS_CONTINUE;
+    return answer(conn, SMFIP_NR_MAIL);
 }
 
 /* rg_envrcpt - accept, refuse or mark one recipient */
@@ -332,7 +360,7 @@ rg_header(SMFICTX *ctx, char *name, char *value)
         g_ptr_array_add(msg->names, g_strdup(name));
         g_ptr_array_add(msg->values, g_strdup(value != NULL ? value : ""));
     }
-    return conn->header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+    return answer(conn, SMFIP_NR_HDR);
 }
 
 /* rg_eoh - refuse or discard auto-submitted mail to us */
@@ -489,6 +517,7 @@ callbacks_register(GError **error)
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST,
         .xxfi_connect = rg_connect,
+        .xxfi_helo = rg_helo,
         .xxfi_envfrom = rg_envfrom,
         .xxfi_envrcpt = rg_envrcpt,
         .xxfi_header = rg_header,
