@@ -5,6 +5,9 @@
  * shared library judges each one, so the agent and the milter agree on what a
  * key is. ADDRESS_KEY and ADDRESS_STATIC end the search; everything else (a
  * foreign domain, a bad mac, the dedicated address) means keep looking.
+ * It lives in the shared library because both programs ask it: the agent to
+ * file the reply, the milter to refuse mail to the bare dedicated address
+ * that carries no key before a bounce could be owed.
  */
 #include <string.h>
 
