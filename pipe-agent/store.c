@@ -127,8 +127,23 @@ store_dedup_id(const Message *message)
 
     if (store_keyed_by_id(message))
         return g_strdup(message->message_id);
-    hex = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, message->raw);
+    hex = message_sha256_hex(g_bytes_get_data(message->raw, NULL), g_bytes_get_size(message->raw));
     return g_strconcat("sha256:", hex, NULL);
+}
+
+/* store_recipient - the recipient as the unique key holds it: lower case,
+ * and without the one trailing dot Postfix ignores when it routes, since
+ * user@domain. and user@domain are the same recipient (new string) */
+static char *
+store_recipient(const char *recipient)
+{
+    char *key = g_ascii_strdown(recipient != NULL ? recipient : "", -1);
+    gsize n = strlen(key);
+
+    if (strchr(key, '@') != NULL && n >= 2 && key[n - 1] == '.' && key[n - 2] != '.' &&
+        key[n - 2] != '@')
+        key[n - 1] = '\0';
+    return key;
 }
 
 /* attachment_values - the 9 parameters of attachment i (reply_id, position,
@@ -212,7 +227,9 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[22] = v->tls_bits > 0 ? own(params, g_strdup_printf("%d", v->tls_bits)) : NULL;
     values[23] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
     values[24] =
-        m->raw ? own(params, g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, m->raw)) : NULL;
+        m->raw ? own(params, message_sha256_hex(g_bytes_get_data(m->raw, NULL),
+                                               g_bytes_get_size(m->raw)))
+               : NULL;
 }
 
 /* find_existing - the id of the row a duplicate delivery ran into */
@@ -244,7 +261,7 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
     g_autoptr(GString) sql = g_string_new("WITH m AS (");
     g_autoptr(PGresult) res = NULL;
     g_autofree char *dedup = store_dedup_id(m);
-    g_autofree char *recipient = g_ascii_strdown(env->recipient, -1);
+    g_autofree char *recipient = store_recipient(env->recipient);
     g_autofree const char **values = g_new0(const char *, n_params);
     g_autofree int *lengths = g_new0(int, n_params);
     g_autofree int *formats = g_new0(int, n_params);
@@ -289,7 +306,7 @@ store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
     g_autoptr(GPtrArray) owned = params.owned;
     g_autoptr(PGresult) res = NULL;
     g_autofree char *dedup = store_dedup_id(v->message);
-    g_autofree char *recipient = g_ascii_strdown(env->recipient, -1);
+    g_autofree char *recipient = store_recipient(env->recipient);
     const char *values[STORE_MESSAGE_PARAMS];
     const char *reply_id;
 

@@ -213,6 +213,9 @@ tap_is "same Message-ID, other recipient: stored" "$RC/$(rows)" "0/2"
 # Relays may fold the case of the recipient: still the same reply.
 deliver "$CFG" "$T/m1.eml" Q2 "$(echo "$ADDR" | tr a-z A-Z)"
 tap_is "same Message-ID, recipient in upper case: nothing new" "$RC/$(rows)" "0/2"
+# Postfix routes user@domain. as user@domain: the same recipient, not a second row.
+deliver "$CFG" "$T/m1.eml" Q2 "$ADDR."
+tap_is "same Message-ID, recipient with a trailing dot: nothing new" "$RC/$(rows)" "0/2"
 
 # --- concurrent deliveries: the same message ten times at once is one row ------------------
 message "$T/race.eml" "race@example.org" "race" "Delivered by two MX hosts at once."
