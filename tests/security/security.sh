@@ -97,6 +97,16 @@ tap_like "forged X-Replygate-TLS through Postfix: the real TLS version and ciphe
     '^TLSv1\.[23] [A-Z0-9_-]+ [0-9-]+$'
 tap_is "forged X-Replygate-TLS through Postfix: nothing of it stored" \
     "$(sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID' AND (tls_version = 'TLSv9.9' OR tls_cipher LIKE '%FORGED%' OR body_text LIKE '%FORGED%')")" 0
+# A local user of the MX host submits with sendmail(1): pickup and cleanup, no
+# smtpd, so smtpd_milters never sees the message and nothing strips the header.
+MID=$RUN.local-tls@example.org
+printf 'From: mallory@localhost\nTo: %s\nSubject: local forged tls\nMessage-ID: <%s>\nX-Replygate-TLS: version=TLSv9.9; cipher=FORGED-CIPHER; bits=4096\n\nsubmitted on the host\n' \
+    "$ADDR" "$MID" | runuser -u nobody -- /usr/sbin/sendmail -C "$D/postfix" -f mallory@localhost "$ADDR"
+wait_sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID'" 1 >/dev/null
+stored=$(sql "SELECT coalesce(tls_version, 'null') || ' ' || coalesce(tls_cipher, 'null') FROM replygate.messages WHERE message_id = '$MID'")
+tap_is "forged X-Replygate-TLS by a local user (sendmail, no smtpd): not stored as TLS data" \
+    "$(sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID' AND (tls_version = 'TLSv9.9' OR tls_cipher LIKE '%FORGED%')")" 0
+[ -n "$stored" ] && echo "# stored for the local submission: $stored"
 # Without TLS on the SMTP side there is no header to trust, whatever the client sends:
 # the milter refuses the recipient before DATA (require_tls = yes), so only the
 # agent alone is left to look at.
