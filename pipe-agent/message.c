@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <openssl/evp.h>
 
 #include "message.h"
 #include "rg-autoptr.h"
@@ -333,6 +334,39 @@ message_part_text(GMimePart *part)
     return text;
 }
 
+/*
+ * GLib's SHA-256 is portable C (about 2.9 ms per MB here); OpenSSL's uses the
+ * CPU's SHA extensions (about 0.6 ms per MB) but costs about 0.9 ms of
+ * initialisation the first time a process uses OpenSSL. The agent has
+ * usually paid that already (the reply address's HMAC), so inputs from this
+ * size on go to OpenSSL; smaller ones stay with GLib, which is not slower for
+ * them even when OpenSSL is cold. Both give the same digest.
+ */
+#define MESSAGE_SHA256_OPENSSL_MIN (256 * 1024)
+
+/* message_sha256_hex - the 64 lower-case hex digits of SHA-256 over data */
+char *
+message_sha256_hex(const void *data, gsize len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    char *out;
+
+    if (data == NULL)
+        data = "";
+    if (len < MESSAGE_SHA256_OPENSSL_MIN ||
+        !EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) || digest_len != 32)
+        return g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+    out = g_malloc(2 * 32 + 1);
+    for (unsigned int i = 0; i < 32; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 0xf];
+    }
+    out[2 * 32] = '\0';
+    return out;
+}
+
 /* message_attachment_free - release one attachment */
 static void
 message_attachment_free(gpointer data)
@@ -372,8 +406,7 @@ message_attachment_new(GMimeObject *object, GBytes *data, const char *filename)
     if (content_id != NULL && *content_id != '\0')
         attachment->content_id = message_valid_text(content_id, strlen(content_id));
     attachment->data = data;
-    checksum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-                                           bytes != NULL ? bytes : (const guchar *)"", len);
+    checksum = message_sha256_hex(bytes, len);
     g_strlcpy(attachment->sha256, checksum, sizeof attachment->sha256);
     if (disposition != NULL)
         attachment->is_inline = g_ascii_strcasecmp(disposition, "inline") == 0;

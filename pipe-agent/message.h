@@ -47,6 +47,10 @@ const char *message_header(const Message *message, const char *name);
 /* message_free - release a message (NULL-safe) */
 void message_free(Message *message);
 
+/* message_sha256_hex - the 64 lower-case hex digits of SHA-256 over data (new
+ * string): OpenSSL for large inputs, GLib for small ones */
+char *message_sha256_hex(const void *data, gsize len);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Message, message_free)
 
 #endif
