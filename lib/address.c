@@ -183,7 +183,8 @@ address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
     ctx = EVP_MAC_CTX_dup(hmac_template());
     ok = ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) &&
          EVP_MAC_update(ctx, (const unsigned char *)message, (size_t)n) &&
-         EVP_MAC_final(ctx, digest, &digest_len, sizeof digest) && digest_len >= ADDRESS_MAC_HEX / 2;
+         EVP_MAC_final(ctx, digest, &digest_len, sizeof digest) &&
+         digest_len >= ADDRESS_MAC_HEX / 2;
     EVP_MAC_CTX_free(ctx);
     if (!ok)
         g_error("HMAC-SHA256 failed");

@@ -226,10 +226,9 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[21] = text_param(params, v->tls_cipher);
     values[22] = v->tls_bits > 0 ? own(params, g_strdup_printf("%d", v->tls_bits)) : NULL;
     values[23] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
-    values[24] =
-        m->raw ? own(params, message_sha256_hex(g_bytes_get_data(m->raw, NULL),
-                                               g_bytes_get_size(m->raw)))
-               : NULL;
+    values[24] = m->raw ? own(params, message_sha256_hex(g_bytes_get_data(m->raw, NULL),
+                                                         g_bytes_get_size(m->raw)))
+                        : NULL;
 }
 
 /* find_existing - the id of the row a duplicate delivery ran into */

@@ -347,8 +347,8 @@ ci_equal(const char *s, gsize len, const char *p)
  * the lead bytes of U+00A0, U+2007/2009/200B/202F, U+3000, U+FEFF, U+FF1A.
  * Every other byte is copied as it is. */
 static const guint8 normalize_special[256] = {
-    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1,
-    [0xC2] = 1, [0xE2] = 1, [0xE3] = 1, [0xEF] = 1,
+    [' '] = 1,  ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\v'] = 1,
+    ['\f'] = 1, [0xC2] = 1, [0xE2] = 1, [0xE3] = 1, [0xEF] = 1,
 };
 
 /* trim_lang_normalize - NBSP-like and zero-width spaces and the BOM to ' ',
