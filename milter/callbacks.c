@@ -10,6 +10,11 @@
  *   snapshot; it ends at end of message, abort or close.
  * Every failure of our own answers SMFIS_TEMPFAIL, never an accept. Each
  * reject or discard writes one mail.log line in Postfix's shape.
+ *
+ * Mail to the bare dedicated address is looked up after the headers with the
+ * agent's own keyfind_lookup(): without a key the agent would refuse it and
+ * Postfix would bounce that to a sender who may be forged, so the milter
+ * refuses it first (every recipient keyless) or drops those recipients.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,24 +33,26 @@
 #define TLS_MACROS "{tls_version} {cipher} {cipher_bits}"
 
 typedef struct {
-    Snapshot *snap;     /* one reference, taken at MAIL FROM */
-    char *sender;       /* as MAIL FROM gave it: "<bob@example.org>" or "<>" */
-    GPtrArray *noreply; /* char *: no-reply recipients exactly as RCPT TO gave them */
-    char *first_ours;   /* the first accepted recipient of ours, for log lines */
-    guint n_rcpts;      /* accepted recipients, ours and foreign */
-    guint n_ours;       /* accepted recipients of ours (key, dedicated, static, no-reply) */
-    GPtrArray *names;   /* char *: header names in message order */
-    GPtrArray *values;  /* char *: their values */
-    char *tls_version;  /* TLS macros as seen at RCPT, for end of message */
+    Snapshot *snap;       /* one reference, taken at MAIL FROM */
+    char *sender;         /* as MAIL FROM gave it: "<bob@example.org>" or "<>" */
+    GPtrArray *noreply;   /* char *: no-reply recipients exactly as RCPT TO gave them */
+    GPtrArray *dedicated; /* char *: bare dedicated recipients, as RCPT TO gave them */
+    GPtrArray *keyless;   /* char *: those of them the headers give no key, dropped at EOM */
+    char *first_ours;     /* the first accepted recipient of ours, for log lines */
+    guint n_rcpts;        /* accepted recipients, ours and foreign */
+    guint n_ours;         /* accepted recipients of ours (key, dedicated, static, no-reply) */
+    GPtrArray *names;     /* char *: header names in message order */
+    GPtrArray *values;    /* char *: their values */
+    char *tls_version;    /* TLS macros as seen at RCPT, for end of message */
     char *cipher;
     char *cipher_bits;
 } MsgCtx;
 
 typedef struct {
-    char *host;              /* escaped for logs */
-    char *addr;              /* printable address */
-    unsigned long noreply;   /* the SMFIP_NR_* steps negotiated: their callbacks do not answer */
-    gboolean failed;         /* an internal error no answer could carry yet */
+    char *host;            /* escaped for logs */
+    char *addr;            /* printable address */
+    unsigned long noreply; /* the SMFIP_NR_* steps negotiated: their callbacks do not answer */
+    gboolean failed;       /* an internal error no answer could carry yet */
     MsgCtx *msg;
 } ConnCtx;
 
@@ -58,6 +65,8 @@ msg_free(MsgCtx *msg)
     snapshot_unref(msg->snap);
     g_free(msg->sender);
     g_ptr_array_unref(msg->noreply);
+    g_ptr_array_unref(msg->dedicated);
+    g_ptr_array_unref(msg->keyless);
     g_free(msg->first_ours);
     g_ptr_array_unref(msg->names);
     g_ptr_array_unref(msg->values);
@@ -76,6 +85,8 @@ msg_new(Snapshot *snap, const char *sender)
     msg->snap = snap; /* the caller's reference moves here */
     msg->sender = g_strdup(sender);
     msg->noreply = g_ptr_array_new_with_free_func(g_free);
+    msg->dedicated = g_ptr_array_new_with_free_func(g_free);
+    msg->keyless = g_ptr_array_new_with_free_func(g_free);
     msg->names = g_ptr_array_new_with_free_func(g_free);
     msg->values = g_ptr_array_new_with_free_func(g_free);
     return msg;
@@ -317,6 +328,8 @@ rg_envrcpt(SMFICTX *ctx, char **argv)
         g_ptr_array_add(msg->noreply, g_strdup(rcpt));
         /* fall through */
     case RCPT_ACCEPT:
+        if (decision.klass == ADDRESS_DEDICATED)
+            g_ptr_array_add(msg->dedicated, g_strdup(rcpt));
         msg->n_rcpts++;
         msg->n_ours++;
         if (msg->first_ours == NULL)
@@ -363,7 +376,42 @@ rg_header(SMFICTX *ctx, char *name, char *value)
     return answer(conn, SMFIP_NR_HDR);
 }
 
-/* rg_eoh - refuse or discard auto-submitted mail to us */
+/* refuse_keyless - after the headers: refuse mail whose every recipient is a bare
+ * dedicated address without a key, or mark such recipients for end of message */
+static sfsistat
+refuse_keyless(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const HeaderField *fields, gsize n_fields)
+{
+    g_autoptr(GPtrArray) found = g_ptr_array_new();
+    g_autofree char *id = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *line = NULL;
+    const char *first;
+    KeylessAction action;
+
+    if (msg->dedicated->len == 0)
+        return SMFIS_CONTINUE;
+    action = decide_keyless(msg->snap->config, msg->snap->ring,
+                            (const char *const *)msg->dedicated->pdata, msg->dedicated->len,
+                            msg->n_rcpts, fields, n_fields, found);
+    if (action == KEYLESS_NONE)
+        return SMFIS_CONTINUE;
+    if (action == KEYLESS_DROP) {
+        for (guint i = 0; i < found->len; i++)
+            g_ptr_array_add(msg->keyless, g_strdup(g_ptr_array_index(found, i)));
+        return SMFIS_CONTINUE;
+    }
+    first = g_ptr_array_index(found, 0);
+    text = decide_keyless_text(first);
+    if (!set_reply(ctx, DECIDE_KEYLESS_RCODE, DECIDE_KEYLESS_XCODE, text))
+        return SMFIS_TEMPFAIL;
+    id = queue_id(ctx);
+    line = g_strdup_printf("%s %s %s", DECIDE_KEYLESS_RCODE, DECIDE_KEYLESS_XCODE, text);
+    log_decision(conn, msg, id, "reject", "END-OF-HEADERS", line, first);
+    return SMFIS_REJECT;
+}
+
+/* rg_eoh - refuse or discard auto-submitted mail to us, and keyless mail to
+ * the dedicated address */
 static sfsistat
 rg_eoh(SMFICTX *ctx)
 {
@@ -386,7 +434,7 @@ rg_eoh(SMFICTX *ctx)
     }
     action = decide_autosubmit(msg->snap->config, fields, msg->names->len, msg->sender, &reason);
     if (action == AUTO_NONE)
-        return SMFIS_CONTINUE;
+        return refuse_keyless(ctx, conn, msg, fields, msg->names->len);
     id = queue_id(ctx);
     if (action == AUTO_DISCARD) {
         text = g_strdup_printf("Auto-submitted message discarded (%s)", reason);
@@ -404,28 +452,44 @@ rg_eoh(SMFICTX *ctx)
     return SMFIS_REJECT;
 }
 
-/* drop_noreply - remove no-reply recipients; TRUE when the whole message goes */
+/* delete_rcpts - smfi_delrcpt each recipient of list, one log line each */
+static gboolean
+delete_rcpts(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id, GPtrArray *list,
+             const char *text)
+{
+    for (guint i = 0; i < list->len; i++) {
+        char *rcpt = g_ptr_array_index(list, i);
+
+        if (smfi_delrcpt(ctx, rcpt) != MI_SUCCESS)
+            return FALSE;
+        log_decision(conn, msg, id, "discard", "END-OF-MESSAGE", text, rcpt);
+    }
+    return TRUE;
+}
+
+/* drop_noreply - remove no-reply recipients and dedicated ones without a key;
+ * TRUE when the whole message goes */
 static gboolean
 drop_noreply(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id, gboolean *failed)
 {
     *failed = FALSE;
-    if (msg->noreply->len == 0)
+    if (msg->noreply->len == 0 && msg->keyless->len == 0)
         return FALSE;
-    if (msg->noreply->len >= msg->n_rcpts) {
+    if (msg->noreply->len + msg->keyless->len >= msg->n_rcpts) {
+        /* Keyless recipients alone never get here: the end of headers refused them. */
         log_decision(conn, msg, id, "discard", "END-OF-MESSAGE",
-                     "message to the no-reply address discarded",
-                     g_ptr_array_index(msg->noreply, 0));
+                     msg->keyless->len == 0
+                         ? "message to the no-reply address discarded"
+                         : "message to the no-reply address and to the dedicated address "
+                           "without a reply key discarded",
+                     g_ptr_array_index(msg->noreply->len > 0 ? msg->noreply : msg->keyless, 0));
         return TRUE;
     }
-    for (guint i = 0; i < msg->noreply->len; i++) {
-        char *rcpt = g_ptr_array_index(msg->noreply, i);
-
-        if (smfi_delrcpt(ctx, rcpt) != MI_SUCCESS) {
-            *failed = TRUE;
-            return FALSE;
-        }
-        log_decision(conn, msg, id, "discard", "END-OF-MESSAGE", "no-reply recipient removed",
-                     rcpt);
+    if (!delete_rcpts(ctx, conn, msg, id, msg->noreply, "no-reply recipient removed") ||
+        !delete_rcpts(ctx, conn, msg, id, msg->keyless,
+                      "recipient removed: no reply key in the message")) {
+        *failed = TRUE;
+        return FALSE;
     }
     return FALSE;
 }
@@ -451,7 +515,7 @@ strip_headers(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id)
     return TRUE;
 }
 
-/* rg_eom - drop no-reply recipients, strip forged headers, add the TLS trace header */
+/* rg_eom - drop no-reply and keyless recipients, strip forged headers, add the TLS trace header */
 static sfsistat
 rg_eom(SMFICTX *ctx)
 {

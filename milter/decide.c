@@ -2,9 +2,10 @@
  * decide.c - the milter's decisions, pure and free of libmilter.
  *
  * Every answer the milter gives is chosen here from plain facts, with the
- * shared library's address_classify() and autosubmit_reason(), so the milter
- * and the delivery agent can never disagree about what a reply address or an
- * auto-submitted message is. The callbacks only gather facts and carry out
+ * shared library's address_classify(), keyfind_lookup() and
+ * autosubmit_reason(), so the milter and the delivery agent can never
+ * disagree about what a reply address, a message's key or an auto-submitted
+ * message is. The callbacks only gather facts and carry out
  * what these functions say.
  */
 #include <string.h>
@@ -60,17 +61,54 @@ decide_rcpt(const Config *config, const KeyRing *ring, const char *rcpt, const c
     return decision;
 }
 
-/* decide_unknown_text - "<addr>: Recipient address rejected: ..." for a 550 5.1.1 */
-char *
-decide_unknown_text(const char *rcpt)
+/* rejected_text - "<addr>: Recipient address rejected: <why>" for a 550 5.1.1 */
+static char *
+rejected_text(const char *rcpt, const char *why)
 {
     g_autofree char *bare = address_strip(rcpt ? rcpt : "");
 
     /* libmilter refuses a reply text near 1000 bytes: a long address is cut. */
     if (strlen(bare) > DECIDE_REPLY_ADDRESS_MAX)
         strcpy(bare + DECIDE_REPLY_ADDRESS_MAX - 3, "...");
-    return g_strdup_printf("<%s>: Recipient address rejected: unknown or expired reply address",
-                           bare);
+    return g_strdup_printf("<%s>: Recipient address rejected: %s", bare, why);
+}
+
+/* decide_unknown_text - "<addr>: Recipient address rejected: ..." for a 550 5.1.1 */
+char *
+decide_unknown_text(const char *rcpt)
+{
+    return rejected_text(rcpt, "unknown or expired reply address");
+}
+
+/* decide_keyless_text - "<addr>: Recipient address rejected: no reply key in the message" */
+char *
+decide_keyless_text(const char *rcpt)
+{
+    return rejected_text(rcpt, "no reply key in the message");
+}
+
+/* decide_keyless - refuse, drop or keep the dedicated recipients without a key */
+KeylessAction
+decide_keyless(const Config *config, const KeyRing *ring, const char *const *dedicated,
+               gsize n_dedicated, guint n_rcpts, const HeaderField *headers, gsize n_headers,
+               GPtrArray *keyless)
+{
+    guint before = keyless->len;
+
+    for (gsize i = 0; i < n_dedicated; i++) {
+        ReplyKey key;
+        const char *source = NULL;
+
+        /* The agent's own lookup, in SPEC section 3 order: what it would find. */
+        if (!keyfind_lookup(config, ring, dedicated[i], headers, n_headers, &key, &source))
+            g_ptr_array_add(keyless, (gpointer)dedicated[i]);
+    }
+    if (keyless->len == before)
+        return KEYLESS_NONE;
+    /* Nothing else would be delivered: refuse while the sender is connected. */
+    if (keyless->len - before >= n_rcpts)
+        return KEYLESS_REJECT;
+    return KEYLESS_DROP;
 }
 
 /* decide_autosubmit - refuse, discard or pass a message after its headers */

@@ -14,6 +14,7 @@
 #include "address.h"
 #include "autosubmit.h"
 #include "config.h"
+#include "keyfind.h"
 
 /* What to answer to one RCPT TO. */
 typedef enum {
@@ -37,6 +38,15 @@ typedef enum {
     AUTO_DISCARD, /* auto_submitted_action = discard */
 } AutoAction;
 
+/* What to do, after the headers, with the recipients at the bare dedicated
+ * address whose message carries no key (the agent would refuse them with
+ * 5.1.1, and Postfix would bounce that to a sender who may be forged). */
+typedef enum {
+    KEYLESS_NONE,   /* every dedicated recipient finds its key: go on */
+    KEYLESS_DROP,   /* remove the keyless ones at end of message, deliver the rest */
+    KEYLESS_REJECT, /* every recipient is a keyless dedicated one: 550 5.1.1 */
+} KeylessAction;
+
 /* One header to delete: smfi_chgheader(name, index, NULL), applied in order. */
 typedef struct {
     const char *name; /* borrowed from the caller's list */
@@ -48,6 +58,8 @@ typedef struct {
 #define DECIDE_TLS_TEXT "Must issue a STARTTLS command first"
 #define DECIDE_UNKNOWN_RCODE "550"
 #define DECIDE_UNKNOWN_XCODE "5.1.1"
+#define DECIDE_KEYLESS_RCODE "550"
+#define DECIDE_KEYLESS_XCODE "5.1.1"
 #define DECIDE_AUTO_RCODE "550"
 #define DECIDE_AUTO_XCODE "5.7.1"
 #define DECIDE_HEADER_PREFIX "X-Replygate-"
@@ -63,6 +75,18 @@ RcptDecision decide_rcpt(const Config *config, const KeyRing *ring, const char *
 
 /* decide_unknown_text - "<addr>: Recipient address rejected: ..." for a 550 5.1.1 */
 char *decide_unknown_text(const char *rcpt);
+
+/* decide_keyless_text - "<addr>: Recipient address rejected: no reply key in the message" */
+char *decide_keyless_text(const char *rcpt);
+
+/* decide_keyless - look up the key of each dedicated recipient as the agent
+ * will (keyfind_lookup over the envelope recipient and the headers); append
+ * those without one to keyless (borrowed pointers into dedicated). n_rcpts
+ * counts every accepted recipient, ours and foreign: the message is refused
+ * only when the keyless ones are all of them, else they are dropped. */
+KeylessAction decide_keyless(const Config *config, const KeyRing *ring,
+                             const char *const *dedicated, gsize n_dedicated, guint n_rcpts,
+                             const HeaderField *headers, gsize n_headers, GPtrArray *keyless);
 
 /* decide_autosubmit - refuse, discard or pass a message after its headers;
  * *reason gets the reason in words (g_free) when the answer is not AUTO_NONE */

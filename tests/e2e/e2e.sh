@@ -216,6 +216,17 @@ tap_is "6. dedicated address: stored with key i-9-7 from references" "$got" "i-9
 check_log "6. mail.log: source=references" "$MAILLOG" \
     "^$E replygate/deliver\[[0-9]+\]: ${QID6:-none}: message-id=<$(re "$MID6")>, key=i-9-7, source=references, reply=[0-9]+, attachments=0, status=stored$"
 
+# --- 6b. the dedicated address without any key: 550 after DATA, no bounce --
+echo "# [${SECONDS}s] 6b. the dedicated address without any key: 550 after DATA"
+MID6B=$RUN.6b@example.org
+send 6b --tls --to "reply@$RG_DOMAIN" --header "Subject: Re: something" \
+    --header "Message-Id: <$MID6B>" --body "Which thread was this again?"
+tap_like "6b. dedicated address, no key: RCPT accepted" "$(answer 6b 'RCPT TO')" '^250 '
+tap_like "6b. dedicated address, no key: 550 5.1.1 after DATA" "$(answer 6b .)" \
+    "^550 5\.1\.1 <$(re "reply@$RG_DOMAIN")>: Recipient address rejected: no reply key in the message"
+check_log "6b. mail.log: replygate/milter reject line (SPEC 6 shape)" "$MAILLOG" \
+    "^$E replygate/milter\[[0-9]+\]: [0-9A-Z]+: reject: END-OF-HEADERS from unknown\[127\.0\.0\.1\]: 550 5\.1\.1 <$(re "reply@$RG_DOMAIN")>: Recipient address rejected: no reply key in the message; from=<bob@example\.org> to=<$(re "reply@$RG_DOMAIN")>$"
+
 # --- 7. the no-reply address: discarded, logged, nothing stored ------------
 echo "# [${SECONDS}s] 7. the no-reply address: discarded, logged, nothing stored"
 MID7=$RUN.7@example.org
@@ -228,10 +239,10 @@ check_log "7. mail.log: Postfix discards it on the milter's word" "$MAILLOG" \
 check_log "7. mail.log: replygate/milter logs the discard" "$MAILLOG" \
     "^$E replygate/milter\[[0-9]+\]: ${QID7:-none}: discard: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: .*; from=<bob@example\.org> to=<$(re "$RG_NOREPLY")>$"
 
-# --- 2, 3, 4, 7: nothing stored (checked after the queue had time) -------
-echo "# [${SECONDS}s] 2, 3, 4, 7: nothing stored (checked after the queue had time)"
+# --- 2, 3, 4, 6b, 7: nothing stored (checked after the queue had time) ---
+echo "# [${SECONDS}s] 2, 3, 4, 6b, 7: nothing stored (checked after the queue had time)"
 sleep 1
-for m in 2:$MID2 3:$MID3 4:$MID4 7:$MID7; do
+for m in 2:$MID2 3:$MID3 4:$MID4 6b:$MID6B 7:$MID7; do
     tap_is "${m%%:*}. nothing stored for <${m#*:}>" "$(stored_count "${m#*:}")" 0
     tap_is "${m%%:*}. the agent never saw it (processor log, mail.log)" \
         "$(grep -cF "<${m#*:}>" "$PLOG") $(grep -F "<${m#*:}>" "$MAILLOG" | grep -c "replygate/deliver")" "0 0"

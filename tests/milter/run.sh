@@ -174,6 +174,14 @@ run_script "malformed and unknown local parts: 550 5.1.1, hostile text escaped" 
     key-malformed.lua
 run_script "a 900-byte address: 550 5.1.1 all the same" "${M[@]}" long-address.lua
 run_script "dedicated address accepted" "${M[@]}" dedicated.lua
+run_script "dedicated address, key only in References: accepted and kept" "${M[@]}" \
+    dedicated-references.lua
+run_script "dedicated address, no key in the message: 550 5.1.1 after the headers" "${M[@]}" \
+    dedicated-keyless.lua
+run_script "dedicated address without a key beside a key or a foreign recipient: removed" \
+    "${M[@]}" dedicated-mixed.lua
+run_script "dedicated address without a key beside the no-reply address: discarded" "${M[@]}" \
+    dedicated-noreply.lua
 run_script "static address accepted" "${M[@]}" static.lua
 run_script "foreign domain untouched (no TLS, auto-submitted, forged header)" "${M[@]}" foreign.lua
 run_script "no-reply only: discarded at end of message" "${M[@]}" noreply-discard.lua

@@ -1,7 +1,8 @@
 /*
  * test-decide.c - the milter's pure decisions (milter/decide.c), table-driven:
- * the answer to each kind of recipient with and without TLS, the header
- * deletion plan, the trace header, and reply text made safe for libmilter.
+ * the answer to each kind of recipient with and without TLS, the dedicated
+ * address without a key, the header deletion plan, the trace header, and
+ * reply text made safe for libmilter.
  */
 #include <string.h>
 
@@ -139,6 +140,8 @@ test_texts(void)
          decide_unknown_text("<" LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL "@x>"),
          "<" LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL LONG_LOCAL_CUT
          "...>: Recipient address rejected: unknown or expired reply address"},
+        {"keyless", decide_keyless_text("<reply@reply.example.com>"),
+         "<reply@reply.example.com>: Recipient address rejected: no reply key in the message"},
         {"auto-submitted", decide_autosubmit_text("Auto-Submitted: auto-replied"),
          "Auto-submitted message refused (Auto-Submitted: auto-replied)"},
         {"reply text: percent doubled", decide_reply_text("<a%b@x>: rejected"),
@@ -202,6 +205,149 @@ test_deletions(void)
     }
 }
 
+/* keyless_name - a word for a KeylessAction, for failure messages */
+static const char *
+keyless_name(KeylessAction action)
+{
+    static const char *const names[] = {"none", "drop", "reject"};
+
+    return names[action];
+}
+
+/* test_keyless - the bare dedicated address: the agent's key lookup over the
+ * headers decides between going on, dropping it and refusing the message */
+static void
+test_keyless(void)
+{
+    const char *secrets[] = {SECRET, NULL};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(KeyRing) ring = keyring_new(secrets, &error);
+    g_autoptr(Config) config = test_config("");
+    g_autofree char *key = signed_address(ring, "i", 1, 5);
+    g_autofree char *key_id = g_strdup_printf("<thread-1@example.com> <%s>", key);
+    g_autofree char *received =
+        g_strdup_printf("from a.example.org by mx.example.org for <%s>; Sun, 22 Nov 2026", key);
+    g_autofree char *tampered = g_strdup(key);
+    g_autofree char *tampered_id = NULL;
+    const char *ded = "<reply@reply.example.com>";
+    const char *ded_upper = "<REPLY@REPLY.EXAMPLE.COM>";
+    struct {
+        const char *label;
+        const char *dedicated[3]; /* NULL-terminated */
+        guint n_rcpts;
+        const char *headers[8]; /* name, value, ..., NULL */
+        KeylessAction want;
+        const char *want_keyless; /* space-separated */
+    } cases[] = {
+        {"key in References",
+         {ded},
+         1,
+         {"To", ded + 1, "References", key_id, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"key in In-Reply-To",
+         {ded},
+         1,
+         {"To", ded + 1, "In-Reply-To", key_id + 23, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"key in To beside the dedicated address",
+         {ded},
+         1,
+         {"To", key, "Cc", ded + 1, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"key in a Received for clause", {ded}, 1, {"Received", received, NULL}, KEYLESS_NONE, ""},
+        {"static address in Cc",
+         {ded},
+         1,
+         {"To", ded + 1, "Cc", "support@reply.example.com", NULL},
+         KEYLESS_NONE,
+         ""},
+        {"no dedicated recipient", {NULL}, 1, {"To", key, NULL}, KEYLESS_NONE, ""},
+        {"no key anywhere: refused",
+         {ded},
+         1,
+         {"To", ded + 1, "References", "<thread-1@example.com>", NULL},
+         KEYLESS_REJECT,
+         ded},
+        {"no headers at all: refused", {ded}, 1, {NULL}, KEYLESS_REJECT, ded},
+        {"tampered key in References: refused",
+         {ded},
+         1,
+         {"To", ded + 1, "References", "(set below)", NULL},
+         KEYLESS_REJECT,
+         ded},
+        {"the no-reply address in References is no key",
+         {ded},
+         1,
+         {"References", "<noreply@reply.example.com>", NULL},
+         KEYLESS_REJECT,
+         ded},
+        {"key form of a foreign domain: refused",
+         {ded},
+         1,
+         {"References", "<reply+i-1-5@example.com>", NULL},
+         KEYLESS_REJECT,
+         ded},
+        {"twice, any case, nothing else: refused",
+         {ded, ded_upper},
+         2,
+         {"To", ded + 1, NULL},
+         KEYLESS_REJECT,
+         "<reply@reply.example.com> <REPLY@REPLY.EXAMPLE.COM>"},
+        {"beside a key recipient: dropped", {ded}, 2, {"To", ded + 1, NULL}, KEYLESS_DROP, ded},
+        {"beside a foreign recipient: dropped",
+         {ded},
+         2,
+         {"To", "alice@example.net", NULL},
+         KEYLESS_DROP,
+         ded},
+        {"beside a no-reply recipient: dropped (the no-reply rule discards)",
+         {ded},
+         2,
+         {"To", ded + 1, NULL},
+         KEYLESS_DROP,
+         ded},
+    };
+
+    g_assert_no_error(error);
+    /* The mac's first digit changed, as a message id in References. */
+    {
+        char *mac = strchr(tampered, '-') + 1;
+        mac = strchr(mac, '-') + 1;
+        *mac = *mac == '0' ? '1' : '0';
+        tampered_id = g_strdup_printf("<%s>", tampered);
+        for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+            for (gsize j = 0; cases[i].headers[j] != NULL; j++)
+                if (strcmp(cases[i].headers[j], "(set below)") == 0)
+                    cases[i].headers[j] = tampered_id;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        HeaderField fields[4];
+        gsize n_fields = 0, n_dedicated = 0;
+        g_autoptr(GPtrArray) keyless = g_ptr_array_new();
+        g_autoptr(GString) got = g_string_new(NULL);
+        KeylessAction action;
+
+        while (cases[i].headers[2 * n_fields] != NULL) {
+            fields[n_fields].name = cases[i].headers[2 * n_fields];
+            fields[n_fields].value = cases[i].headers[2 * n_fields + 1];
+            n_fields++;
+        }
+        while (cases[i].dedicated[n_dedicated] != NULL)
+            n_dedicated++;
+        action = decide_keyless(config, ring, cases[i].dedicated, n_dedicated, cases[i].n_rcpts,
+                                fields, n_fields, keyless);
+        for (guint j = 0; j < keyless->len; j++)
+            g_string_append_printf(got, "%s%s", j ? " " : "",
+                                   (const char *)g_ptr_array_index(keyless, j));
+        if (action != cases[i].want || strcmp(got->str, cases[i].want_keyless) != 0)
+            test_failf("%s: got %s [%s], want %s [%s]", cases[i].label, keyless_name(action),
+                       got->str, keyless_name(cases[i].want), cases[i].want_keyless);
+    }
+}
+
 /* test_autosubmit - reject or discard by auto_submitted_action, with the reason */
 static void
 test_autosubmit(void)
@@ -247,5 +393,6 @@ main(int argc, char **argv)
     g_test_add_func("/decide/texts", test_texts);
     g_test_add_func("/decide/header-deletions", test_deletions);
     g_test_add_func("/decide/autosubmit", test_autosubmit);
+    g_test_add_func("/decide/keyless", test_keyless);
     return g_test_run();
 }
