@@ -321,6 +321,44 @@ parse_key(const char *text, ReplyKey *key, char mac[ADDRESS_MAC_HEX + 1], const 
     return TRUE;
 }
 
+/* address_normalize - the address as Postfix's parser reads it (new string):
+ * comments and white space outside quotes dropped, quotes and backslash
+ * escapes undone. Postfix routes <reply+X@reply.example.com(c)>,
+ * <reply+X@reply.example.com > and <reply+X@reply\.example.com> to the reply
+ * domain, so such a form must never pass as foreign. */
+static char *
+address_normalize(const char *address)
+{
+    GString *out = g_string_new(NULL);
+    gboolean quoted = FALSE;
+    int depth = 0; /* of nested comments */
+
+    for (const char *p = address != NULL ? address : ""; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+            if (depth == 0)
+                g_string_append_c(out, *p);
+        } else if (depth > 0) {
+            if (*p == '(')
+                depth++;
+            else if (*p == ')')
+                depth--;
+        } else if (quoted) {
+            if (*p == '"')
+                quoted = FALSE;
+            else
+                g_string_append_c(out, *p);
+        } else if (*p == '"') {
+            quoted = TRUE;
+        } else if (*p == '(') {
+            depth = 1;
+        } else if (!g_ascii_isspace(*p)) {
+            g_string_append_c(out, *p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* routes_into_reply_domain - does the local part name a reply domain behind
  * '%', '!' or '@'? Postfix resolves user%domain@host, domain!user@host and
  * "user@domain"@host into user@domain when host is one of its own domains
@@ -354,6 +392,20 @@ routes_into_reply_domain(const Config *config, const char *address)
     return FALSE;
 }
 
+/* routed_to_reply_domain - would Postfix route this normalized, lower-case
+ * address to a reply domain? */
+static gboolean
+routed_to_reply_domain(const Config *config, const char *address)
+{
+    const char *at = strrchr(address, '@');
+    g_autofree char *domain = g_strdup(at != NULL ? at + 1 : "");
+    gsize n = strlen(domain);
+
+    if (n >= 2 && domain[n - 1] == '.' && domain[n - 2] != '.')
+        domain[n - 1] = '\0';
+    return config_is_reply_domain(config, domain) || routes_into_reply_domain(config, address);
+}
+
 /* address_classify - what an address is; accepts "<addr>" or "addr", any case */
 AddressClass
 address_classify(const Config *config, const KeyRing *ring, const char *address, ReplyKey *key,
@@ -373,6 +425,22 @@ address_classify(const Config *config, const KeyRing *ring, const char *address,
         reason = &why;
     *reason = NULL;
     memset(&parsed, 0, sizeof parsed);
+
+    {
+        /* Comments, white space, quotes or backslashes: refused when Postfix
+         * would route the address to a reply domain anyway. */
+        g_autofree char *normalized = address_normalize(address);
+        g_autofree char *routed = address_strip(normalized);
+
+        if (strcmp(routed, stripped) != 0) {
+            g_autofree char *routed_lower = g_ascii_strdown(routed, -1);
+
+            if (routed_to_reply_domain(config, routed_lower)) {
+                *reason = "comments, white space, quotes or backslashes in the address";
+                return ADDRESS_MALFORMED;
+            }
+        }
+    }
 
     /* Postfix resolves "user@domain." as "user@domain" (one trailing dot is
      * dropped, not ".." or "@."), so such a recipient still reaches the

@@ -221,6 +221,19 @@ test_malformed(void)
          ADDRESS_MALFORMED},
         {"percent hack to a foreign domain", "bob%example.net@mx.example.org", ADDRESS_FOREIGN},
         {"percent in a foreign address", "50%off@example.com", ADDRESS_FOREIGN},
+        /* Postfix's parser drops comments and white space and undoes quotes
+         * and backslashes before it routes: these reach the reply domain, so
+         * they are never foreign, and never a key either (strict form). */
+        {"comment after the domain", "<reply+i-1-MAC-5@reply.example.com(c)>", ADDRESS_MALFORMED},
+        {"comment before the domain", "<reply+i-1-MAC-5@(c (nested)) reply.example.com>",
+         ADDRESS_MALFORMED},
+        {"white space inside the brackets", "< reply+i-1-MAC-5@reply.example.com >",
+         ADDRESS_MALFORMED},
+        {"backslash in the domain", "reply+i-1-MAC-5@reply\\.example.com", ADDRESS_MALFORMED},
+        {"quoted local part", "\"reply+i-1-MAC-5\"@reply.example.com", ADDRESS_MALFORMED},
+        {"comment and trailing dot", "reply+i-1-MAC-5@reply.example.com.(c)", ADDRESS_MALFORMED},
+        {"comment in a foreign address", "bob@example.com(reply.example.com)", ADDRESS_FOREIGN},
+        {"white space around the brackets", " <reply+i-1-MAC-5@reply.example.com> ", ADDRESS_KEY},
     };
     const struct {
         const char *label, *address;
@@ -241,6 +254,10 @@ test_malformed(void)
         {"static, trailing dot", "support@reply.example.com.", ADDRESS_STATIC},
         {"noreply, trailing dot", "noreply@reply.example.com.", ADDRESS_NOREPLY},
         {"domain is a dot", "reply@.", ADDRESS_FOREIGN},
+        {"wrong mac, comment after the domain",
+         "<reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com(x)>",
+         ADDRESS_MALFORMED},
+        {"no-reply, trailing space", "<noreply@reply.example.com >", ADDRESS_MALFORMED},
         {"dedicated", "reply@reply.example.com", ADDRESS_DEDICATED},
         {"dedicated upper", "<REPLY@Reply.Example.COM>", ADDRESS_DEDICATED},
         {"static", "Support@reply.example.com", ADDRESS_STATIC},
