@@ -162,37 +162,45 @@ hmac_template(void)
     return template;
 }
 
-/* address_mac - the 40 lower-case hex digits for kind, target and user */
+/* address_hmac_hex - the first hex_len lower-case hex digits of HMAC-SHA256(secret, data) */
 void
-address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
-            char out[ADDRESS_MAC_HEX + 1])
+address_hmac_hex(GBytes *secret, const void *data, gsize len, char *out, gsize hex_len)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
     size_t digest_len = 0;
-    char message[ADDRESS_KIND_MAX + 2 * 21 + 3];
-    int n;
     gsize key_len = 0;
     const void *key = g_bytes_get_data(secret, &key_len);
     EVP_MAC_CTX *ctx;
     gboolean ok;
 
-    n = g_snprintf(message, sizeof message, "%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
-                   target, user);
-    g_assert(n > 0 && (gsize)n < sizeof message);
+    g_assert(hex_len % 2 == 0 && hex_len <= 64);
     ctx = EVP_MAC_CTX_dup(hmac_template());
     ok = ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) &&
-         EVP_MAC_update(ctx, (const unsigned char *)message, (size_t)n) &&
-         EVP_MAC_final(ctx, digest, &digest_len, sizeof digest) &&
-         digest_len >= ADDRESS_MAC_HEX / 2;
+         EVP_MAC_update(ctx, (const unsigned char *)data, len) &&
+         EVP_MAC_final(ctx, digest, &digest_len, sizeof digest) && digest_len >= hex_len / 2;
     EVP_MAC_CTX_free(ctx);
     if (!ok)
         g_error("HMAC-SHA256 failed");
-    for (int i = 0; i < ADDRESS_MAC_HEX / 2; i++) {
+    for (gsize i = 0; i < hex_len / 2; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 0xf];
     }
-    out[ADDRESS_MAC_HEX] = '\0';
+    out[hex_len] = '\0';
+}
+
+/* address_mac - the 40 lower-case hex digits for kind, target and user */
+void
+address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
+            char out[ADDRESS_MAC_HEX + 1])
+{
+    char message[ADDRESS_KIND_MAX + 2 * 21 + 3];
+    int n;
+
+    n = g_snprintf(message, sizeof message, "%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
+                   target, user);
+    g_assert(n > 0 && (gsize)n < sizeof message);
+    address_hmac_hex(secret, message, (gsize)n, out, ADDRESS_MAC_HEX);
 }
 
 /* valid_kind - 1 to 16 lower-case letters */

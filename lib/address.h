@@ -47,6 +47,11 @@ KeyRing *keyring_new(const char *const *secrets, GError **error);
 /* keyring_free - release a key ring (NULL-safe) */
 void keyring_free(KeyRing *ring);
 
+/* address_hmac_hex - the first hex_len (even, <= 64) lower-case hex digits of
+ * HMAC-SHA256(secret, data) into out (hex_len + 1 bytes); shared by the
+ * addresses and the trace header (trace.h) */
+void address_hmac_hex(GBytes *secret, const void *data, gsize len, char *out, gsize hex_len);
+
 /* address_mac - the 40 lower-case hex digits for kind, target and user with one secret */
 void address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
                  char out[ADDRESS_MAC_HEX + 1]);
