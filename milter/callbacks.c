@@ -28,6 +28,7 @@
 #include "maillog.h"
 #include "rg-error.h"
 #include "snapshot.h"
+#include "trace.h"
 
 /* The macros the decisions need, asked for at each stage (smfi_setsymlist). */
 #define TLS_MACROS "{tls_version} {cipher} {cipher_bits}"
@@ -515,6 +516,28 @@ strip_headers(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id)
     return TRUE;
 }
 
+/* trace_value - the signed X-Replygate-TLS value (trace.h) for this queue id,
+ * or NULL without TLS. Without the queue id {i} the agent could not verify the
+ * header, so none is added and a warning is logged: the reply is stored
+ * without TLS data rather than with a header that any sender could forge. */
+static char *
+trace_value(const MsgCtx *msg, const char *qid, const char *version, const char *cipher,
+            const char *bits, const char *log_id)
+{
+    guint64 n = 0;
+    char *value;
+
+    if (version == NULL || *version == '\0')
+        return NULL;
+    if (bits == NULL || !g_ascii_string_to_unsigned(bits, 10, 0, 65536, &n, NULL))
+        n = 0;
+    value = trace_header_value(msg->snap->ring, qid, version, cipher, (int)n);
+    if (value == NULL)
+        maillog_warning("%s: no usable queue id macro {i} at end of message: adding no %s header",
+                        log_id, TRACE_HEADER);
+    return value;
+}
+
 /* rg_eom - drop no-reply and keyless recipients, strip forged headers, add the TLS trace header */
 static sfsistat
 rg_eom(SMFICTX *ctx)
@@ -539,11 +562,13 @@ rg_eom(SMFICTX *ctx)
     else {
         version = symval(ctx, "{tls_version}");
         if (version != NULL)
-            tls = decide_tls_header(version, symval(ctx, "{cipher}"), symval(ctx, "{cipher_bits}"));
+            tls = trace_value(msg, symval(ctx, "i"), version, symval(ctx, "{cipher}"),
+                              symval(ctx, "{cipher_bits}"), id);
         else
-            tls = decide_tls_header(msg->tls_version, msg->cipher, msg->cipher_bits);
+            tls = trace_value(msg, symval(ctx, "i"), msg->tls_version, msg->cipher,
+                              msg->cipher_bits, id);
         /* Without TLS (require_tls = no) nothing is added: absence means no TLS. */
-        if (tls != NULL && smfi_addheader(ctx, (char *)DECIDE_TLS_HEADER, tls) != MI_SUCCESS)
+        if (tls != NULL && smfi_addheader(ctx, (char *)TRACE_HEADER, tls) != MI_SUCCESS)
             status = SMFIS_TEMPFAIL;
     }
     g_clear_pointer(&conn->msg, msg_free);

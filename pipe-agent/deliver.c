@@ -210,7 +210,7 @@ dry_run(Options *opt)
     }
     if (too_big)
         return dry_run_refusal(EX_DATAERR, "5.3.4 message too big");
-    verdict = evaluate_message(config, ring, raw, opt->sender, opt->recipient);
+    verdict = evaluate_message_full(config, ring, raw, opt->sender, opt->recipient, opt->queue_id);
     json = verdict_to_json(verdict);
     printf("%s\n", json);
     return verdict->exit_status;
@@ -447,7 +447,10 @@ deliver(Options *opt)
     }
 
     abort_guard(spool_path);
-    verdict = evaluate_message(config, ring, raw, opt->sender, opt->recipient);
+    verdict = evaluate_message_full(config, ring, raw, opt->sender, opt->recipient, opt->queue_id);
+    if (verdict->tls_refused != NULL)
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
+                        d.queue_id, verdict->tls_refused);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else

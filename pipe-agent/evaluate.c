@@ -12,6 +12,7 @@
 #include "evaluate.h"
 #include "json.h"
 #include "keyfind.h"
+#include "trace.h"
 
 /* evaluate_printable - a copy fit for a DSN line: control characters become spaces */
 static char *
@@ -25,38 +26,34 @@ evaluate_printable(const char *text)
     return copy;
 }
 
-/* evaluate_tls - read the milter's "X-Replygate-TLS: version=...; cipher=...; bits=..." */
+/* evaluate_tls - believe an X-Replygate-TLS header only when its mac verifies
+ * (trace.h) for this queue id: a forged or replayed one is ignored, and the
+ * verdict says why for the agent's warning. With several, a verified one counts. */
 static void
-evaluate_tls(Verdict *verdict, const char *value)
+evaluate_tls(Verdict *verdict, const KeyRing *ring, const Message *message, const char *queue_id)
 {
-    g_auto(GStrv) items = NULL;
+    const char *first_reason = NULL;
 
-    if (value == NULL)
-        return;
-    items = g_strsplit(value, ";", 16);
-    for (int i = 0; items[i] != NULL; i++) {
-        char *item = g_strstrip(items[i]);
-        char *eq = strchr(item, '=');
-        char *name, *val;
+    for (guint i = 0; i < message->headers->len; i++) {
+        const HeaderField *field = &g_array_index(message->headers, HeaderField, i);
+        const char *reason = NULL;
+        g_autofree char *version = NULL;
+        g_autofree char *cipher = NULL;
+        int bits = 0;
 
-        if (eq == NULL)
+        if (g_ascii_strcasecmp(field->name, TRACE_HEADER) != 0)
             continue;
-        *eq = '\0';
-        name = g_strstrip(item);
-        val = g_strstrip(eq + 1);
-        if (*val == '\0')
-            continue;
-        if (g_ascii_strcasecmp(name, "version") == 0 && verdict->tls_version == NULL)
-            verdict->tls_version = evaluate_printable(val);
-        else if (g_ascii_strcasecmp(name, "cipher") == 0 && verdict->tls_cipher == NULL)
-            verdict->tls_cipher = evaluate_printable(val);
-        else if (g_ascii_strcasecmp(name, "bits") == 0) {
-            guint64 bits = 0;
-
-            if (g_ascii_string_to_unsigned(val, 10, 1, 65536, &bits, NULL))
-                verdict->tls_bits = (int)bits;
+        if (trace_header_verify(ring, field->value, queue_id, &version, &cipher, &bits, &reason)) {
+            verdict->tls_version = evaluate_printable(version);
+            verdict->tls_cipher = cipher != NULL ? evaluate_printable(cipher) : NULL;
+            verdict->tls_bits = bits;
+            verdict->tls_refused = NULL;
+            return;
         }
+        if (first_reason == NULL)
+            first_reason = reason;
     }
+    verdict->tls_refused = first_reason;
 }
 
 /* evaluate_is_blank - nothing but white space (ASCII or Unicode) */
@@ -83,6 +80,14 @@ Verdict *
 evaluate_message(const Config *config, const KeyRing *ring, GBytes *raw, const char *sender,
                  const char *recipient)
 {
+    return evaluate_message_full(config, ring, raw, sender, recipient, NULL);
+}
+
+/* evaluate_message_full - see evaluate.h */
+Verdict *
+evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, const char *sender,
+                      const char *recipient, const char *queue_id)
+{
     Verdict *verdict = g_new0(Verdict, 1);
     g_autoptr(GError) error = NULL;
     Message *message;
@@ -95,7 +100,7 @@ evaluate_message(const Config *config, const KeyRing *ring, GBytes *raw, const c
         return verdict;
     }
     verdict->message = message;
-    evaluate_tls(verdict, message_header(message, "X-Replygate-TLS"));
+    evaluate_tls(verdict, ring, message, queue_id);
     verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
                                                 message->headers->len, sender);
     verdict->have_key =

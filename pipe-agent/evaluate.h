@@ -18,18 +18,25 @@ typedef struct {
     Message *message;       /* NULL when the bytes could not be parsed */
     gboolean have_key;
     ReplyKey key;
-    const char *key_source; /* "envelope", "to", ..., "references" (static), or NULL */
-    char *auto_submitted;   /* the reason in words, or NULL */
-    char *tls_version;      /* from the milter's X-Replygate-TLS header, or NULL */
-    char *tls_cipher;       /* likewise */
-    int tls_bits;           /* likewise, 0 when unknown */
-    int exit_status;        /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
-    char *status;           /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
+    const char *key_source;  /* "envelope", "to", ..., "references" (static), or NULL */
+    char *auto_submitted;    /* the reason in words, or NULL */
+    char *tls_version;       /* from the milter's X-Replygate-TLS header, or NULL */
+    char *tls_cipher;        /* likewise */
+    int tls_bits;            /* likewise, 0 when unknown */
+    const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
+    int exit_status;         /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
+    char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;
 
 /* evaluate_message - decide about raw; sender and recipient are the envelope's */
 Verdict *evaluate_message(const Config *config, const KeyRing *ring, GBytes *raw,
                           const char *sender, const char *recipient);
+
+/* evaluate_message_full - evaluate_message() that believes an X-Replygate-TLS
+ * header only when it is signed (trace.h) for queue_id, the agent's -q queue id;
+ * with queue_id NULL no header is believed. evaluate_message() passes NULL. */
+Verdict *evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw,
+                               const char *sender, const char *recipient, const char *queue_id);
 
 /* verdict_new_refusal - a verdict with no message, e.g. 65 "5.3.4 message too big" */
 Verdict *verdict_new_refusal(int exit_status, const char *status);

@@ -7,15 +7,18 @@
  * i, target 1, user 5; {i-1-5:bad} has a mac that does not verify;
  * {i-1-5@example.org} is the same local part in a foreign domain; {i-1-5^}
  * is the signed address in upper case, as a relay may fold it.
- * The second half checks evaluate_message() and verdict_to_json() on small
- * messages: exit status, first line, TLS header, hostile nesting.
+ * The second half checks evaluate_message_full() and verdict_to_json() on small
+ * messages: exit status, first line, the signed TLS header (@TLS@ is one signed
+ * for the queue id QID1), hostile nesting.
  */
 #include <string.h>
 
 #include "evaluate.h"
 #include "keyfind.h"
+#include "trace.h"
 #include "../unit/testutil.h"
 
+#define TEST_QUEUE_ID "QID1"
 #define SECRET "keyfind-test-secret-0123456789abcdefghijklmnop"
 
 static Config *test_config;
@@ -266,9 +269,18 @@ static const VerdictCase verdict_cases[] = {
      "\"message_id\": \"m2@example.org\""},
     {"key in json", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\nok\n", 0, "2.0.0",
      "\"key\": {\"kind\": \"i\", \"target\": 1, \"user\": 5, \"source\": \"envelope\"}"},
-    {"tls header", "bob@example.org", "{i-1-5}",
+    {"tls header signed for this queue id", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nX-Replygate-TLS: @TLS@\n\nok\n", 0, "2.0.0",
+     "\"tls\": {\"version\": \"TLSv1.3\", \"cipher\": \"TLS_AES_256_GCM_SHA384\", \"bits\": 256}"},
+    {"tls header unsigned (forged): ignored", "bob@example.org", "{i-1-5}",
      "From: bob@example.org\nX-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; "
      "bits=256\n\nok\n",
+     0, "2.0.0", "\"tls\": null"},
+    {"tls header signed for another queue id: ignored", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nX-Replygate-TLS: @TLS-OTHER@\n\nok\n", 0, "2.0.0", "\"tls\": null"},
+    {"forged tls header before the signed one: the signed one counts", "bob@example.org", "{i-1-5}",
+     "From: bob@example.org\nX-Replygate-TLS: version=TLSv9.9; cipher=FORGED; bits=1; "
+     "queue=QID1; mac=0000000000000000000000000000000000000000\nX-Replygate-TLS: @TLS@\n\nok\n",
      0, "2.0.0",
      "\"tls\": {\"version\": \"TLSv1.3\", \"cipher\": \"TLS_AES_256_GCM_SHA384\", \"bits\": 256}"},
     {"no tls header", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\nok\n", 0, "2.0.0",
@@ -311,6 +323,22 @@ static const VerdictCase verdict_cases[] = {
      0, "2.0.0", "\"body_text\": \"one two three\\n> quoted on\\n\""},
 };
 
+/* sign_tls - text with @TLS@ replaced by an X-Replygate-TLS value signed for
+ * TEST_QUEUE_ID, and @TLS-OTHER@ by one signed for another queue id (new string) */
+static char *
+sign_tls(const char *text)
+{
+    g_autofree char *mine =
+        trace_header_value(test_ring, TEST_QUEUE_ID, "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256);
+    g_autofree char *other =
+        trace_header_value(test_ring, "QID2", "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256);
+    g_auto(GStrv) parts = g_strsplit(text, "@TLS-OTHER@", -1);
+    g_autofree char *step = g_strjoinv(other, parts);
+    g_auto(GStrv) parts2 = g_strsplit(step, "@TLS@", -1);
+
+    return g_strjoinv(mine, parts2);
+}
+
 /* test_verdicts - evaluate_message() and verdict_to_json() on small messages */
 static void
 test_verdicts(void)
@@ -318,10 +346,11 @@ test_verdicts(void)
     for (gsize i = 0; i < G_N_ELEMENTS(verdict_cases); i++) {
         const VerdictCase *c = &verdict_cases[i];
         g_autofree char *recipient = expand(c->recipient);
-        g_autofree char *text = expand(c->message);
+        g_autofree char *expanded = expand(c->message);
+        g_autofree char *text = sign_tls(expanded);
         g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
         g_autoptr(Verdict) verdict =
-            evaluate_message(test_config, test_ring, raw, c->sender, recipient);
+            evaluate_message_full(test_config, test_ring, raw, c->sender, recipient, TEST_QUEUE_ID);
         g_autofree char *json = verdict_to_json(verdict);
 
         if (verdict->exit_status != c->want_exit)

@@ -58,6 +58,12 @@ address() {
     echo "reply+$1-$2-$mac-$3@reply.example.com"
 }
 ADDR=$(address i 1 5)
+# trace_mac QUEUE VERSION CIPHER BITS - the mac of a signed X-Replygate-TLS header
+# (lib/trace.h): HMAC-SHA256 over the NUL-separated fields, from openssl itself
+trace_mac() {
+    printf 'X-Replygate-TLS\0%s\0%s\0%s\0%s' "$@" | openssl dgst -sha256 -hmac "$SECRET" |
+        sed 's/.*= *//' | cut -c1-40
+}
 
 # deliver CONFIG MESSAGE-FILE QUEUE-ID [RECIPIENT] [SENDER] - run the agent
 # like pipe(8); sets RC, OUT (stdout), ERR (stderr: the mail.log lines)
@@ -126,7 +132,8 @@ printf '\0\r\n\377' >>"$T/blob.bin"
     printf 'Received: from mail.example.org (mail.example.org [192.0.2.10])\n'
     printf '\tby mx.example.com (Postfix) with ESMTPS id ED4DD1041E2\n'
     printf '\tfor <%s>; Sat, 21 Nov 2026 15:13:01 +0000 (UTC)\n' "$ADDR"
-    printf 'X-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256\n'
+    printf 'X-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; queue=ED4DD1041E2; mac=%s\n' \
+        "$(trace_mac ED4DD1041E2 TLSv1.3 TLS_AES_256_GCM_SHA384 256)"
     printf 'From: Bob Example <bob@example.org>\n'
     printf 'To: %s\n' "$ADDR"
     printf "Subject: Re: [app] Issue #1 '); DROP TABLE replygate.messages; --\n"
@@ -541,6 +548,37 @@ deliver "$T/nolog.conf" "$T/nolog.eml" QNOLOG
 tap_is "processor log unavailable: still stored" \
     "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'nolog@example.org'")" "0/1"
 tap_like "processor log unavailable: mail.log warns" "$ERR" "warning: QNOLOG: cannot open processor log"
+
+# --- the X-Replygate-TLS header counts only when signed for this queue id --------------
+# tls MID - "version cipher bits" stored for a Message-ID, "null" for each missing
+tls() {
+    pg_value "SELECT concat_ws(' ', coalesce(tls_version, 'null'), coalesce(tls_cipher, 'null'), coalesce(tls_bits::text, 'null')) FROM replygate.messages WHERE message_id = '$1'"
+}
+good_mac=$(trace_mac QTLS1 TLSv1.3 TLS_AES_128_GCM_SHA256 128)
+message "$T/tls-unsigned.eml" "tls-unsigned@example.org" "tls" "Unsigned header." \
+    "X-Replygate-TLS: version=TLSv9.9; cipher=FORGED; bits=4096"
+deliver "$CFG" "$T/tls-unsigned.eml" QTLS0
+tap_is "tls: an unsigned header is stored as no TLS" "$RC/$(tls tls-unsigned@example.org)" "0/null null null"
+tap_like "tls: an unsigned header is noted in mail.log" "$ERR" \
+    "warning: QTLS0: ignored an X-Replygate-TLS header: not five parameters"
+message "$T/tls-otherq.eml" "tls-otherq@example.org" "tls" "Signed for another queue id." \
+    "X-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_128_GCM_SHA256; bits=128; queue=QTLS1; mac=$good_mac"
+deliver "$CFG" "$T/tls-otherq.eml" QTLS2
+tap_is "tls: a header signed for another queue id is ignored" "$RC/$(tls tls-otherq@example.org)" "0/null null null"
+tap_like "tls: ... and noted in mail.log" "$ERR" "warning: QTLS2: ignored an X-Replygate-TLS header: queue id differs"
+message "$T/tls-forged.eml" "tls-forged@example.org" "tls" "Forged fields, a real mac." \
+    "X-Replygate-TLS: version=TLSv9.9; cipher=TLS_AES_128_GCM_SHA256; bits=128; queue=QTLS1; mac=$good_mac"
+deliver "$CFG" "$T/tls-forged.eml" QTLS1
+tap_is "tls: changed fields under a real mac are ignored" "$RC/$(tls tls-forged@example.org)" "0/null null null"
+tap_like "tls: ... and noted in mail.log" "$ERR" "warning: QTLS1: ignored an X-Replygate-TLS header: mac does not verify"
+message "$T/tls-two.eml" "tls-two@example.org" "tls" "A forged header, then the milter's." \
+    "X-Replygate-TLS: version=TLSv9.9; cipher=FORGED; bits=1; queue=QTLS1; mac=0000000000000000000000000000000000000000
+X-Replygate-TLS: version=TLSv1.3; cipher=TLS_AES_128_GCM_SHA256; bits=128; queue=QTLS1; mac=$good_mac"
+deliver "$CFG" "$T/tls-two.eml" QTLS1
+tap_is "tls: beside a forged header, the signed one counts" "$RC/$(tls tls-two@example.org)" \
+    "0/TLSv1.3 TLS_AES_128_GCM_SHA256 128"
+tap_unlike_warning=$(printf '%s\n' "$ERR" | grep -c 'warning: QTLS1: ignored')
+tap_is "tls: a verified header logs no warning" "$tap_unlike_warning" 0
 
 # --- log lines never carry raw control characters from a message ----------------------
 message "$T/esc.eml" "evil$(printf '\033')x@example.org" "esc" "Escape me."

@@ -98,7 +98,12 @@ function eom(conn, want)
     expect(conn, want, "end of message")
 end
 
--- tls_header - the X-Replygate-TLS value the milter must add for tls_version
+-- tls_header - the signed X-Replygate-TLS value the milter must add for
+-- tls_version (TLSv1.2 or TLSv1.3) and QUEUE_ID: run.sh computes it with
+-- `openssl dgst -sha256 -hmac` and the signing secret, as TLS_HEADER_TLSv1_3
 function tls_header(tls_version)
-    return "version=" .. tls_version .. "; cipher=" .. TLS_CIPHER .. "; bits=" .. TLS_BITS
+    local name = "TLS_HEADER_" .. (string.gsub(tls_version, "%.", "_"))
+    local value = os.getenv(name)
+    check(value ~= nil, name .. " is not set by run.sh")
+    return value
 end

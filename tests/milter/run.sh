@@ -47,6 +47,18 @@ export KEY_ADDR="reply+i-1-$mac1-5@reply.example.com"
 first=${mac1:0:1}
 [ "$first" = 0 ] && other=1 || other=0
 export KEY_TAMPERED="reply+i-1-$other${mac1:1}-5@reply.example.com"
+# trace_headers SECRET - export TLS_HEADER_TLSv1_2 and _3: the signed X-Replygate-TLS
+# values (lib/trace.h) that the milter must add for queue id 4F2A21041E3 (lib.lua's
+# QUEUE_ID) and lib.lua's cipher and bits, when SECRET signs
+trace_headers() {
+    local v m
+    for v in TLSv1.2 TLSv1.3; do
+        m=$(printf 'X-Replygate-TLS\0%s\0%s\0%s\0%s' 4F2A21041E3 "$v" TLS_AES_256_GCM_SHA384 256 |
+            openssl dgst -sha256 -hmac "$1" | sed 's/.*= //' | cut -c1-40)
+        export "TLS_HEADER_${v//./_}=version=$v; cipher=TLS_AES_256_GCM_SHA384; bits=256; queue=4F2A21041E3; mac=$m"
+    done
+}
+trace_headers "$secret1"
 KEY2_ADDR="reply+p-42-$(mac "$secret2" p-42-7)-7@reply.example.com"
 export DEDICATED="reply@reply.example.com"
 export STATIC="support@reply.example.com"
@@ -247,6 +259,7 @@ chmod 600 "$dir/secrets.new"
 mv "$dir/secrets.new" "$dir/secrets"
 before=$(grep -c 'configuration reloaded' "$main_log")
 reload_main "$dir/main.conf"
+trace_headers "$secret2"
 for _ in $(seq 100); do
     [ "$(grep -c 'configuration reloaded' "$main_log")" -gt "$before" ] && break
     sleep 0.1

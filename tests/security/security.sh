@@ -6,8 +6,9 @@
 #   - 10,000 random changes of a valid address are all refused at RCPT
 #     (test-mutations checks another 10,000 in-process, with more kinds of edit);
 #   - a subject "'); DROP TABLE replygate.messages; --" is stored verbatim;
-#   - a forged X-Replygate-TLS header is never stored as TLS data through
-#     Postfix and the milter; what the agent alone does with one is recorded;
+#   - a forged X-Replygate-TLS header is never stored as TLS data: through
+#     Postfix and the milter, submitted locally with sendmail(1) (no milter),
+#     a real signed header replayed for another queue id, or the agent alone;
 #   - CR, LF and other control characters from a message never reach
 #     mail.log, the agent's log lines or the processor log unescaped;
 #   - the agent runs as user replygate, and nothing it writes (spool files,
@@ -107,6 +108,19 @@ stored=$(sql "SELECT coalesce(tls_version, 'null') || ' ' || coalesce(tls_cipher
 tap_is "forged X-Replygate-TLS by a local user (sendmail, no smtpd): not stored as TLS data" \
     "$(sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID' AND (tls_version = 'TLSv9.9' OR tls_cipher LIKE '%FORGED%')")" 0
 [ -n "$stored" ] && echo "# stored for the local submission: $stored"
+tap_is "forged X-Replygate-TLS by a local user: stored with no TLS data at all" "$stored" "null null"
+# The same local user replays a real, signed header copied from a message that
+# came through the milter: it was signed for that message's queue id, not this one.
+real=$(grep -rhE -m1 '^X-Replygate-TLS: .*; mac=' "$D/spool/success" 2>/dev/null | head -1 | tr -d '\r')
+tap_like "a stored message carries the milter's signed header" "$real" \
+    '^X-Replygate-TLS: version=TLSv1\.[23]; cipher=[A-Za-z0-9_.+/-]*; bits=[0-9]+; queue=[A-Za-z0-9]+; mac=[0-9a-f]{40}$'
+MID=$RUN.local-replay@example.org
+printf 'From: mallory@localhost\nTo: %s\nSubject: local replayed tls\nMessage-ID: <%s>\n%s\n\nreplayed on the host\n' \
+    "$ADDR" "$MID" "$real" | runuser -u nobody -- /usr/sbin/sendmail -C "$D/postfix" -f mallory@localhost "$ADDR"
+wait_sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID'" 1 >/dev/null
+tap_is "a signed header replayed by a local user (another queue id): no TLS data stored" \
+    "$(sql "SELECT coalesce(tls_version, 'null') || ' ' || coalesce(tls_cipher, 'null') FROM replygate.messages WHERE message_id = '$MID'")" \
+    "null null"
 # Without TLS on the SMTP side there is no header to trust, whatever the client sends:
 # the milter refuses the recipient before DATA (require_tls = yes), so only the
 # agent alone is left to look at.
@@ -127,10 +141,11 @@ printf 'From: bob@example.org\r\nTo: %s\r\nSubject: direct\r\nMessage-ID: <%s>\r
     "$ADDR" "$MID" >"$T/direct-tls.eml"
 deliver "$T/direct-tls.eml" DIRECT1
 stored=$(sql "SELECT coalesce(tls_version, 'null') || ' ' || coalesce(tls_cipher, 'null') FROM replygate.messages WHERE message_id = '$MID'")
-# The agent trusts the header: the milter is the trust boundary (it deletes every
-# inbound X-Replygate-* header and adds its own). Recorded here, so a change shows.
-echo "# the agent alone stores a forged X-Replygate-TLS as: $stored"
-tap_like "agent alone: a forged X-Replygate-TLS is stored only as printable text" "$stored" '^[[:print:]]+$'
+# The agent believes only a header signed for its own queue id (lib/trace.h):
+# whoever reaches it without the milter cannot make one.
+tap_is "agent alone: a forged X-Replygate-TLS is not stored as TLS data" "$stored" "null null"
+tap_like "agent alone: the forged header is noted in mail.log" "$(cat "$DIRECT/stderr")" \
+    'warning: DIRECT1: ignored an X-Replygate-TLS header'
 
 # --- control characters never reach the logs unescaped ------------------------
 i=0
@@ -160,7 +175,7 @@ bad_bytes() { LC_ALL=C grep -n -P '[\x00-\x08\x0a-\x1f\x7f]' "$1" | grep -v '^$'
 # Each log line must also start the way its format says (no line was split).
 tap_is "agent's log lines (stderr): no raw control characters" "$(LC_ALL=C grep -n -P '[\x00-\x08\x0b-\x1f\x7f]' "$DIRECT/stderr" | head -3)" ""
 tap_is "agent's log lines (stderr): every line is a whole log line" \
-    "$(grep -v -E '^(DIRECT1|CTL[0-9A-Z]+|NOQUEUE): ' "$DIRECT/stderr" | head -3)" ""
+    "$(grep -v -E '^(warning: )?(DIRECT1|CTL[0-9A-Z]+|NOQUEUE): ' "$DIRECT/stderr" | head -3)" ""
 tap_like "agent's log lines: the escaped Message-ID is there" "$(cat "$DIRECT/stderr")" 'ctl\\?[^[:cntrl:]]*red'
 tap_is "processor log (direct): no raw control characters" "$(LC_ALL=C grep -n -P '[\x00-\x08\x0b-\x1f\x7f]' "$DIRECT/replygate.log" | head -3)" ""
 tap_is "processor log (direct): every line starts with [time" \
