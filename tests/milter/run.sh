@@ -199,6 +199,8 @@ run_script "foreign domain untouched (no TLS, auto-submitted, forged header)" "$
 run_script "no-reply only: discarded at end of message" "${M[@]}" noreply-discard.lua
 run_script "no-reply beside a key: recipient removed" "${M[@]}" noreply-mixed.lua
 run_script "forged X-Replygate-* headers deleted, the real one added" "${M[@]}" forged-header.lua
+run_script "no queue id {i} at end of message: no X-Replygate-TLS added, a warning" "${M[@]}" \
+    no-queue-id.lua
 
 # Every auto-submitted rule of SPEC section 4 and its negatives:
 # label | header name | value | envelope sender | want | reason
