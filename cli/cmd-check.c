@@ -316,27 +316,14 @@ check_folders(Check *check, const Config *config)
     check_folder(check, "processor log folder", log_dir);
 }
 
-/* unix_socket_path - the file of a unix: (or local:) socket, else NULL */
-static const char *
-unix_socket_path(const char *socket)
-{
-    if (g_str_has_prefix(socket, "unix:"))
-        return socket + 5;
-    if (g_str_has_prefix(socket, "local:"))
-        return socket + 6;
-    if (socket[0] == '/')
-        return socket;
-    return NULL;
-}
-
 /* same_milter - does a Postfix smtpd_milters item name the configured socket?
  * Postfix writes unix:path (relative to its queue directory) and
  * inet:host:port; libmilter writes unix:/path and inet:port@host. */
 static gboolean
 same_milter(const char *postfix_item, const char *queue_dir, const char *milter_socket)
 {
-    const char *mine = unix_socket_path(milter_socket);
-    const char *theirs = unix_socket_path(postfix_item);
+    const char *mine = config_unix_socket_path(milter_socket);
+    const char *theirs = config_unix_socket_path(postfix_item);
 
     if (mine && theirs) {
         g_autofree char *full =
@@ -513,7 +500,7 @@ check_tls(Check *check)
 static void
 check_milter(Check *check, const Config *config)
 {
-    const char *path = unix_socket_path(config->milter_socket);
+    const char *path = config_unix_socket_path(config->milter_socket);
     const char *fix = "start replygate-milter (systemctl start replygate-milter); while it is "
                       "down Postfix answers 4xx to every sender";
     int fd = -1, ok = 0, err = 0;

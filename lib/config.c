@@ -86,6 +86,19 @@ config_resolve_path(const char *cli_path)
     return CONFIG_DEFAULT_PATH;
 }
 
+/* config_unix_socket_path - the file of a unix: or local: socket, else NULL */
+const char *
+config_unix_socket_path(const char *socket)
+{
+    if (g_str_has_prefix(socket, "unix:"))
+        return socket + 5;
+    if (g_str_has_prefix(socket, "local:"))
+        return socket + 6;
+    if (socket[0] == '/')
+        return socket;
+    return NULL;
+}
+
 /* tls_version_rank - order TLS version names; -1 if unknown */
 int
 tls_version_rank(const char *version)

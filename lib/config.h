@@ -61,6 +61,10 @@ const char *const *config_names(void);
 /* config_is_reply_domain - is domain (any case) one of the reply domains? */
 gboolean config_is_reply_domain(const Config *config, const char *domain);
 
+/* config_unix_socket_path - the file of a unix: or local: milter socket (or a
+ * bare absolute path) inside socket, else NULL */
+const char *config_unix_socket_path(const char *socket);
+
 /* tls_version_rank - order TLS version names: SSLv3 < TLSv1 < ... < TLSv1.3; -1 if unknown */
 int tls_version_rank(const char *version);
 

@@ -176,42 +176,6 @@ decide_header_deletions(const char *const *names, gsize n_names)
     return plan;
 }
 
-/* tls_token - a macro value reduced to characters safe in a header parameter */
-static char *
-tls_token(const char *value)
-{
-    char *copy = g_strdup(value);
-
-    for (char *p = copy; *p != '\0'; p++) {
-        if (!g_ascii_isalnum(*p) && strchr("._-+/", *p) == NULL)
-            *p = '_';
-    }
-    return copy;
-}
-
-/* decide_tls_header - the X-Replygate-TLS value, or NULL without a TLS version */
-char *
-decide_tls_header(const char *version, const char *cipher, const char *bits)
-{
-    GString *value;
-    g_autofree char *v = NULL;
-
-    if (version == NULL || *version == '\0')
-        return NULL;
-    v = tls_token(version);
-    value = g_string_new(NULL);
-    g_string_append_printf(value, "version=%s", v);
-    if (cipher != NULL && *cipher != '\0') {
-        g_autofree char *c = tls_token(cipher);
-        g_string_append_printf(value, "; cipher=%s", c);
-    }
-    if (bits != NULL && *bits != '\0') {
-        g_autofree char *b = tls_token(bits);
-        g_string_append_printf(value, "; bits=%s", b);
-    }
-    return g_string_free(value, FALSE);
-}
-
 /* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
 char *
 decide_reply_text(const char *text)

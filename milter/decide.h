@@ -104,9 +104,6 @@ gboolean decide_header_is_ours(const char *name);
  * plan holds whether the MTA renumbers after a deletion or not */
 GArray *decide_header_deletions(const char *const *names, gsize n_names);
 
-/* decide_tls_header - the X-Replygate-TLS value, or NULL without a TLS version */
-char *decide_tls_header(const char *version, const char *cipher, const char *bits);
-
 /* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
 char *decide_reply_text(const char *text);
 

@@ -86,24 +86,11 @@ parse_options(int *argc, char ***argv, Options *opt, GError **error)
     return TRUE;
 }
 
-/* unix_socket_path - the file of a unix: or local: socket, else NULL */
-static const char *
-unix_socket_path(const char *socket)
-{
-    if (g_str_has_prefix(socket, "unix:"))
-        return socket + 5;
-    if (g_str_has_prefix(socket, "local:"))
-        return socket + 6;
-    if (socket[0] == '/')
-        return socket;
-    return NULL;
-}
-
 /* open_socket - register the callbacks and open the listening socket */
 static gboolean
 open_socket(const char *socket, const struct passwd *pw, GError **error)
 {
-    const char *path = unix_socket_path(socket);
+    const char *path = config_unix_socket_path(socket);
 
     if (smfi_setconn((char *)socket) != MI_SUCCESS) {
         g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "bad milter socket \"%s\"", socket);
@@ -170,9 +157,10 @@ main(int argc, char **argv)
     }
     /* A copy: the snapshot that holds milter_socket goes away at the first reload. */
     socket = g_strdup(opt.socket != NULL ? opt.socket : snap->config->milter_socket);
-    if (unix_socket_path(socket) != NULL && !g_path_is_absolute(unix_socket_path(socket))) {
+    if (config_unix_socket_path(socket) != NULL &&
+        !g_path_is_absolute(config_unix_socket_path(socket))) {
         /* Absolute too, so the socket file can be removed from / at exit. */
-        g_autofree char *path = g_canonicalize_filename(unix_socket_path(socket), NULL);
+        g_autofree char *path = g_canonicalize_filename(config_unix_socket_path(socket), NULL);
         g_free(socket);
         socket = g_strconcat("unix:", path, NULL);
     }
@@ -198,9 +186,9 @@ main(int argc, char **argv)
     maillog_info("started %s on %s, configuration %s", REPLYGATE_VERSION, socket, config_path);
     status = serve_run(config_path, opt.socket != NULL ? NULL : socket);
     /* A stale socket file would only make Postfix's connects fail slower. */
-    if (unix_socket_path(socket) != NULL && unlink(unix_socket_path(socket)) != 0 &&
+    if (config_unix_socket_path(socket) != NULL && unlink(config_unix_socket_path(socket)) != 0 &&
         errno != ENOENT)
-        maillog_warning("cannot remove %s: %s", unix_socket_path(socket), g_strerror(errno));
+        maillog_warning("cannot remove %s: %s", config_unix_socket_path(socket), g_strerror(errno));
     /* After -u the pid file may no longer be ours to remove; that is harmless. */
     if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT && errno != EACCES)
         maillog_warning("cannot remove %s: %s", pidfile, g_strerror(errno));

@@ -152,14 +152,6 @@ test_texts(void)
         {"reply text: percent doubled", decide_reply_text("<a%b@x>: rejected"),
          "<a%%b@x>: rejected"},
         {"reply text: CR LF and 8-bit replaced", decide_reply_text("a\r\nb\xc3\xa9"), "a??b??"},
-        {"TLS header", decide_tls_header("TLSv1.3", "TLS_AES_256_GCM_SHA384", "256"),
-         "version=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256"},
-        {"TLS header without cipher and bits", decide_tls_header("TLSv1.2", NULL, ""),
-         "version=TLSv1.2"},
-        {"TLS header: hostile macro text", decide_tls_header("TLSv1.3;x=1", "A B\r\n", "256"),
-         "version=TLSv1.3_x_1; cipher=A_B__; bits=256"},
-        {"TLS header without TLS", decide_tls_header(NULL, "X", "1"), NULL},
-        {"TLS header with empty version", decide_tls_header("", "X", "1"), NULL},
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
