@@ -4,7 +4,7 @@
  * GitHub Enterprise's "send test email" does, but showing each step.
  *
  * Hops, each printed with its timing:
- *   smtp       our own SMTP client on OpenSSL: EHLO, STARTTLS, EHLO, MAIL,
+ *   smtp       our own SMTP client (smtp-client.c): EHLO, STARTTLS, EHLO, MAIL,
  *              RCPT, DATA; every command and reply is printed
  *   queue      the queue id from the 250 reply to DATA
  *   mail.log   the lines of that queue id, until pipe(8) says status=sent
@@ -18,41 +18,32 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "commands.h"
 #include "db.h"
 #include "maillog.h"
 #include "ops-util.h"
 #include "rg-autoptr.h"
+#include "smtp-client.h"
 
 #define TEST_KIND "test"
 
+/* TestRun - what every hop needs: when the test began, how long to wait */
 typedef struct {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    GString *in; /* bytes read, not yet returned as lines */
     double start_ms;
     int timeout_s;
-} Smtp;
+} TestRun;
 
-/* test_elapsed - "+12.3ms" since the start */
-static void test_say(const Smtp *s, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* test_say - one line of a hop, with the time since the test began */
+static void test_say(const TestRun *run, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void
-test_say(const Smtp *s, const char *format, ...)
+test_say(const TestRun *run, const char *format, ...)
 {
     va_list ap;
     g_autofree char *text = NULL;
@@ -60,7 +51,7 @@ test_say(const Smtp *s, const char *format, ...)
     va_start(ap, format);
     text = g_strdup_vprintf(format, ap);
     va_end(ap);
-    printf("  %+9.1fms  %s\n", ops_monotonic_ms() - s->start_ms, text);
+    printf("  %+9.1fms  %s\n", ops_monotonic_ms() - run->start_ms, text);
     fflush(stdout);
 }
 
@@ -80,203 +71,11 @@ test_fail(const char *hop, const char *format, ...)
     return 1;
 }
 
-/* smtp_close - release the connection (NULL-safe parts) */
+/* test_transcript - print a line of the SMTP dialogue like any hop's */
 static void
-smtp_close(Smtp *s)
+test_transcript(gpointer data, const char *line)
 {
-    if (s->ssl) {
-        SSL_shutdown(s->ssl);
-        SSL_free(s->ssl);
-    }
-    if (s->ctx)
-        SSL_CTX_free(s->ctx);
-    if (s->fd >= 0)
-        close(s->fd);
-    if (s->in)
-        g_string_free(s->in, TRUE);
-}
-
-/* smtp_connect - a TCP connection to host:port with timeouts */
-static gboolean
-smtp_connect(Smtp *s, const char *server, GError **error)
-{
-    g_autofree char *host = NULL;
-    const char *colon = strrchr(server, ':');
-    const char *port = colon ? colon + 1 : "25";
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-    struct timeval tv = {.tv_sec = s->timeout_s};
-    int rc, saved = 0;
-
-    host = colon ? g_strndup(server, (gsize)(colon - server)) : g_strdup(server);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:25 */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", server, gai_strerror(rc));
-        return FALSE;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (s->fd < 0)
-            continue;
-        setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        saved = errno;
-        close(s->fd);
-        s->fd = -1;
-    }
-    freeaddrinfo(res);
-    if (s->fd < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot connect to %s: %s", server,
-                    g_strerror(saved));
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* smtp_read_some - more bytes from the socket or the TLS session */
-static gboolean
-smtp_read_some(Smtp *s, GError **error)
-{
-    char buf[4096];
-    int n;
-
-    if (s->ssl) {
-        n = SSL_read(s->ssl, buf, sizeof buf);
-    } else {
-        do {
-            n = (int)read(s->fd, buf, sizeof buf);
-        } while (n < 0 && errno == EINTR);
-    }
-    if (n <= 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
-                    n == 0                                      ? "the server closed the connection"
-                    : (errno == EAGAIN || errno == EWOULDBLOCK) ? "timed out waiting for the server"
-                                                                : g_strerror(errno));
-        return FALSE;
-    }
-    g_string_append_len(s->in, buf, n);
-    return TRUE;
-}
-
-/* smtp_reply - one whole (multi-line) reply; *code gets its 3 digits */
-static char *
-smtp_reply(Smtp *s, int *code, GError **error)
-{
-    g_autoptr(GString) reply = g_string_new(NULL);
-
-    for (;;) {
-        char *nl = memchr(s->in->str, '\n', s->in->len);
-        g_autofree char *line = NULL;
-        gsize len;
-
-        if (nl == NULL) {
-            if (!smtp_read_some(s, error))
-                return NULL;
-            continue;
-        }
-        len = (gsize)(nl - s->in->str);
-        line = g_strndup(s->in->str, len > 0 && s->in->str[len - 1] == '\r' ? len - 1 : len);
-        g_string_erase(s->in, 0, (gssize)len + 1);
-        test_say(s, "S: %s", line);
-        if (reply->len)
-            g_string_append_c(reply, '\n');
-        g_string_append(reply, line);
-        if (strlen(line) < 3 || !g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1]) ||
-            !g_ascii_isdigit(line[2])) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "not an SMTP reply: %s", line);
-            return NULL;
-        }
-        if (line[3] != '-') {
-            *code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-            return g_string_free(g_steal_pointer(&reply), FALSE);
-        }
-    }
-}
-
-/* smtp_write - bytes to the socket or the TLS session */
-static gboolean
-smtp_write(Smtp *s, const char *data, gsize len, GError **error)
-{
-    while (len > 0) {
-        int n = s->ssl ? SSL_write(s->ssl, data, (int)len) : (int)write(s->fd, data, len);
-        if (n <= 0) {
-            if (!s->ssl && n < 0 && errno == EINTR)
-                continue;
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot send: %s",
-                        s->ssl ? "TLS write failed" : g_strerror(errno));
-            return FALSE;
-        }
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
-/* smtp_command - send one command, read its reply; FALSE unless the code
- * is want (a class, 2 or 3, when want < 10) */
-static gboolean
-smtp_command(Smtp *s, const char *command, int want, char **reply, GError **error)
-{
-    g_autofree char *line = g_strconcat(command, "\r\n", NULL);
-    g_autofree char *got = NULL;
-    int code = 0;
-
-    test_say(s, "C: %s", command);
-    if (!smtp_write(s, line, strlen(line), error))
-        return FALSE;
-    got = smtp_reply(s, &code, error);
-    if (got == NULL)
-        return FALSE;
-    if ((want < 10 && code / 100 != want) || (want >= 10 && code != want)) {
-        const char *last = strrchr(got, '\n');
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s answered %s", command,
-                    last ? last + 1 : got);
-        return FALSE;
-    }
-    if (reply)
-        *reply = g_steal_pointer(&got);
-    return TRUE;
-}
-
-/* smtp_starttls - the TLS handshake after 220 to STARTTLS */
-static gboolean
-smtp_starttls(Smtp *s, const char *host, GError **error)
-{
-    X509 *cert;
-    char subject[256] = "";
-
-    s->ctx = SSL_CTX_new(TLS_client_method());
-    if (s->ctx == NULL) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "SSL_CTX_new failed");
-        return FALSE;
-    }
-    /* A local MX often has a self-signed certificate: report, do not judge. */
-    SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
-    s->ssl = SSL_new(s->ctx);
-    SSL_set_fd(s->ssl, s->fd);
-    SSL_set_tlsext_host_name(s->ssl, host);
-    if (SSL_connect(s->ssl) != 1) {
-        char err[256];
-        ERR_error_string_n(ERR_get_error(), err, sizeof err);
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS handshake failed: %s", err);
-        SSL_free(s->ssl);
-        s->ssl = NULL;
-        return FALSE;
-    }
-    cert = SSL_get1_peer_certificate(s->ssl);
-    if (cert) {
-        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
-        X509_free(cert);
-    }
-    test_say(s, "TLS: %s %s (%d bits), certificate %s", SSL_get_version(s->ssl),
-             SSL_get_cipher_name(s->ssl), SSL_get_cipher_bits(s->ssl, NULL),
-             *subject ? subject : "none");
-    return TRUE;
+    test_say(data, "%s", line);
 }
 
 /* test_message - the test reply, CRLF line ends, dot-stuffing not needed */
@@ -303,69 +102,17 @@ test_message(const char *from, const char *to, const char *message_id)
 
 /* test_smtp - the SMTP hop; returns the queue id or NULL with hop set */
 static char *
-test_smtp(Smtp *s, const char *server, const char *helo, const char *from, const char *to,
+test_smtp(TestRun *run, const char *server, const char *helo, const char *from, const char *to,
           const char *message, const char **hop, GError **error)
 {
-    g_autofree char *host = g_strndup(server, strcspn(server, ":"));
-    g_autofree char *ehlo = g_strdup_printf("EHLO %s", helo);
-    g_autofree char *mail = g_strdup_printf("MAIL FROM:<%s>", from);
-    g_autofree char *rcpt = g_strdup_printf("RCPT TO:<%s>", to);
-    g_autofree char *caps = NULL;
-    g_autofree char *greeting = NULL;
-    g_autofree char *queued = NULL;
+    g_autoptr(SmtpClient) client = smtp_client_new(run->timeout_s, test_transcript, run);
     g_autoptr(GRegex) queue_re = g_regex_new("queued as ([0-9A-Za-z]+)", 0, 0, NULL);
     g_autoptr(GMatchInfo) match = NULL;
-    int code = 0;
+    g_autofree char *queued = NULL;
 
-    *hop = "connect";
-    if (!smtp_connect(s, server, error))
-        return NULL;
-    test_say(s, "connected to %s", server);
-    *hop = "greeting";
-    greeting = smtp_reply(s, &code, error);
-    if (greeting == NULL)
-        return NULL;
-    if (code != 220) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the server greets with %s", greeting);
-        return NULL;
-    }
-    *hop = "ehlo";
-    if (!smtp_command(s, ehlo, 250, &caps, error))
-        return NULL;
-    *hop = "starttls";
-    if (!g_regex_match_simple("^250[- ]STARTTLS", caps, G_REGEX_MULTILINE | G_REGEX_CASELESS, 0)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    "the server does not offer STARTTLS (smtpd_tls_security_level)");
-        return NULL;
-    }
-    if (!smtp_command(s, "STARTTLS", 220, NULL, error) || !smtp_starttls(s, host, error))
-        return NULL;
-    *hop = "ehlo";
-    if (!smtp_command(s, ehlo, 250, NULL, error))
-        return NULL;
-    *hop = "mail";
-    if (!smtp_command(s, mail, 250, NULL, error))
-        return NULL;
-    *hop = "rcpt";
-    if (!smtp_command(s, rcpt, 250, NULL, error))
-        return NULL;
-    *hop = "data";
-    if (!smtp_command(s, "DATA", 354, NULL, error))
-        return NULL;
-    test_say(s, "C: (%zu bytes of message, then \".\")", strlen(message) - 3);
-    if (!smtp_write(s, message, strlen(message), error))
-        return NULL;
-    queued = smtp_reply(s, &code, error);
+    queued = smtp_client_send(client, server, helo, from, to, message, hop, error);
     if (queued == NULL)
         return NULL;
-    if (code != 250) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the message was answered %s", queued);
-        return NULL;
-    }
-    {
-        g_autoptr(GError) ignored = NULL;
-        smtp_command(s, "QUIT", 221, NULL, &ignored);
-    }
     *hop = "queue";
     if (!g_regex_match(queue_re, queued, 0, &match)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "no queue id in the 250 reply: %s",
@@ -427,12 +174,12 @@ test_new_lines(const char *path, off_t *offset, GError **error)
 /* test_follow_maillog - print the queue id's lines until pipe(8) is done;
  * *pid gets the agent's pid. FALSE with a reason when it did not work. */
 static gboolean
-test_follow_maillog(Smtp *s, const char *maillog, off_t offset, const char *queue_id, long *pid,
-                    GError **error)
+test_follow_maillog(const TestRun *run, const char *maillog, off_t offset, const char *queue_id,
+                    long *pid, GError **error)
 {
     g_autofree char *needle = g_strdup_printf(" %s: ", queue_id);
     g_autoptr(GRegex) agent_re = g_regex_new(" replygate/deliver\\[([0-9]+)\\]: ", 0, 0, NULL);
-    double deadline = ops_monotonic_ms() + s->timeout_s * 1000.0;
+    double deadline = ops_monotonic_ms() + run->timeout_s * 1000.0;
     gboolean agent_seen = FALSE;
     g_autofree char *agent_status = NULL;
 
@@ -449,7 +196,7 @@ test_follow_maillog(Smtp *s, const char *maillog, off_t offset, const char *queu
 
             if (strstr(line, needle) == NULL)
                 continue;
-            test_say(s, "%s", line);
+            test_say(run, "%s", line);
             if (g_regex_match(agent_re, line, 0, &m)) {
                 g_autofree char *digits = g_match_info_fetch(m, 1);
                 *pid = strtol(digits, NULL, 10);
@@ -482,19 +229,19 @@ test_follow_maillog(Smtp *s, const char *maillog, off_t offset, const char *queu
         g_usleep(50 * 1000);
     }
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no delivery of %s in %s within %d s%s%s",
-                queue_id, maillog, s->timeout_s, agent_seen ? "; the agent said status=" : "",
+                queue_id, maillog, run->timeout_s, agent_seen ? "; the agent said status=" : "",
                 agent_seen ? agent_status : "");
     return FALSE;
 }
 
 /* test_follow_processor - the processor log lines of the agent's pid */
 static gboolean
-test_follow_processor(Smtp *s, const char *path, off_t offset, long pid, const char *message_id,
-                      GError **error)
+test_follow_processor(const TestRun *run, const char *path, off_t offset, long pid,
+                      const char *message_id, GError **error)
 {
     g_autofree char *tag = g_strdup_printf(" (%ld) #] ", pid);
     g_autofree char *processing = g_strdup_printf("processing <%s>", message_id);
-    double deadline = ops_monotonic_ms() + s->timeout_s * 1000.0;
+    double deadline = ops_monotonic_ms() + run->timeout_s * 1000.0;
     gboolean seen = FALSE;
 
     while (ops_monotonic_ms() < deadline) {
@@ -506,7 +253,7 @@ test_follow_processor(Smtp *s, const char *path, off_t offset, long pid, const c
             const char *line = g_ptr_array_index(lines, i);
             if (strstr(line, tag) == NULL)
                 continue;
-            test_say(s, "%s", line);
+            test_say(run, "%s", line);
             if (strstr(line, processing))
                 seen = TRUE;
             if (seen && strstr(line, "Moving ") && g_str_has_suffix(line, "/success"))
@@ -526,12 +273,13 @@ test_follow_processor(Smtp *s, const char *path, off_t offset, long pid, const c
 
 /* test_follow_database - the row of the test reply */
 static gboolean
-test_follow_database(Smtp *s, const Config *config, const char *message_id, GError **error)
+test_follow_database(const TestRun *run, const Config *config, const char *message_id,
+                     GError **error)
 {
     g_autoptr(PGconn) conn =
-        db_connect(config->database, "replygate-test-email", s->timeout_s, error);
+        db_connect(config->database, "replygate-test-email", run->timeout_s, error);
     const char *params[] = {message_id};
-    double deadline = ops_monotonic_ms() + s->timeout_s * 1000.0;
+    double deadline = ops_monotonic_ms() + run->timeout_s * 1000.0;
 
     if (conn == NULL)
         return FALSE;
@@ -549,20 +297,20 @@ test_follow_database(Smtp *s, const Config *config, const char *message_id, GErr
         if (PQntuples(res) > 0) {
             g_autofree char *text = maillog_escape(PQgetvalue(res, 0, 10));
 
-            test_say(s,
+            test_say(run,
                      "replygate.processed_replies: id=%s kind=%s target=%s user=%s source=%s "
                      "tls=%s cipher=%s attachments=%s received_at=%s (transaction %s ms)",
                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                      PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5),
                      PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8),
                      PQgetvalue(res, 0, 9));
-            test_say(s, "reply_text: %s", text);
+            test_say(run, "reply_text: %s", text);
             return TRUE;
         }
         g_usleep(50 * 1000);
     }
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no row with message_id %s within %d s",
-                message_id, s->timeout_s);
+                message_id, run->timeout_s);
     return FALSE;
 }
 
@@ -617,7 +365,7 @@ cmd_test_email(int argc, char **argv)
     g_autofree char *message = NULL;
     g_autofree char *queue_id = NULL;
     const char *hop = "smtp";
-    Smtp s = {.fd = -1};
+    TestRun run = {0};
     off_t maillog_at, proclog_at;
     double t0, t;
     long pid = 0;
@@ -659,14 +407,12 @@ cmd_test_email(int argc, char **argv)
 
     maillog_at = test_file_size(maillog);
     proclog_at = test_file_size(config->processor_log);
-    s.in = g_string_new(NULL);
-    s.timeout_s = timeout;
-    s.start_ms = t0 = ops_monotonic_ms();
+    run.timeout_s = timeout;
+    run.start_ms = t0 = ops_monotonic_ms();
 
     /* 1. SMTP, 2. queue id */
     t = test_hop("smtp", server);
-    queue_id = test_smtp(&s, server, g_get_host_name(), from, to, message, &hop, &error);
-    smtp_close(&s);
+    queue_id = test_smtp(&run, server, g_get_host_name(), from, to, message, &hop, &error);
     if (queue_id == NULL) {
         status =
             test_fail(strcmp(hop, "queue") == 0 ? "queue" : "smtp", "%s: %s", hop, error->message);
@@ -677,7 +423,7 @@ cmd_test_email(int argc, char **argv)
 
     /* 3. mail.log */
     t = test_hop("mail.log", maillog);
-    if (!test_follow_maillog(&s, maillog, maillog_at, queue_id, &pid, &error)) {
+    if (!test_follow_maillog(&run, maillog, maillog_at, queue_id, &pid, &error)) {
         status = test_fail("mail.log", "%s", error->message);
         goto out;
     }
@@ -685,7 +431,7 @@ cmd_test_email(int argc, char **argv)
 
     /* 4. the processor log */
     t = test_hop("processor", config->processor_log);
-    if (!test_follow_processor(&s, config->processor_log, proclog_at, pid, message_id, &error)) {
+    if (!test_follow_processor(&run, config->processor_log, proclog_at, pid, message_id, &error)) {
         status = test_fail("processor", "%s", error->message);
         goto out;
     }
@@ -693,7 +439,7 @@ cmd_test_email(int argc, char **argv)
 
     /* 5. the database */
     t = test_hop("database", "replygate.processed_replies");
-    if (!test_follow_database(&s, config, message_id, &error)) {
+    if (!test_follow_database(&run, config, message_id, &error)) {
         status = test_fail("database", "%s", error->message);
         goto out;
     }
