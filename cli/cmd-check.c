@@ -7,14 +7,13 @@
  *
  * Postfix's settings are read with postconf(1), from --postfix-config DIR or
  * $MAIL_CONFIG (Postfix's own convention), or the default /etc/postfix.
+ * The Postfix checks live in check-postfix.c, the TLS certificate checks in
+ * check-tls.c; this file holds the others and runs them all.
  */
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <pwd.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -24,32 +23,17 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "commands.h"
 #include "db.h"
 #include "rg-autoptr.h"
-#include "rg-error.h"
 
-/* A certificate that expires sooner than this fails the check. */
-#define CHECK_CERT_DAYS 14
-
-typedef struct {
-    const char *postfix_dir; /* or NULL for postconf's default */
-    const char *agent_user;
-    const char *sql_dir;
-    int failures;
-    int warnings;
-} Check;
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
-
-/* report - print one line: OK, WARN or FAIL, the finding, and for the last
- * two the fix */
-static void G_GNUC_PRINTF(4, 5)
-    report(Check *check, const char *status, const char *fix, const char *format, ...)
+/* check_report - print one line: OK, WARN or FAIL, the finding, and for
+ * the last two the fix */
+void
+check_report(Check *check, const char *status, const char *fix, const char *format, ...)
 {
     g_autofree char *text = NULL;
     va_list ap;
@@ -65,86 +49,6 @@ static void G_GNUC_PRINTF(4, 5)
     fflush(stdout);
 }
 
-/* postconf - one parameter's expanded value, or NULL when postconf fails */
-static char *
-postconf(const Check *check, const char *flag, const char *name, GError **error)
-{
-    const char *argv[6];
-    int n = 0, status = 0;
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-
-    argv[n++] = "postconf";
-    if (check->postfix_dir) {
-        argv[n++] = "-c";
-        argv[n++] = check->postfix_dir;
-    }
-    argv[n++] = flag;
-    argv[n++] = name;
-    argv[n] = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                      &status, error))
-        return NULL;
-    if (!g_spawn_check_wait_status(status, NULL)) {
-        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "postconf %s %s: %s", flag, name,
-                    g_strstrip(err));
-        return NULL;
-    }
-    return g_strdup(g_strstrip(out));
-}
-
-/* postmap_query - the value a Postfix table gives for key, or NULL */
-static char *
-postmap_query(const Check *check, const char *table, const char *key)
-{
-    const char *argv[7];
-    int n = 0, status = 0;
-    g_autofree char *out = NULL;
-
-    argv[n++] = "postmap";
-    if (check->postfix_dir) {
-        argv[n++] = "-c";
-        argv[n++] = check->postfix_dir;
-    }
-    argv[n++] = "-q";
-    argv[n++] = key;
-    argv[n++] = table;
-    argv[n] = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, &out, NULL, &status, NULL) ||
-        !g_spawn_check_wait_status(status, NULL))
-        return NULL;
-    return g_strdup(g_strstrip(out));
-}
-
-/* split_list - a Postfix list (white space and commas) into items; {braces}
- * keep what they enclose together, as in inline:{a=b, c=d} */
-static GPtrArray *
-split_list(const char *text)
-{
-    GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
-    GString *item = g_string_new(NULL);
-    int depth = 0;
-
-    for (const char *p = text ? text : "";; p++) {
-        if (*p == '{')
-            depth++;
-        else if (*p == '}' && depth > 0)
-            depth--;
-        if (*p == '\0' || (depth == 0 && (g_ascii_isspace(*p) || *p == ','))) {
-            if (item->len > 0)
-                g_ptr_array_add(items, g_strdup(item->str));
-            g_string_truncate(item, 0);
-            if (*p == '\0')
-                break;
-        } else {
-            g_string_append_c(item, *p);
-        }
-    }
-    g_string_free(item, TRUE);
-    return items;
-}
-
 /* check_secrets - the secrets file is safe and holds a usable secret */
 static void
 check_secrets(Check *check, const Config *config)
@@ -158,12 +62,13 @@ check_secrets(Check *check, const Config *config)
     struct stat st;
 
     if (ring == NULL) {
-        report(check, "FAIL", fix, "%s", error->message);
+        check_report(check, "FAIL", fix, "%s", error->message);
         return;
     }
     if (stat(config->secrets_file, &st) == 0)
-        report(check, "OK", NULL, "secrets file %s: %u secret%s, mode %04o", config->secrets_file,
-               ring->secrets->len, ring->secrets->len == 1 ? "" : "s", st.st_mode & 07777);
+        check_report(check, "OK", NULL, "secrets file %s: %u secret%s, mode %04o",
+                     config->secrets_file, ring->secrets->len, ring->secrets->len == 1 ? "" : "s",
+                     st.st_mode & 07777);
 }
 
 /* schema_files - the sql folder's files in order, found the way migrate finds them */
@@ -206,15 +111,15 @@ check_database(Check *check, const Config *config)
     const char *first_missing = NULL;
 
     if (conn == NULL) {
-        report(check, "FAIL", "start PostgreSQL, or correct `database` in the configuration",
-               "database %s is not reachable: %s", config->database, error->message);
+        check_report(check, "FAIL", "start PostgreSQL, or correct `database` in the configuration",
+                     "database %s is not reachable: %s", config->database, error->message);
         return;
     }
     res = db_exec(conn, "SELECT version FROM replygate.schema_migrations", 0, NULL, NULL, NULL,
                   &error);
     if (res == NULL) {
-        report(check, "FAIL", "run: replygate migrate", "database %s has no replygate schema: %s",
-               config->database, error->message);
+        check_report(check, "FAIL", "run: replygate migrate",
+                     "database %s has no replygate schema: %s", config->database, error->message);
         return;
     }
     applied = g_hash_table_new(g_str_hash, g_str_equal);
@@ -229,15 +134,15 @@ check_database(Check *check, const Config *config)
         }
     }
     if (files->len == 0)
-        report(check, "WARN", "install the schema files, or give --sql-dir DIR",
-               "database reachable, but no schema files in %s to compare with", dir);
+        check_report(check, "WARN", "install the schema files, or give --sql-dir DIR",
+                     "database reachable, but no schema files in %s to compare with", dir);
     else if (missing > 0)
-        report(check, "FAIL", "run: replygate migrate",
-               "database reachable, but %u schema file%s not applied, from %s", missing,
-               missing == 1 ? " is" : "s are", first_missing);
+        check_report(check, "FAIL", "run: replygate migrate",
+                     "database reachable, but %u schema file%s not applied, from %s", missing,
+                     missing == 1 ? " is" : "s are", first_missing);
     else
-        report(check, "OK", NULL, "database reachable and migrated to %s",
-               (const char *)g_ptr_array_index(files, files->len - 1));
+        check_report(check, "OK", NULL, "database reachable and migrated to %s",
+                     (const char *)g_ptr_array_index(files, files->len - 1));
 }
 
 /* user_can_write - can user write into dir? Checked by a child that takes the
@@ -277,24 +182,25 @@ check_folder(Check *check, const char *what, const char *dir)
     int can;
 
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        report(check, "FAIL", fix, "%s %s does not exist", what, dir);
+        check_report(check, "FAIL", fix, "%s %s does not exist", what, dir);
         return;
     }
     can = user_can_write(check->agent_user, dir);
     if (can == -1)
-        report(check, "FAIL",
-               "create the user: useradd --system --home-dir /nonexistent --shell "
-               "/usr/sbin/nologin replygate",
-               "%s %s: user %s does not exist", what, dir, check->agent_user);
+        check_report(check, "FAIL",
+                     "create the user: useradd --system --home-dir /nonexistent --shell "
+                     "/usr/sbin/nologin replygate",
+                     "%s %s: user %s does not exist", what, dir, check->agent_user);
     else if (can == -2)
-        report(check, "WARN", "run replygate check as root",
-               "%s %s exists; cannot tell whether user %s may write it", what, dir,
-               check->agent_user);
+        check_report(check, "WARN", "run replygate check as root",
+                     "%s %s exists; cannot tell whether user %s may write it", what, dir,
+                     check->agent_user);
     else if (can == 0)
-        report(check, "FAIL", fix, "%s %s is not writable by user %s", what, dir,
-               check->agent_user);
+        check_report(check, "FAIL", fix, "%s %s is not writable by user %s", what, dir,
+                     check->agent_user);
     else
-        report(check, "OK", NULL, "%s %s is writable by user %s", what, dir, check->agent_user);
+        check_report(check, "OK", NULL, "%s %s is writable by user %s", what, dir,
+                     check->agent_user);
 }
 
 /* check_folders - the spool and its maildir folders, and the processor log's folder */
@@ -316,186 +222,6 @@ check_folders(Check *check, const Config *config)
     check_folder(check, "processor log folder", log_dir);
 }
 
-/* same_milter - does a Postfix smtpd_milters item name the configured socket?
- * Postfix writes unix:path (relative to its queue directory) and
- * inet:host:port; libmilter writes unix:/path and inet:port@host. */
-static gboolean
-same_milter(const char *postfix_item, const char *queue_dir, const char *milter_socket)
-{
-    const char *mine = config_unix_socket_path(milter_socket);
-    const char *theirs = config_unix_socket_path(postfix_item);
-
-    if (mine && theirs) {
-        g_autofree char *full =
-            theirs[0] == '/' ? g_strdup(theirs) : g_build_filename(queue_dir, theirs, NULL);
-        g_autofree char *a = g_canonicalize_filename(full, NULL);
-        g_autofree char *b = g_canonicalize_filename(mine, NULL);
-        return strcmp(a, b) == 0;
-    }
-    if (g_str_has_prefix(milter_socket, "inet:") && g_str_has_prefix(postfix_item, "inet:")) {
-        const char *at = strchr(milter_socket, '@');
-        g_autofree char *port =
-            at ? g_strndup(milter_socket + 5, at - milter_socket - 5) : g_strdup(milter_socket + 5);
-        g_autofree char *host_port = g_strdup_printf("%s:%s", at ? at + 1 : "localhost", port);
-        return g_ascii_strcasecmp(postfix_item + 5, host_port) == 0;
-    }
-    return g_strcmp0(postfix_item, milter_socket) == 0;
-}
-
-/* check_postfix - transport, relay domain, pipe service, milter, tempfail */
-static void
-check_postfix(Check *check, const Config *config)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *transport_maps = postconf(check, "-xh", "transport_maps", &error);
-    g_autofree char *relay_domains = NULL;
-    g_autofree char *milters = NULL;
-    g_autofree char *default_action = NULL;
-    g_autofree char *queue_dir = NULL;
-    g_autoptr(GPtrArray) tables = NULL;
-    g_autoptr(GPtrArray) relays = NULL;
-    g_autoptr(GPtrArray) milter_items = NULL;
-    g_autofree char *transport = NULL;
-    const char *where = check->postfix_dir ? check->postfix_dir : "the default Postfix config";
-    gboolean found_milter = FALSE;
-
-    if (transport_maps == NULL) {
-        report(check, "FAIL", "install Postfix, or give --postfix-config DIR",
-               "cannot read Postfix's settings (%s): %s", where, error->message);
-        return;
-    }
-    relay_domains = postconf(check, "-xh", "relay_domains", NULL);
-    milters = postconf(check, "-xh", "smtpd_milters", NULL);
-    default_action = postconf(check, "-xh", "milter_default_action", NULL);
-    queue_dir = postconf(check, "-xh", "queue_directory", NULL);
-    tables = split_list(transport_maps);
-    relays = split_list(relay_domains);
-    milter_items = split_list(milters);
-
-    /* Each reply domain: a relay domain, sent to one transport. */
-    for (guint i = 0; i < config->reply_domains->len; i++) {
-        const char *domain = g_ptr_array_index(config->reply_domains, i);
-        g_autofree char *value = NULL;
-        gboolean relayed = FALSE;
-
-        for (guint t = 0; t < tables->len && value == NULL; t++)
-            value = postmap_query(check, g_ptr_array_index(tables, t), domain);
-        for (guint r = 0; r < relays->len; r++)
-            relayed = relayed || g_ascii_strcasecmp(g_ptr_array_index(relays, r), domain) == 0;
-        if (value == NULL || strchr(value, ':') == NULL)
-            report(check, "FAIL", "apply postfix-conf/main.cf (scripts/install)",
-                   "Postfix transport_maps does not send %s to the replygate transport", domain);
-        else if (!relayed)
-            report(check, "FAIL", "apply postfix-conf/main.cf (scripts/install)",
-                   "Postfix relay_domains does not list %s", domain);
-        else {
-            report(check, "OK", NULL, "Postfix sends %s to transport %s", domain, value);
-            if (transport == NULL)
-                transport = g_strndup(value, strchr(value, ':') - value);
-        }
-    }
-
-    /* The pipe service that transport names. */
-    if (transport != NULL) {
-        g_autofree char *service = g_strdup_printf("%s/unix", transport);
-        g_autofree char *entry = postconf(check, "-Mf", service, NULL);
-        g_autofree char *limit_name = g_strdup_printf("%s_destination_recipient_limit", transport);
-        g_autofree char *limit = postconf(check, "-xh", limit_name, NULL);
-
-        if (entry == NULL || *entry == '\0')
-            report(check, "FAIL", "apply postfix-conf/master.cf (scripts/install)",
-                   "Postfix master.cf has no service %s", service);
-        else if (strstr(entry, " pipe") == NULL || strstr(entry, "replygate-deliver") == NULL ||
-                 strstr(entry, "user=") == NULL)
-            report(check, "FAIL", "apply postfix-conf/master.cf (scripts/install)",
-                   "Postfix service %s is not pipe(8) running replygate-deliver", service);
-        else if (limit == NULL || strcmp(limit, "1") != 0)
-            report(check, "FAIL", "postconf -e '%s = 1'",
-                   "Postfix %s is %s, not 1: one recipient per delivery", limit_name,
-                   limit ? limit : "unset");
-        else
-            report(check, "OK", NULL,
-                   "Postfix service %s pipes to replygate-deliver, one recipient each", service);
-    }
-
-    for (guint i = 0; i < milter_items->len; i++)
-        found_milter = found_milter || same_milter(g_ptr_array_index(milter_items, i),
-                                                   queue_dir ? queue_dir : "/var/spool/postfix",
-                                                   config->milter_socket);
-    if (!found_milter)
-        report(check, "FAIL", "apply postfix-conf/main.cf (scripts/install)",
-               "Postfix smtpd_milters (%s) does not include %s", milters ? milters : "",
-               config->milter_socket);
-    else
-        report(check, "OK", NULL, "Postfix smtpd_milters includes %s", config->milter_socket);
-    if (g_strcmp0(default_action, "tempfail") != 0)
-        report(check, "FAIL", "postconf -e 'milter_default_action = tempfail'",
-               "Postfix milter_default_action is %s: mail could pass unfiltered while the "
-               "milter is down",
-               default_action ? default_action : "unknown");
-    else
-        report(check, "OK", NULL, "Postfix milter_default_action = tempfail");
-}
-
-/* check_tls - smtpd's certificate and key: readable, a pair, valid today and
- * for CHECK_CERT_DAYS more, naming myhostname */
-static void
-check_tls(Check *check)
-{
-    g_autofree char *cert_file = postconf(check, "-xh", "smtpd_tls_cert_file", NULL);
-    g_autofree char *key_file = postconf(check, "-xh", "smtpd_tls_key_file", NULL);
-    g_autofree char *host = postconf(check, "-xh", "myhostname", NULL);
-    g_autoptr(X509) cert = NULL;
-    g_autoptr(EVP_PKEY) key = NULL;
-    const char *fix = "set smtpd_tls_cert_file and smtpd_tls_key_file to a certificate for "
-                      "myhostname and its key";
-    time_t soon = time(NULL) + CHECK_CERT_DAYS * 86400;
-    FILE *fp;
-
-    if (cert_file == NULL || *cert_file == '\0') {
-        report(check, "FAIL", fix, "Postfix has no smtpd_tls_cert_file: STARTTLS is not offered");
-        return;
-    }
-    if ((fp = fopen(cert_file, "r")) == NULL) {
-        report(check, "FAIL", fix, "TLS certificate %s cannot be read: %s", cert_file,
-               g_strerror(errno));
-        return;
-    }
-    cert = PEM_read_X509(fp, NULL, NULL, NULL);
-    fclose(fp);
-    if (cert == NULL) {
-        report(check, "FAIL", fix, "TLS certificate %s is not a PEM certificate", cert_file);
-        return;
-    }
-    if (key_file == NULL || *key_file == '\0')
-        key_file = g_strdup(cert_file);
-    if ((fp = fopen(key_file, "r")) == NULL) {
-        report(check, "FAIL", fix, "TLS key %s cannot be read: %s", key_file, g_strerror(errno));
-        return;
-    }
-    key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-    fclose(fp);
-    if (key == NULL || X509_check_private_key(cert, key) != 1) {
-        report(check, "FAIL", fix, "TLS key %s is not the key of certificate %s", key_file,
-               cert_file);
-        return;
-    }
-    if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0)
-        report(check, "FAIL", fix, "TLS certificate %s is not valid yet", cert_file);
-    else if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
-        report(check, "FAIL", fix, "TLS certificate %s has expired", cert_file);
-    else if (X509_cmp_time(X509_get0_notAfter(cert), &soon) <= 0)
-        report(check, "FAIL", "renew the certificate", "TLS certificate %s expires within %d days",
-               cert_file, CHECK_CERT_DAYS);
-    else if (host == NULL || X509_check_host(cert, host, 0, 0, NULL) != 1)
-        report(check, "FAIL", fix, "TLS certificate %s does not name the host %s", cert_file,
-               host ? host : "(unknown myhostname)");
-    else
-        report(check, "OK", NULL,
-               "TLS certificate %s and key readable, valid for %d days more at least, names %s",
-               cert_file, CHECK_CERT_DAYS, host);
-}
-
 /* check_milter - the milter's socket accepts a connection */
 static void
 check_milter(Check *check, const Config *config)
@@ -509,8 +235,8 @@ check_milter(Check *check, const Config *config)
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
         if (strlen(path) >= sizeof sun.sun_path) {
-            report(check, "FAIL", "use a shorter milter_socket path",
-                   "milter socket path %s is too long", path);
+            check_report(check, "FAIL", "use a shorter milter_socket path",
+                         "milter socket path %s is too long", path);
             return;
         }
         strcpy(sun.sun_path, path);
@@ -535,10 +261,11 @@ check_milter(Check *check, const Config *config)
     if (fd >= 0)
         close(fd);
     if (ok)
-        report(check, "OK", NULL, "milter socket %s accepts connections", config->milter_socket);
+        check_report(check, "OK", NULL, "milter socket %s accepts connections",
+                     config->milter_socket);
     else
-        report(check, "FAIL", fix, "milter socket %s refuses connections: %s",
-               config->milter_socket, g_strerror(err));
+        check_report(check, "FAIL", fix, "milter socket %s refuses connections: %s",
+                     config->milter_socket, g_strerror(err));
 }
 
 /* special_use_domain - names that public DNS never answers (RFC 6761, 2606) */
@@ -577,8 +304,8 @@ check_mx(Check *check, const Config *config)
 
     memset(&state, 0, sizeof state);
     if (res_ninit(&state) != 0) {
-        report(check, "WARN", "check /etc/resolv.conf",
-               "DNS resolver cannot start: MX records not checked");
+        check_report(check, "WARN", "check /etc/resolv.conf",
+                     "DNS resolver cannot start: MX records not checked");
         return;
     }
     state.retrans = 2;
@@ -592,23 +319,23 @@ check_mx(Check *check, const Config *config)
         ns_msg msg;
 
         if (len >= 0 && ns_initparse(answer, len, &msg) == 0 && ns_msg_count(msg, ns_s_an) > 0)
-            report(check, "OK", NULL, "%s has %d MX record%s", domain, ns_msg_count(msg, ns_s_an),
-                   ns_msg_count(msg, ns_s_an) == 1 ? "" : "s");
+            check_report(check, "OK", NULL, "%s has %d MX record%s", domain,
+                         ns_msg_count(msg, ns_s_an), ns_msg_count(msg, ns_s_an) == 1 ? "" : "s");
         else if (special_use_domain(domain))
-            report(check, "WARN", "use a real domain in production",
-                   "%s is a special-use name (RFC 6761) with no MX in public DNS; fine for a "
-                   "local stack",
-                   domain);
+            check_report(check, "WARN", "use a real domain in production",
+                         "%s is a special-use name (RFC 6761) with no MX in public DNS; fine for a "
+                         "local stack",
+                         domain);
         else if (!dns_answers(&state))
-            report(check, "WARN", fix,
-                   "DNS cannot be reached (no answer for the root zone either): MX of %s not "
-                   "checked",
-                   domain);
+            check_report(check, "WARN", fix,
+                         "DNS cannot be reached (no answer for the root zone either): MX of %s not "
+                         "checked",
+                         domain);
         else if (len >= 0 || state.res_h_errno == HOST_NOT_FOUND || state.res_h_errno == NO_DATA)
-            report(check, "FAIL", fix, "%s has no MX record", domain);
+            check_report(check, "FAIL", fix, "%s has no MX record", domain);
         else
-            report(check, "WARN", fix, "DNS cannot be reached to look up the MX of %s (%s)", domain,
-                   hstrerror(state.res_h_errno));
+            check_report(check, "WARN", fix, "DNS cannot be reached to look up the MX of %s (%s)",
+                         domain, hstrerror(state.res_h_errno));
     }
     res_nclose(&state);
 }
@@ -652,12 +379,12 @@ cmd_check(int argc, char **argv)
     path = config_resolve_path(config_path);
     config = config_load(path, &error);
     if (config == NULL) {
-        report(&check, "FAIL", "correct the line named, see replygate.conf(5)", "%s",
-               error->message);
+        check_report(&check, "FAIL", "correct the line named, see replygate.conf(5)", "%s",
+                     error->message);
         printf("1 failed: the other checks need the configuration\n");
         return 1;
     }
-    report(&check, "OK", NULL, "configuration %s parses", path);
+    check_report(&check, "OK", NULL, "configuration %s parses", path);
     check_secrets(&check, config);
     check_database(&check, config);
     check_folders(&check, config);
