@@ -5,19 +5,16 @@
  * is walked with an explicit stack and a depth limit, so hostile nesting
  * cannot exhaust the C stack; GMime's own parser refuses deeper nesting too.
  * Every text ends as valid UTF-8: headers through GMime's RFC 2047 and 2231
- * decoders, bodies through a data wrapper (transfer encoding, line ends)
- * and GMime's iconv with its charset aliases, with windows-1252 standing in
- * for mislabelled or unknown charsets and each invalid byte replaced by
- * U+FFFD. The parser's warnings are collected instead of dropped.
+ * decoders, bodies through message-text.c. Leaves that are not the body
+ * become attachments (message-attach.c). The parser's warnings are collected
+ * instead of dropped.
  */
-#include <errno.h>
-#include <iconv.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
-#include <openssl/evp.h>
 
 #include "message.h"
+#include "message-private.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
 #include "trim.h"
@@ -90,29 +87,6 @@ message_warning(gint64 offset, GMimeParserWarning code, const char *item, gpoint
                                               *safe ? ": " : "", safe));
 }
 
-/* message_valid_text - len bytes as valid UTF-8 without NULs (new string) */
-static char *
-message_valid_text(const char *text, gsize len)
-{
-    g_autofree char *valid = g_utf8_make_valid(text, (gssize)len);
-    GString *out;
-
-    if (memchr(text, '\0', len) == NULL)
-        return g_steal_pointer(&valid);
-    /* g_utf8_make_valid() keeps NULs, which would cut a C string short. */
-    out = g_string_sized_new(len + 16);
-    for (gsize i = 0; i < len; i++) {
-        if (text[i] == '\0')
-            g_string_append(out, "\xEF\xBF\xBD");
-        else
-            g_string_append_c(out, text[i]);
-    }
-    g_free(valid);
-    valid = g_utf8_make_valid(out->str, (gssize)out->len);
-    g_string_free(out, TRUE);
-    return g_steal_pointer(&valid);
-}
-
 /* message_unfold - a raw header value unfolded and trimmed (new string) */
 static char *
 message_unfold(const char *raw)
@@ -128,291 +102,6 @@ message_unfold(const char *raw)
     valid = message_valid_text(out->str, strlen(out->str));
     g_string_free(out, TRUE);
     return g_steal_pointer(&valid);
-}
-
-/* message_stream_bytes - take a memory stream's bytes without copying them */
-static GBytes *
-message_stream_bytes(GMimeStream *mem)
-{
-    GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-
-    /* The stream gives up the array; the GBytes owns it from here on. */
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-    return g_byte_array_free_to_bytes(array);
-}
-
-/* message_part_bytes - the decoded content of a leaf part; text also has its
- * CRLF line ends turned into LF */
-static GBytes *
-message_part_bytes(GMimePart *part, gboolean text)
-{
-    GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
-    g_autoptr(GMimeStream) mem = NULL;
-    g_autoptr(GMimeStream) filtered = NULL;
-
-    if (wrapper == NULL)
-        return g_bytes_new(NULL, 0);
-    mem = g_mime_stream_mem_new();
-    filtered = g_mime_stream_filter_new(mem);
-    if (text) {
-        g_autoptr(GMimeFilter) dos2unix = g_mime_filter_dos2unix_new(FALSE);
-
-        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), dos2unix);
-    }
-    /* write_to_stream undoes the Content-Transfer-Encoding. */
-    g_mime_data_wrapper_write_to_stream(wrapper, filtered);
-    g_mime_stream_flush(filtered);
-    return message_stream_bytes(mem);
-}
-
-/* message_charset_for - the charset to convert from, or NULL for "as UTF-8".
- * Latin-1 and US-ASCII labels often hide windows-1252 (curly quotes in
- * 0x80-0x9F), which is a superset for every printable Latin-1 byte. */
-static const char *
-message_charset_for(const char *declared)
-{
-    const char *canon;
-
-    if (declared == NULL || *declared == '\0')
-        return NULL;
-    canon = g_mime_charset_canon_name(declared);
-    if (canon == NULL)
-        return declared;
-    if (g_ascii_strcasecmp(canon, "utf-8") == 0 || g_ascii_strcasecmp(canon, "utf8") == 0)
-        return NULL;
-    if (g_ascii_strcasecmp(canon, "iso-8859-1") == 0 ||
-        g_ascii_strcasecmp(canon, "us-ascii") == 0 || g_ascii_strcasecmp(canon, "ascii") == 0 ||
-        g_ascii_strcasecmp(canon, "latin1") == 0)
-        return "windows-1252";
-    return declared;
-}
-
-/* message_unflow - undo RFC 3676 format=flowed: join soft-broken lines of the
- * same quote depth, remove space-stuffing, keep "-- " as it is */
-static char *
-message_unflow(const char *text, gboolean delsp)
-{
-    GString *out = g_string_sized_new(strlen(text));
-    const char *p = text;
-    int open_depth = -1; /* depth of the paragraph being joined, -1 if none */
-
-    while (*p != '\0') {
-        const char *eol = strchr(p, '\n');
-        gsize len = eol != NULL ? (gsize)(eol - p) : strlen(p);
-        const char *content = p;
-        int depth = 0;
-        gsize clen;
-        gboolean flowed;
-
-        while ((gsize)(content - p) < len && *content == '>') {
-            depth++;
-            content++;
-        }
-        if ((gsize)(content - p) < len && *content == ' ')
-            content++; /* space-stuffing, or the space after the quote marks */
-        clen = len - (gsize)(content - p);
-        flowed =
-            clen > 0 && content[clen - 1] == ' ' && !(clen == 3 && memcmp(content, "-- ", 3) == 0);
-        if (open_depth != depth) {
-            if (open_depth >= 0)
-                g_string_append_c(out, '\n');
-            for (int i = 0; i < depth; i++)
-                g_string_append_c(out, '>');
-            if (depth > 0 && clen > 0)
-                g_string_append_c(out, ' ');
-        }
-        g_string_append_len(out, content, flowed && delsp ? clen - 1 : clen);
-        if (flowed) {
-            open_depth = depth;
-        } else {
-            g_string_append_c(out, '\n');
-            open_depth = -1;
-        }
-        if (eol == NULL)
-            break;
-        p = eol + 1;
-    }
-    if (open_depth >= 0)
-        g_string_append_c(out, '\n');
-    /* Keep the text's own ending: no newline added at the very end. */
-    if (out->len > 0 && text[0] != '\0' && text[strlen(text) - 1] != '\n' &&
-        out->str[out->len - 1] == '\n')
-        g_string_truncate(out, out->len - 1);
-    return g_string_free(out, FALSE);
-}
-
-/* message_convert - len bytes in charset from to UTF-8 (new string), or NULL
- * when there is no converter for from. Unlike GMime's charset filter, which
- * drops bytes it cannot convert, each invalid sequence becomes U+FFFD. */
-static char *
-message_convert(const char *data, gsize len, const char *from, gsize *out_len)
-{
-    iconv_t cd = g_mime_iconv_open("UTF-8", from);
-    GString *out;
-    char *in = (char *)data;
-    size_t inleft = len;
-    char buf[4096];
-
-    if (cd == (iconv_t)-1)
-        return NULL;
-    out = g_string_sized_new(len + len / 2 + 16);
-    while (inleft > 0) {
-        char *outp = buf;
-        size_t outleft = sizeof buf;
-        size_t rc = iconv(cd, &in, &inleft, &outp, &outleft);
-
-        g_string_append_len(out, buf, (gssize)(sizeof buf - outleft));
-        if (rc != (size_t)-1)
-            continue;
-        if (errno == E2BIG)
-            continue;
-        /* EILSEQ or EINVAL (a sequence cut short at the end): replace one byte. */
-        g_string_append(out, "\xEF\xBF\xBD");
-        in++;
-        inleft--;
-        iconv(cd, NULL, NULL, NULL, NULL);
-    }
-    {
-        /* Flush a stateful encoding (ISO-2022-JP) back to its initial state. */
-        char *outp = buf;
-        size_t outleft = sizeof buf;
-
-        iconv(cd, NULL, NULL, &outp, &outleft);
-        g_string_append_len(out, buf, (gssize)(sizeof buf - outleft));
-    }
-    g_mime_iconv_close(cd);
-    *out_len = out->len;
-    return g_string_free(out, FALSE);
-}
-
-/* message_part_text - a text part's content as valid UTF-8 (new string) */
-static char *
-message_part_text(GMimePart *part)
-{
-    GMimeObject *object = GMIME_OBJECT(part);
-    const char *declared = g_mime_object_get_content_type_parameter(object, "charset");
-    const char *from = message_charset_for(declared);
-    const char *format = g_mime_object_get_content_type_parameter(object, "format");
-    g_autoptr(GBytes) bytes = message_part_bytes(part, TRUE);
-    g_autofree char *converted = NULL;
-    gsize converted_len = 0;
-    gsize len;
-    const char *data = g_bytes_get_data(bytes, &len);
-    gboolean valid = FALSE;
-    char *text;
-
-    if (len == 0)
-        return g_strdup("");
-    if (from != NULL)
-        converted =
-            message_convert(data, len, from, &converted_len); /* NULL for an unknown charset */
-    if (converted == NULL) {
-        /* g_utf8_validate() with a length refuses a NUL too: text it accepts
-         * is a C string as it is, and needs no second look below. */
-        valid = g_utf8_validate(data, (gssize)len, NULL);
-        if (!valid && (declared == NULL || g_ascii_strcasecmp(declared, "utf-8") != 0)) {
-            /* Undeclared or unknown 8-bit text is most often windows-1252. */
-            converted = message_convert(data, len, "windows-1252", &converted_len);
-        }
-    }
-    if (converted != NULL && g_utf8_validate(converted, (gssize)converted_len, NULL))
-        text = g_steal_pointer(&converted); /* message_convert() ends it with a NUL */
-    else if (converted != NULL)
-        text = message_valid_text(converted, converted_len);
-    else if (valid)
-        text = g_strndup(data, len);
-    else
-        text = message_valid_text(data, len);
-    if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
-        const char *delsp = g_mime_object_get_content_type_parameter(object, "delsp");
-        char *unflowed =
-            message_unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
-
-        g_free(text);
-        text = unflowed;
-    }
-    return text;
-}
-
-/*
- * GLib's SHA-256 is portable C (about 2.9 ms per MB here); OpenSSL's uses the
- * CPU's SHA extensions (about 0.6 ms per MB) but costs about 0.9 ms of
- * initialisation the first time a process uses OpenSSL. The agent has
- * usually paid that already (the reply address's HMAC), so inputs from this
- * size on go to OpenSSL; smaller ones stay with GLib, which is not slower for
- * them even when OpenSSL is cold. Both give the same digest.
- */
-#define MESSAGE_SHA256_OPENSSL_MIN (256 * 1024)
-
-/* message_sha256_hex - the 64 lower-case hex digits of SHA-256 over data */
-char *
-message_sha256_hex(const void *data, gsize len)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    char *out;
-
-    if (data == NULL)
-        data = "";
-    if (len < MESSAGE_SHA256_OPENSSL_MIN ||
-        !EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) || digest_len != 32)
-        return g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
-    out = g_malloc(2 * 32 + 1);
-    for (unsigned int i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0xf];
-    }
-    out[2 * 32] = '\0';
-    return out;
-}
-
-/* message_attachment_free - release one attachment */
-static void
-message_attachment_free(gpointer data)
-{
-    Attachment *attachment = data;
-
-    if (attachment == NULL)
-        return;
-    g_free(attachment->filename);
-    g_free(attachment->content_type);
-    g_free(attachment->content_id);
-    g_bytes_unref(attachment->data);
-    g_free(attachment);
-}
-
-/* message_attachment_new - an attachment for an object; takes data */
-static Attachment *
-message_attachment_new(GMimeObject *object, GBytes *data, const char *filename)
-{
-    Attachment *attachment = g_new0(Attachment, 1);
-    GMimeContentType *type = g_mime_object_get_content_type(object);
-    const char *disposition = g_mime_object_get_disposition(object);
-    const char *content_id = g_mime_object_get_content_id(object);
-    g_autofree char *checksum = NULL;
-    gsize len;
-    const guchar *bytes = g_bytes_get_data(data, &len);
-
-    if (filename != NULL && *filename != '\0')
-        attachment->filename = message_valid_text(filename, strlen(filename));
-    if (type != NULL) {
-        g_autofree char *mime = g_mime_content_type_get_mime_type(type);
-
-        attachment->content_type = g_ascii_strdown(mime, -1);
-    } else {
-        attachment->content_type = g_strdup("application/octet-stream");
-    }
-    if (content_id != NULL && *content_id != '\0')
-        attachment->content_id = message_valid_text(content_id, strlen(content_id));
-    attachment->data = data;
-    checksum = message_sha256_hex(bytes, len);
-    g_strlcpy(attachment->sha256, checksum, sizeof attachment->sha256);
-    if (disposition != NULL)
-        attachment->is_inline = g_ascii_strcasecmp(disposition, "inline") == 0;
-    else
-        attachment->is_inline = attachment->content_id != NULL;
-    return attachment;
 }
 
 /* message_is_body_text - is this leaf the body (text/plain or text/html, not an attachment)? */
@@ -433,27 +122,6 @@ message_is_body_text(GMimeObject *object, GMimePart *part, gboolean *is_html)
     if (disposition != NULL && g_ascii_strcasecmp(disposition, "attachment") == 0)
         return FALSE;
     return g_mime_part_get_filename(part) == NULL;
-}
-
-/* message_embedded_bytes - the bytes of a message/rfc822 part's message,
- * written with the line ends the raw message used, so that an embedded
- * message comes out as it went in */
-static GBytes *
-message_embedded_bytes(GMimeMessagePart *part, gboolean crlf)
-{
-    GMimeMessage *embedded = g_mime_message_part_get_message(part);
-    g_autoptr(GMimeStream) mem = NULL;
-    GMimeFormatOptions *format;
-
-    if (embedded == NULL)
-        return g_bytes_new(NULL, 0);
-    mem = g_mime_stream_mem_new();
-    format = g_mime_format_options_new();
-    g_mime_format_options_set_newline_format(format, crlf ? GMIME_NEWLINE_FORMAT_DOS
-                                                          : GMIME_NEWLINE_FORMAT_UNIX);
-    g_mime_object_write_to_stream(GMIME_OBJECT(embedded), format, mem);
-    g_mime_format_options_free(format);
-    return message_stream_bytes(mem);
 }
 
 /* message_leaf - collect one leaf part: body text or attachment */

@@ -1,0 +1,43 @@
+/*
+ * message-private.h - what message.c, message-text.c and message-attach.c
+ * share inside the agent; not part of the message.h interface.
+ *
+ * message.c parses and walks the MIME tree, message-text.c turns a part's
+ * bytes into UTF-8 text, message-attach.c makes the attachments.
+ */
+#ifndef RG_MESSAGE_PRIVATE_H
+#define RG_MESSAGE_PRIVATE_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "message.h"
+
+/* message-text.c */
+
+/* message_valid_text - len bytes as valid UTF-8 without NULs (new string) */
+char *message_valid_text(const char *text, gsize len);
+
+/* message_stream_bytes - take a memory stream's bytes without copying them */
+GBytes *message_stream_bytes(GMimeStream *mem);
+
+/* message_part_bytes - the decoded content of a leaf part; text also has its
+ * CRLF line ends turned into LF */
+GBytes *message_part_bytes(GMimePart *part, gboolean text);
+
+/* message_part_text - a text part's content as valid UTF-8 (new string) */
+char *message_part_text(GMimePart *part);
+
+/* message-attach.c */
+
+/* message_attachment_new - an attachment for an object; takes data */
+Attachment *message_attachment_new(GMimeObject *object, GBytes *data, const char *filename);
+
+/* message_attachment_free - release one attachment (a GDestroyNotify) */
+void message_attachment_free(gpointer data);
+
+/* message_embedded_bytes - the bytes of a message/rfc822 part's message,
+ * with the line ends the raw message used (CRLF when crlf) */
+GBytes *message_embedded_bytes(GMimeMessagePart *part, gboolean crlf);
+
+#endif
