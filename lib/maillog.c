@@ -24,15 +24,15 @@ maillog_open(const char *ident, gboolean also_stderr)
     openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-/* maillog_vlog - one line at a priority */
-static void
-maillog_vlog(int priority, const char *format, va_list ap)
+/* maillog_vlog - one line at a priority, after a prefix ("warning: ", ...) */
+static void G_GNUC_PRINTF(3, 0)
+maillog_vlog(int priority, const char *prefix, const char *format, va_list ap)
 {
     g_autofree char *line = g_strdup_vprintf(format, ap);
 
-    syslog(priority, "%s", line);
+    syslog(priority, "%s%s", prefix, line);
     if (maillog_stderr)
-        fprintf(stderr, "%s\n", line);
+        fprintf(stderr, "%s%s\n", prefix, line);
 }
 
 /* maillog_info - an informational line */
@@ -42,7 +42,7 @@ maillog_info(const char *format, ...)
     va_list ap;
 
     va_start(ap, format);
-    maillog_vlog(LOG_INFO, format, ap);
+    maillog_vlog(LOG_INFO, "", format, ap);
     va_end(ap);
 }
 
@@ -51,13 +51,9 @@ void
 maillog_warning(const char *format, ...)
 {
     va_list ap;
-    g_autofree char *prefixed = g_strconcat("warning: ", format, NULL);
 
     va_start(ap, format);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    maillog_vlog(LOG_WARNING, prefixed, ap);
-#pragma GCC diagnostic pop
+    maillog_vlog(LOG_WARNING, "warning: ", format, ap);
     va_end(ap);
 }
 
@@ -66,13 +62,9 @@ void
 maillog_error(const char *format, ...)
 {
     va_list ap;
-    g_autofree char *prefixed = g_strconcat("error: ", format, NULL);
 
     va_start(ap, format);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    maillog_vlog(LOG_ERR, prefixed, ap);
-#pragma GCC diagnostic pop
+    maillog_vlog(LOG_ERR, "error: ", format, ap);
     va_end(ap);
 }
 
