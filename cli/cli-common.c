@@ -27,15 +27,9 @@ cli_parse_options(const char *usage, const char *summary, GOptionEntry *entries,
 gboolean
 cli_load(const char *config_path, Config **config, KeyRing **ring, GError **error)
 {
-    g_autoptr(Config) loaded = config_load(config_resolve_path(config_path), error);
+    const char *path = config_resolve_path(config_path);
 
-    if (loaded == NULL)
-        return FALSE;
-    if (ring != NULL) {
-        *ring = keyring_load(loaded->secrets_file, error);
-        if (*ring == NULL)
-            return FALSE;
-    }
-    *config = g_steal_pointer(&loaded);
-    return TRUE;
+    if (ring != NULL)
+        return (*ring = keyring_load_with_config(path, config, error)) != NULL;
+    return (*config = config_load(path, error)) != NULL;
 }

@@ -189,6 +189,21 @@ address_hmac_hex(GBytes *secret, const void *data, gsize len, char *out, gsize h
     out[hex_len] = '\0';
 }
 
+/* keyring_load_with_config - the configuration at path and its secrets */
+KeyRing *
+keyring_load_with_config(const char *path, Config **config, GError **error)
+{
+    g_autoptr(Config) loaded = config_load(path, error);
+    KeyRing *ring;
+
+    if (loaded == NULL)
+        return NULL;
+    ring = keyring_load(loaded->secrets_file, error);
+    if (ring != NULL)
+        *config = g_steal_pointer(&loaded);
+    return ring;
+}
+
 /* address_mac - the 40 lower-case hex digits for kind, target and user */
 void
 address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,

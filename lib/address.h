@@ -41,6 +41,10 @@ typedef enum {
 /* keyring_load - read a secrets file, refusing one that "other" may read or write */
 KeyRing *keyring_load(const char *path, GError **error);
 
+/* keyring_load_with_config - the configuration at path and the secrets file it
+ * names, the pair every program starts from; sets *config on success */
+KeyRing *keyring_load_with_config(const char *path, Config **config, GError **error);
+
 /* keyring_new - a key ring from NUL-terminated secrets (tests), each >= 32 bytes */
 KeyRing *keyring_new(const char *const *secrets, GError **error);
 

@@ -18,13 +18,10 @@ static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 Snapshot *
 snapshot_load(const char *config_path, GError **error)
 {
-    g_autoptr(Config) config = config_load(config_path, error);
-    KeyRing *ring;
+    g_autoptr(Config) config = NULL;
+    KeyRing *ring = keyring_load_with_config(config_path, &config, error);
     Snapshot *snap;
 
-    if (config == NULL)
-        return NULL;
-    ring = keyring_load(config->secrets_file, error);
     if (ring == NULL)
         return NULL;
     snap = g_new0(Snapshot, 1);

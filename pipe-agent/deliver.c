@@ -196,9 +196,7 @@ dry_run(Options *opt)
     g_autofree char *status = NULL;
     gboolean too_big;
 
-    config = config_load(config_resolve_path(opt->config_path), &error);
-    if (config)
-        ring = keyring_load(config->secrets_file, &error);
+    ring = keyring_load_with_config(config_resolve_path(opt->config_path), &config, &error);
     if (ring == NULL) {
         status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
         return dry_run_refusal(EX_TEMPFAIL, status);
@@ -411,9 +409,7 @@ deliver(Options *opt)
         /* A master.cf mistake: defer until the administrator fixes it. */
         return defer(&d, "4.3.5 replygate-deliver needs -f SENDER and -r RECIPIENT", NULL);
     }
-    config = config_load(config_resolve_path(opt->config_path), &error);
-    if (config)
-        ring = keyring_load(config->secrets_file, &error);
+    ring = keyring_load_with_config(config_resolve_path(opt->config_path), &config, &error);
     if (ring == NULL) {
         g_autofree char *status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
         return defer(&d, status, NULL);
