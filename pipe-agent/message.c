@@ -13,6 +13,7 @@
 
 #include <gmime/gmime.h>
 
+#include "keyfind.h"
 #include "message.h"
 #include "message-private.h"
 #include "rg-autoptr.h"
@@ -221,7 +222,7 @@ message_headers(Message *message, GMimeObject *object)
 
 /* message_envelope - subject, date, sender and thread ids */
 static void
-message_envelope(Message *message, GMimeMessage *mime, GMimeParserOptions *options)
+message_envelope(Message *message, GMimeMessage *mime)
 {
     const char *subject = g_mime_message_get_subject(mime);
     const char *id = g_mime_message_get_message_id(mime);
@@ -249,24 +250,30 @@ message_envelope(Message *message, GMimeMessage *mime, GMimeParserOptions *optio
             message->from_address = message_valid_text(addr, strlen(addr));
         break;
     }
+    /* The key lookup's own reader of message ids, so the ids stored are the
+     * ones it looked at: Exchange and iOS write References as one quoted
+     * string, others as a comma-separated list. */
     value = message_header(message, "In-Reply-To");
     if (value != NULL) {
-        g_autofree char *decoded = g_mime_utils_decode_message_id(value);
+        g_autoptr(GPtrArray) ids = keyfind_message_ids(value);
+        g_autofree char *decoded = NULL;
 
+        if (ids->len == 0)
+            decoded = g_mime_utils_decode_message_id(value);
+        else
+            decoded = g_strdup(g_ptr_array_index(ids, 0));
         if (decoded != NULL && *decoded != '\0')
             message->in_reply_to = message_valid_text(decoded, strlen(decoded));
     }
     value = message_header(message, "References");
     if (value != NULL) {
-        GMimeReferences *refs = g_mime_references_parse(options, value);
+        g_autoptr(GPtrArray) ids = keyfind_message_ids(value);
 
-        for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-            const char *ref = g_mime_references_get_message_id(refs, i);
+        for (guint i = 0; i < ids->len; i++) {
+            const char *ref = g_ptr_array_index(ids, i);
 
             g_ptr_array_add(message->references, message_valid_text(ref, strlen(ref)));
         }
-        if (refs != NULL)
-            g_mime_references_free(refs);
     }
 }
 
@@ -370,7 +377,7 @@ message_parse(GBytes *raw, GError **error)
                     "the message cannot be parsed: it has no header fields");
         return NULL;
     }
-    message_envelope(message, mime, options);
+    message_envelope(message, mime);
 
     body.plain = g_string_new(NULL);
     {
