@@ -15,50 +15,54 @@
 #include "rg-error.h"
 
 typedef enum {
-    KIND_STRING,   /* any non-empty text */
-    KIND_PATH,     /* an absolute path */
-    KIND_BOOL,
+    KIND_STRING, /* any non-empty text, at offset (char *) */
+    KIND_PATH,   /* an absolute path, at offset (char *) */
+    KIND_BOOL,   /* yes/no, at offset (gboolean) */
     KIND_TLS,
     KIND_DOMAINS,
-    KIND_ACTION,
+    KIND_CHOICE, /* one word of the row's choices "a|b|c", its index at offset (int) */
     KIND_ADDRESS,
     KIND_STATIC,
-    KIND_SIZE,
-    KIND_SOCKET,
-    KIND_WORD, /* address_prefix: letters, digits, dot, dash, underscore */
-    KIND_SEP,  /* address_separator: one punctuation character */
+    KIND_SIZE,     /* a positive number of bytes, at offset (guint64) */
+    KIND_COUNT,    /* a number, 0 allowed, at offset (guint64) */
+    KIND_DURATION, /* a number and a unit s, m, h, d or w (none: s); seconds at offset (guint64) */
+    KIND_SOCKET,   /* unix:/path or inet:port@host, at offset (char *) */
+    KIND_WORD,     /* address_prefix: letters, digits, dot, dash, underscore */
+    KIND_SEP,      /* address_separator: one punctuation character */
 } ValueKind;
 
 typedef struct {
     const char *name;
     ValueKind kind;
     const char *default_value; /* NULL: required */
-    gssize offset;             /* of the char * field for plain strings, else -1 */
+    gssize offset;             /* of the field the kind fills (see ValueKind), else -1 */
+    const char *choices;       /* KIND_CHOICE: "a|b|c", the index is the value; else NULL */
 } ConfigName;
 
-#define TEXT_FIELD(field) G_STRUCT_OFFSET(Config, field)
+#define FIELD(field) G_STRUCT_OFFSET(Config, field)
 
 /* One row per name: the parser, the defaults and config_names() all read it. */
-#define CONFIG_NAMES(X)                                                                   \
-    X(reply_domain, KIND_DOMAINS, NULL, -1)                                               \
-    X(address_prefix, KIND_WORD, "reply", -1)                                             \
-    X(address_separator, KIND_SEP, "+", -1)                                               \
-    X(secrets_file, KIND_PATH, REPLYGATE_SYSCONFDIR "/secrets", TEXT_FIELD(secrets_file)) \
-    X(database, KIND_STRING, "postgresql:///replygate", TEXT_FIELD(database))             \
-    X(spool_directory, KIND_PATH, "/var/spool/replygate", TEXT_FIELD(spool_directory))    \
-    X(processor_log, KIND_PATH, "/var/log/mail-replies/replygate.log",                    \
-      TEXT_FIELD(processor_log))                                                          \
-    X(require_tls, KIND_BOOL, "yes", -1)                                                  \
-    X(tls_min_version, KIND_TLS, "TLSv1.2", -1)                                           \
-    X(auto_submitted_action, KIND_ACTION, "reject", -1)                                   \
-    X(noreply_address, KIND_ADDRESS, "", -1)                                              \
-    X(static_address, KIND_STATIC, "", -1)                                                \
-    X(max_message_size, KIND_SIZE, "26214400", -1)                                        \
-    X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",        \
-      TEXT_FIELD(milter_socket))
+#define CONFIG_NAMES(X)                                                                            \
+    X(reply_domain, KIND_DOMAINS, NULL, -1, NULL)                                                  \
+    X(address_prefix, KIND_WORD, "reply", -1, NULL)                                                \
+    X(address_separator, KIND_SEP, "+", -1, NULL)                                                  \
+    X(secrets_file, KIND_PATH, REPLYGATE_SYSCONFDIR "/secrets", FIELD(secrets_file), NULL)         \
+    X(database, KIND_STRING, "postgresql:///replygate", FIELD(database), NULL)                     \
+    X(spool_directory, KIND_PATH, "/var/spool/replygate", FIELD(spool_directory), NULL)            \
+    X(processor_log, KIND_PATH, "/var/log/mail-replies/replygate.log", FIELD(processor_log), NULL) \
+    X(require_tls, KIND_BOOL, "yes", FIELD(require_tls), NULL)                                     \
+    X(tls_min_version, KIND_TLS, "TLSv1.2", -1, NULL)                                              \
+    X(auto_submitted_action, KIND_CHOICE, "reject", FIELD(auto_submitted_action),                  \
+      "reject|discard")                                                                            \
+    X(noreply_address, KIND_ADDRESS, "", -1, NULL)                                                 \
+    X(static_address, KIND_STATIC, "", -1, NULL)                                                   \
+    X(max_message_size, KIND_SIZE, "26214400", FIELD(max_message_size), NULL)                      \
+    X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
+      FIELD(milter_socket), NULL)                                                                  \
+    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)
 
-#define CONFIG_ROW(name, kind, def, offset) {#name, kind, def, offset},
-#define CONFIG_NAME(name, kind, def, offset) #name,
+#define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
+#define CONFIG_NAME(name, kind, def, offset, choices) #name,
 
 static const ConfigName config_table[] = {CONFIG_NAMES(CONFIG_ROW)};
 static const char *const config_name_list[] = {CONFIG_NAMES(CONFIG_NAME) NULL};
@@ -143,6 +147,7 @@ config_free(Config *config)
     g_free(config->noreply_address);
     g_clear_pointer(&config->static_addresses, g_ptr_array_unref);
     g_free(config->milter_socket);
+    g_free(config->syslog_socket);
     g_free(config);
 }
 
@@ -284,6 +289,97 @@ valid_socket(const char *value)
     return FALSE;
 }
 
+/* choice_index - the index of value (any case) in "a|b|c", or -1 */
+static int
+choice_index(const char *choices, const char *value)
+{
+    g_auto(GStrv) words = g_strsplit(choices, "|", -1);
+
+    for (int i = 0; words[i] != NULL; i++) {
+        if (g_ascii_strcasecmp(words[i], value) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* choice_why - "must be a, b or c" for a row's choices (a static string per
+ * distinct choices list: the messages are few and live as long as the program) */
+static const char *
+choice_why(const char *choices)
+{
+    static GHashTable *whys; /* choices -> message; filled under the lock */
+    static GMutex lock;
+    const char *why;
+
+    g_mutex_lock(&lock);
+    if (whys == NULL)
+        whys = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    why = g_hash_table_lookup(whys, choices);
+    if (why == NULL) {
+        g_auto(GStrv) words = g_strsplit(choices, "|", -1);
+        guint n = g_strv_length(words);
+        GString *text = g_string_new("must be ");
+
+        for (guint i = 0; i < n; i++) {
+            if (i > 0)
+                g_string_append(text, i + 1 == n ? " or " : ", ");
+            g_string_append(text, words[i]);
+        }
+        why = g_string_free(text, FALSE);
+        g_hash_table_insert(whys, (gpointer)choices, (gpointer)why);
+    }
+    g_mutex_unlock(&lock);
+    return why;
+}
+
+/* config_parse_duration - "30", "30s", "5m", "2h", "7d", "1w" into seconds */
+gboolean
+config_parse_duration(const char *text, guint64 *seconds)
+{
+    static const struct {
+        char unit;
+        guint64 factor;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    gsize len = strlen(text);
+    g_autofree char *digits = NULL;
+    guint64 factor = 1;
+    guint64 n;
+
+    if (len == 0)
+        return FALSE;
+    if (g_ascii_isalpha(text[len - 1])) {
+        guint i;
+        for (i = 0; i < G_N_ELEMENTS(units); i++) {
+            if (g_ascii_tolower(text[len - 1]) == units[i].unit)
+                break;
+        }
+        if (i == G_N_ELEMENTS(units))
+            return FALSE;
+        factor = units[i].factor;
+        len--;
+    }
+    digits = g_strndup(text, len);
+    if (!parse_u64(digits, &n) || n > G_MAXUINT64 / factor)
+        return FALSE;
+    *seconds = n * factor;
+    return TRUE;
+}
+
+/* config_format_duration - seconds as the largest exact unit of d, h, m, s ("7d", "90s", "0") */
+char *
+config_format_duration(guint64 seconds)
+{
+    if (seconds == 0)
+        return g_strdup("0");
+    if (seconds % 86400 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "d", seconds / 86400);
+    if (seconds % 3600 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "h", seconds / 3600);
+    if (seconds % 60 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "m", seconds / 60);
+    return g_strdup_printf("%" G_GUINT64_FORMAT "s", seconds);
+}
+
 /* set_value - check one value and store it; FALSE with a reason if bad */
 static gboolean
 set_value(Config *config, const ConfigName *name, const char *value, const char **why)
@@ -306,7 +402,7 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
             *why = "must be yes or no";
             return FALSE;
         }
-        config->require_tls = b;
+        *(gboolean *)G_STRUCT_MEMBER_P(config, name->offset) = b;
         return TRUE;
     }
     case KIND_TLS:
@@ -338,16 +434,15 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         config->reply_domains = g_steal_pointer(&domains);
         return TRUE;
     }
-    case KIND_ACTION:
-        if (g_ascii_strcasecmp(value, "reject") == 0)
-            config->auto_submitted_action = AUTO_SUBMITTED_REJECT;
-        else if (g_ascii_strcasecmp(value, "discard") == 0)
-            config->auto_submitted_action = AUTO_SUBMITTED_DISCARD;
-        else {
-            *why = "must be reject or discard";
+    case KIND_CHOICE: {
+        int index = choice_index(name->choices, value);
+        if (index < 0) {
+            *why = choice_why(name->choices);
             return FALSE;
         }
+        *(int *)G_STRUCT_MEMBER_P(config, name->offset) = index;
         return TRUE;
+    }
     case KIND_ADDRESS:
         g_clear_pointer(&config->noreply_address, g_free);
         if (*value == '\0')
@@ -370,13 +465,24 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         g_ptr_array_add(config->static_addresses, entry);
         return TRUE;
     }
-    case KIND_SIZE: {
+    case KIND_SIZE:
+    case KIND_COUNT: {
         guint64 n;
-        if (!parse_u64(value, &n) || n == 0) {
-            *why = "must be a positive number of bytes";
+        if (!parse_u64(value, &n) || (name->kind == KIND_SIZE && n == 0)) {
+            *why = name->kind == KIND_SIZE ? "must be a positive number of bytes"
+                                           : "must be a number (0 or more)";
             return FALSE;
         }
-        config->max_message_size = n;
+        *(guint64 *)G_STRUCT_MEMBER_P(config, name->offset) = n;
+        return TRUE;
+    }
+    case KIND_DURATION: {
+        guint64 seconds;
+        if (!config_parse_duration(value, &seconds)) {
+            *why = "must be a time: a number and one of the units s, m, h, d or w";
+            return FALSE;
+        }
+        *(guint64 *)G_STRUCT_MEMBER_P(config, name->offset) = seconds;
         return TRUE;
     }
     case KIND_SOCKET:
@@ -409,7 +515,7 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         return TRUE;
     }
 
-    /* The plain strings live at the offset the table gives. */
+    /* The plain strings (STRING, PATH, SOCKET) live at the offset the table gives. */
     {
         char **slot = G_STRUCT_MEMBER_P(config, name->offset);
         g_assert(name->offset >= 0);
@@ -516,15 +622,14 @@ config_parse(const char *text, gsize len, const char *filename, GError **error)
         } else if (first != line) {
             if (logical->len == 0) {
                 g_set_error(error, RG_ERROR, RG_ERROR_CONFIG,
-                            "%s:%u: continuation line without a name before it", filename,
-                            lineno);
+                            "%s:%u: continuation line without a name before it", filename, lineno);
                 return NULL;
             }
             g_string_append_c(logical, ' ');
             g_string_append(logical, first);
         } else {
-            if (logical->len > 0 && !apply_line(config, filename, logical_lineno, logical->str,
-                                                &seen_domain, error))
+            if (logical->len > 0 &&
+                !apply_line(config, filename, logical_lineno, logical->str, &seen_domain, error))
                 return NULL;
             g_string_assign(logical, line);
             logical_lineno = lineno;
@@ -542,6 +647,56 @@ config_parse(const char *text, gsize len, const char *filename, GError **error)
         return NULL;
     }
     return g_steal_pointer(&config);
+}
+
+/* config_value_text - the value of a name as replygate.conf(5) writes it
+ * ("yes", "7d", "none", ...), or NULL for an unknown name (new string) */
+char *
+config_value_text(const Config *config, const char *name)
+{
+    const ConfigName *row = lookup_name(name);
+
+    if (row == NULL)
+        return NULL;
+    switch (row->kind) {
+    case KIND_DOMAINS: {
+        g_autoptr(GString) text = g_string_new(NULL);
+        for (guint i = 0; config->reply_domains && i < config->reply_domains->len; i++)
+            g_string_append_printf(text, "%s%s", i ? " " : "",
+                                   (char *)g_ptr_array_index(config->reply_domains, i));
+        return g_strdup(text->str);
+    }
+    case KIND_WORD:
+        return g_strdup(config->address_prefix);
+    case KIND_SEP:
+        return g_strdup(config->address_separator);
+    case KIND_TLS:
+        return g_strdup(config->tls_min_version);
+    case KIND_ADDRESS:
+        return g_strdup(config->noreply_address ? config->noreply_address : "none");
+    case KIND_STATIC:
+        return g_strdup(config->static_addresses->len ? "(list)" : "none");
+    case KIND_BOOL:
+        return g_strdup(*(const gboolean *)G_STRUCT_MEMBER_P(config, row->offset) ? "yes" : "no");
+    case KIND_CHOICE: {
+        g_auto(GStrv) words = g_strsplit(row->choices, "|", -1);
+        int index = *(const int *)G_STRUCT_MEMBER_P(config, row->offset);
+        return g_strdup(index >= 0 && (guint)index < g_strv_length(words) ? words[index] : "?");
+    }
+    case KIND_SIZE:
+    case KIND_COUNT:
+        return g_strdup_printf("%" G_GUINT64_FORMAT,
+                               *(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
+    case KIND_DURATION:
+        return config_format_duration(*(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
+    case KIND_STRING:
+    case KIND_PATH:
+    case KIND_SOCKET: {
+        const char *text = *(char *const *)G_STRUCT_MEMBER_P(config, row->offset);
+        return g_strdup(text && *text ? text : "none");
+    }
+    }
+    return NULL;
 }
 
 /* config_load - read and check a configuration file */

@@ -25,22 +25,23 @@ typedef struct {
 } StaticAddress;
 
 typedef struct {
-    char *path;                /* the file it was read from, for messages */
-    GPtrArray *reply_domains;  /* char *, lower case, at least one */
-    char *address_prefix;      /* "reply" */
-    char *address_separator;   /* "+" */
+    char *path;               /* the file it was read from, for messages */
+    GPtrArray *reply_domains; /* char *, lower case, at least one */
+    char *address_prefix;     /* "reply" */
+    char *address_separator;  /* "+" */
     char *secrets_file;
-    char *database;            /* libpq conninfo or URI */
+    char *database; /* libpq conninfo or URI */
     char *spool_directory;
     char *processor_log;
     gboolean require_tls;
-    char *tls_min_version;     /* as written, e.g. "TLSv1.2" */
-    int tls_min_rank;          /* tls_version_rank(tls_min_version) */
-    AutoSubmittedAction auto_submitted_action;
-    char *noreply_address;     /* lower case, or NULL */
+    char *tls_min_version;       /* as written, e.g. "TLSv1.2" */
+    int tls_min_rank;            /* tls_version_rank(tls_min_version) */
+    int auto_submitted_action;   /* AutoSubmittedAction */
+    char *noreply_address;       /* lower case, or NULL */
     GPtrArray *static_addresses; /* StaticAddress *, may be empty */
     guint64 max_message_size;
     char *milter_socket;
+    char *syslog_socket; /* the datagram socket mail.log lines go to ("/dev/log") */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */
@@ -64,6 +65,16 @@ gboolean config_is_reply_domain(const Config *config, const char *domain);
 /* config_unix_socket_path - the file of a unix: or local: milter socket (or a
  * bare absolute path) inside socket, else NULL */
 const char *config_unix_socket_path(const char *socket);
+
+/* config_value_text - a name's value as replygate.conf(5) writes it ("yes",
+ * "7d", "none", ...); NULL for an unknown name (new string) */
+char *config_value_text(const Config *config, const char *name);
+
+/* config_parse_duration - "30", "30s", "5m", "2h", "7d", "1w" into seconds */
+gboolean config_parse_duration(const char *text, guint64 *seconds);
+
+/* config_format_duration - seconds as "7d", "2h", "90s" or "0" (new string) */
+char *config_format_duration(guint64 seconds);
 
 /* tls_version_rank - order TLS version names: SSLv3 < TLSv1 < ... < TLSv1.3; -1 if unknown */
 int tls_version_rank(const char *version);

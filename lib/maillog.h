@@ -1,6 +1,9 @@
 /*
  * maillog.h - mail.log lines through syslog, facility mail (SPEC section 6).
  *
+ * The lines go to the socket replygate.conf's syslog_socket names
+ * (maillog_set_socket(); /dev/log until then).
+ *
  * Lines have Postfix's shape: "QUEUEID: reject: RCPT from host[addr]: ...".
  * Text that comes from a message must go through maillog_escape() first, so a
  * CR or LF in a header can never forge a log line.
@@ -13,6 +16,10 @@
 /* maillog_open - ident is "replygate/deliver" or "replygate/milter"; also_stderr
  * copies every line to standard error (foreground use and tests) */
 void maillog_open(const char *ident, gboolean also_stderr);
+
+/* maillog_set_socket - the syslog socket the lines go to from now on, normally
+ * the configuration's syslog_socket (NULL: /dev/log) */
+void maillog_set_socket(const char *path);
 
 /* maillog_info, maillog_warning, maillog_error - one line each, printf format */
 void maillog_info(const char *format, ...) G_GNUC_PRINTF(1, 2);

@@ -155,6 +155,7 @@ main(int argc, char **argv)
         maillog_error("%s", error->message);
         return EX_CONFIG;
     }
+    maillog_set_socket(snap->config->syslog_socket);
     /* A copy: the snapshot that holds milter_socket goes away at the first reload. */
     socket = g_strdup(opt.socket != NULL ? opt.socket : snap->config->milter_socket);
     if (config_unix_socket_path(socket) != NULL &&

@@ -74,6 +74,7 @@ reload(const char *config_path, const char *config_socket)
     if (config_socket != NULL && strcmp(config_socket, fresh->config->milter_socket) != 0)
         maillog_warning("milter_socket changed to %s: it takes effect at the next start",
                         fresh->config->milter_socket);
+    maillog_set_socket(fresh->config->syslog_socket);
     snapshot_install(fresh);
     maillog_info("configuration reloaded from %s", config_path);
 }

@@ -414,6 +414,7 @@ deliver(Options *opt)
         g_autofree char *status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
         return defer(&d, status, NULL);
     }
+    maillog_set_socket(config->syslog_socket);
     d.config = config;
     /* Connecting costs the server a fork; let it happen while the message is
      * read, spooled and parsed. Errors show when the connection is needed. */

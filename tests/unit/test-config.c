@@ -30,12 +30,13 @@ test_good(void)
          "unix:/var/spool/postfix/replygate/milter.sock"},
         {"domains by comma and space", "reply_domain = A.example.com,b.example.com c.example.com",
          "reply_domain", "a.example.com b.example.com c.example.com"},
-        {"continuation line", "reply_domain = a.example.com,\n    b.example.com\n",
-         "reply_domain", "a.example.com b.example.com"},
+        {"continuation line", "reply_domain = a.example.com,\n    b.example.com\n", "reply_domain",
+         "a.example.com b.example.com"},
         {"continuation with tab", "database = host=/tmp\n\tdbname=x\nreply_domain = r.example.com",
          "database", "host=/tmp dbname=x"},
-        {"comments and blanks", "# a comment\n\n   # indented comment\nreply_domain = r.example.com\n",
-         "reply_domain", "r.example.com"},
+        {"comments and blanks",
+         "# a comment\n\n   # indented comment\nreply_domain = r.example.com\n", "reply_domain",
+         "r.example.com"},
         {"comment inside continuation", "reply_domain = a.example.com\n# note\n  b.example.com",
          "reply_domain", "a.example.com b.example.com"},
         {"CRLF", "reply_domain = r.example.com\r\nrequire_tls = no\r\n", "require_tls", "no"},
@@ -48,13 +49,19 @@ test_good(void)
          "TLSv1.3"},
         {"noreply", "reply_domain = r.example.com\nnoreply_address = NoReply@r.example.com",
          "noreply_address", "noreply@r.example.com"},
-        {"statics repeat", "reply_domain = r.example.com\nstatic_address = help@r.example.com s 1\n"
-                           "static_address = sales@r.example.com s 2",
+        {"statics repeat",
+         "reply_domain = r.example.com\nstatic_address = help@r.example.com s 1\n"
+         "static_address = sales@r.example.com s 2",
          "static_address", "help@r.example.com s 1;sales@r.example.com s 2"},
         {"inet socket", "reply_domain = r.example.com\nmilter_socket = inet:8891@127.0.0.1",
          "milter_socket", "inet:8891@127.0.0.1"},
         {"no space around =", "reply_domain=r.example.com\nmax_message_size=1000",
          "max_message_size", "1000"},
+        {"default syslog socket", "reply_domain = r.example.com", "syslog_socket", "/dev/log"},
+        {"syslog socket", "reply_domain = r.example.com\nsyslog_socket = /tmp/x/log.sock",
+         "syslog_socket", "/tmp/x/log.sock"},
+        {"choice in any case", "reply_domain = r.example.com\nauto_submitted_action = DISCARD",
+         "auto_submitted_action", "discard"},
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -68,45 +75,59 @@ test_good(void)
             test_failf("%s: got error \"%s\", want success", cases[i].label, error->message);
             continue;
         }
-        if (strcmp(name, "database") == 0)
-            got = g_strdup(config->database);
-        else if (strcmp(name, "address_prefix") == 0)
-            got = g_strdup(config->address_prefix);
-        else if (strcmp(name, "address_separator") == 0)
-            got = g_strdup(config->address_separator);
-        else if (strcmp(name, "spool_directory") == 0)
-            got = g_strdup(config->spool_directory);
-        else if (strcmp(name, "processor_log") == 0)
-            got = g_strdup(config->processor_log);
-        else if (strcmp(name, "tls_min_version") == 0)
-            got = g_strdup(config->tls_min_version);
-        else if (strcmp(name, "max_message_size") == 0)
-            got = g_strdup_printf("%" G_GUINT64_FORMAT, config->max_message_size);
-        else if (strcmp(name, "require_tls") == 0)
-            got = g_strdup(config->require_tls ? "yes" : "no");
-        else if (strcmp(name, "auto_submitted_action") == 0)
-            got = g_strdup(config->auto_submitted_action == AUTO_SUBMITTED_DISCARD ? "discard"
-                                                                                   : "reject");
-        else if (strcmp(name, "milter_socket") == 0)
-            got = g_strdup(config->milter_socket);
-        else if (strcmp(name, "noreply_address") == 0)
-            got = g_strdup(config->noreply_address);
-        else if (strcmp(name, "reply_domain") == 0) {
-            g_ptr_array_add(config->reply_domains, NULL);
-            got = g_strjoinv(" ", (char **)config->reply_domains->pdata);
-            g_ptr_array_remove_index(config->reply_domains, config->reply_domains->len - 1);
-        } else if (strcmp(name, "static_address") == 0) {
+        if (strcmp(name, "static_address") != 0) {
+            got = config_value_text(config, name);
+        } else {
             GString *s = g_string_new(NULL);
             for (guint j = 0; j < config->static_addresses->len; j++) {
                 StaticAddress *a = g_ptr_array_index(config->static_addresses, j);
-                g_string_append_printf(s, "%s%s %s %" G_GUINT64_FORMAT, j ? ";" : "",
-                                       a->address, a->kind, a->target);
+                g_string_append_printf(s, "%s%s %s %" G_GUINT64_FORMAT, j ? ";" : "", a->address,
+                                       a->kind, a->target);
             }
             got = g_string_free(s, FALSE);
         }
         if (g_strcmp0(got, cases[i].want) != 0)
-            test_failf("%s: %s: got \"%s\", want \"%s\"", cases[i].label, name, got,
-                       cases[i].want);
+            test_failf("%s: %s: got \"%s\", want \"%s\"", cases[i].label, name, got, cases[i].want);
+    }
+}
+
+/* Durations: Postfix's time units, and back to the largest exact unit. */
+static void
+test_durations(void)
+{
+    struct {
+        const char *text;
+        gboolean ok;
+        guint64 seconds;
+        const char *back;
+    } cases[] = {
+        {"0", TRUE, 0, "0"},        {"30", TRUE, 30, "30s"},
+        {"30s", TRUE, 30, "30s"},   {"5m", TRUE, 300, "5m"},
+        {"2h", TRUE, 7200, "2h"},   {"7d", TRUE, 604800, "7d"},
+        {"1w", TRUE, 604800, "7d"}, {"365d", TRUE, 31536000, "365d"},
+        {"90S", TRUE, 90, "90s"},   {"", FALSE, 0, NULL},
+        {"s", FALSE, 0, NULL},      {"10x", FALSE, 0, NULL},
+        {"-1s", FALSE, 0, NULL},    {"1.5h", FALSE, 0, NULL},
+        {"010s", FALSE, 0, NULL},   {"99999999999999999999w", FALSE, 0, NULL},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        guint64 got = 0;
+        gboolean ok = config_parse_duration(cases[i].text, &got);
+        g_autofree char *back = NULL;
+
+        if (ok != cases[i].ok) {
+            test_failf("duration \"%s\": got %s, want %s", cases[i].text, ok ? "ok" : "error",
+                       cases[i].ok ? "ok" : "error");
+            continue;
+        }
+        if (!ok)
+            continue;
+        back = config_format_duration(got);
+        if (got != cases[i].seconds || strcmp(back, cases[i].back) != 0)
+            test_failf("duration \"%s\": got %" G_GUINT64_FORMAT " (%s), want %" G_GUINT64_FORMAT
+                       " (%s)",
+                       cases[i].text, got, back, cases[i].seconds, cases[i].back);
     }
 }
 
@@ -138,6 +159,10 @@ test_bad(void)
          "bad value for \"max_message_size\""},
         {"relative path", "reply_domain = r.example.com\nspool_directory = spool\n",
          "bad value for \"spool_directory\""},
+        {"choice names its words", "reply_domain = r.example.com\nauto_submitted_action = x\n",
+         "\"x\" must be reject or discard"},
+        {"relative syslog socket", "reply_domain = r.example.com\nsyslog_socket = dev/log\n",
+         "bad value for \"syslog_socket\""},
         {"bad static", "reply_domain = r.example.com\nstatic_address = help@r.example.com\n",
          "bad value for \"static_address\""},
         {"bad static kind", "reply_domain = r.example.com\nstatic_address = h@r.example.com S 1\n",
@@ -194,14 +219,17 @@ test_load_and_resolve(void)
     g_unsetenv("REPLYGATE_CONFIG");
 }
 
-/* config_names lists exactly the names of SPEC section 7. */
+/* config_names starts with the names of SPEC section 7, in its order; the
+ * names added later follow, each once (replygate.conf(5) lists them all, which
+ * tests/ops/man.sh checks). */
 static void
 test_names(void)
 {
-    const char *want[] = {"reply_domain", "address_prefix", "address_separator", "secrets_file",
-                          "database", "spool_directory", "processor_log", "require_tls",
-                          "tls_min_version", "auto_submitted_action", "noreply_address",
-                          "static_address", "max_message_size", "milter_socket", NULL};
+    const char *want[] = {"reply_domain",          "address_prefix",  "address_separator",
+                          "secrets_file",          "database",        "spool_directory",
+                          "processor_log",         "require_tls",     "tls_min_version",
+                          "auto_submitted_action", "noreply_address", "static_address",
+                          "max_message_size",      "milter_socket",   NULL};
     const char *const *got = config_names();
     guint i;
 
@@ -209,7 +237,12 @@ test_names(void)
         if (g_strcmp0(got[i], want[i]) != 0)
             test_failf("name %u: got %s, want %s", i, got[i], want[i]);
     }
-    g_assert_null(got[i]);
+    for (i = 0; got[i] != NULL; i++) {
+        for (guint j = 0; j < i; j++) {
+            if (strcmp(got[i], got[j]) == 0)
+                test_failf("name %s is listed twice", got[i]);
+        }
+    }
 }
 
 /* tls_version_rank orders versions. */
@@ -230,6 +263,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/config/good", test_good);
     g_test_add_func("/config/bad", test_bad);
+    g_test_add_func("/config/durations", test_durations);
     g_test_add_func("/config/load-and-resolve", test_load_and_resolve);
     g_test_add_func("/config/names", test_names);
     g_test_add_func("/config/tls-rank", test_tls_rank);
