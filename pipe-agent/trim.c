@@ -1,14 +1,22 @@
 /*
  * trim.c - split a plain-text reply into what the person wrote and what
- * was quoted: quote headers, Outlook header blocks, "Original Message"
- * rules, '>' quotes, '-- ' and mobile signatures.
+ * was quoted: quote headers, Outlook and Windows Mail header blocks,
+ * "Original Message" rules, '>' quotes, '-- ' and '--' signatures, device
+ * signatures (every one of a stack), delimiter lines.
  *
  * The text is cut into lines and every line is classified once (quote
- * depth, code fence, header, rule, signature); the cut is then decided
- * from the top (the first Outlook block or unquoted original) and from the
- * bottom (trailing quotes and signatures). Every step looks at each line a
- * bounded number of times, so the work is linear in the input: there is no
- * regular expression anywhere on this path.
+ * depth, code fence, header, rule, signature, delimiter); the cut is then
+ * decided from the top (the first Outlook block or unquoted original) and
+ * from the bottom (trailing quotes and signatures). When that would leave
+ * nothing of a body that holds text, the text is kept (the never-empty
+ * rule). Every step looks at each line a bounded number of times, so the
+ * work is linear in the input: there is no regular expression anywhere on
+ * this path.
+ *
+ * What is kept on purpose: a forward keeps the forwarded text; an inline
+ * reply keeps the quoted lines between its answers; a fenced code block is
+ * never cut; an inline quote the author wrote in HTML (a <blockquote> that
+ * no client marked) stays as "> " lines unless a quote header introduces it.
  */
 #include <string.h>
 
@@ -21,8 +29,10 @@ typedef struct {
     guint16 depth;      /* number of leading '>' */
     guint8 code : 1;    /* inside (or on) a fenced code block */
     guint8 blank : 1;   /* only white space, outside code */
+    guint8 keep : 1;    /* an inline quote the author wrote (HTML <blockquote>) */
+    guint8 delim : 2;   /* TrimDelim */
     guint8 sig;         /* 1 for "-- ", 2 for "--" */
-    guint8 header_span; /* 1 to 3: an "On ... wrote:" header starts here */
+    guint8 header_span; /* 1 to TRIM_HEADER_MAX_LINES: an "On ... wrote:" header starts here */
     guint8 key;         /* TrimKey */
     guint8 rule;        /* TrimRule */
 } Line;
@@ -35,13 +45,19 @@ typedef enum {
     CUT_FORWARD,
 } CutKind;
 
-/* Lines a '-- ' signature may have below its delimiter ('--' has fewer). */
+/* Lines a '-- ' signature may have below its delimiter ('--' has fewer,
+ * unless they look like a signature: a closing, a link, a telephone). */
 #define SIG_MAX_LINES 15
 #define SIG_LOOSE_MAX_LINES 6
+/* Non-blank lines a delimiter line's signature block may have. */
+#define DELIM_MAX_LINES 10
+/* A wrapped header of four lines or more is made of short lines. */
+#define HEADER_LONG_LINE_MAX 120
 
-/* split_lines - cut text into lines without their "\r\n" or "\n". */
+/* split_lines - cut text into lines without their "\r\n" or "\n"; keep[i]
+ * (when i < n_keep) marks line i as an inline quote the author wrote. */
 static GArray *
-split_lines(const char *text)
+split_lines(const char *text, const guint8 *keep, gsize n_keep)
 {
     GArray *lines = g_array_new(FALSE, TRUE, sizeof(Line));
     const char *p = text;
@@ -54,6 +70,7 @@ split_lines(const char *text)
         if (nl == NULL && len == 0)
             break;
         l.s = p;
+        l.keep = lines->len < n_keep && keep[lines->len] ? 1 : 0;
         if (len > 0 && p[len - 1] == '\r')
             len--;
         l.len = (guint32)MIN(len, G_MAXUINT32);
@@ -131,25 +148,52 @@ ends_with_colon(const Line *l)
     return e >= 3 && memcmp(l->s + e - 3, "\xEF\xBC\x9A", 3) == 0;
 }
 
+/* may_end_header - can the line end a quote header: a colon, the '>' of
+ * Gmail's old "2013/7/20 Jane <addr>", Zoho's closing dashes, emphasis? A
+ * cheap test that spares most lines the matcher. */
+static gboolean
+may_end_header(const Line *l)
+{
+    guint32 e = l->len;
+
+    guint32 deco;
+
+    while (e > 0 && (l->s[e - 1] == ' ' || l->s[e - 1] == '\t'))
+        e--;
+    if (e > 0 && (l->s[e - 1] == ':' || l->s[e - 1] == '>'))
+        return TRUE;
+    if (e >= 3 && memcmp(l->s + e - 3, "\xEF\xBC\x9A", 3) == 0)
+        return TRUE;
+    /* "... wrote ----", "... wrote:*": words before the decoration. */
+    for (deco = e; deco > 0 && strchr("-*=", l->s[deco - 1]) != NULL; deco--)
+        ;
+    return deco < e && deco > 8 && (e - deco >= 2 || l->s[deco - 1] == ':');
+}
+
 /* header_window - does the header text of lines [i, i+k) match? */
 static gboolean
 header_window(const Line *lines, guint n, guint i, guint k, GString *one, GString *joined)
 {
     guint j;
 
-    if (i + k > n || !ends_with_colon(&lines[i + k - 1]))
+    if (i + k > n || !may_end_header(&lines[i + k - 1]))
         return FALSE;
     g_string_truncate(joined, 0);
     for (j = i; j < i + k; j++) {
         const Line *l = &lines[j];
 
-        if (l->code || l->blank || l->depth > 0 || l->len > TRIM_LANG_MAX_LINE)
+        if (l->code || l->blank || l->depth > 0 || l->len > TRIM_LANG_MAX_LINE ||
+            (k > 3 && l->len > HEADER_LONG_LINE_MAX))
             return FALSE;
         trim_lang_normalize(one, l->s, l->len);
         if (joined->len > 0)
             g_string_append_c(joined, ' ');
         g_string_append_len(joined, one->str, one->len);
     }
+    /* Four lines or more ("On ...," / "Jane Doe" / "<jane@example.com" /
+     * "<mailto:jane@example.com>> wrote:"): only with an address in them. */
+    if (k > 3 && memchr(joined->str, '@', joined->len) == NULL)
+        return FALSE;
     return trim_lang_is_quote_header(joined->str, joined->len);
 }
 
@@ -182,7 +226,7 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
 {
     guint k;
 
-    for (k = 1; k <= 3; k++) {
+    for (k = 1; k <= TRIM_HEADER_MAX_LINES; k++) {
         guint j;
 
         /* A wrapped header ends with its last line: a first line that ends
@@ -196,6 +240,8 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
         trim_lang_normalize(one, lines[i].s, lines[i].len);
         if (trim_lang_is_header_start(one->str, one->len))
             return (guint8)k;
+        if (k > 3)
+            return 0; /* a long wrap must open like a header */
         for (j = 1; j < k; j++)
             if (header_window(lines, n, i + j, k - j, one, joined))
                 return 0;
@@ -204,7 +250,44 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
     return header_inline(&lines[i], one) ? 1 : 0;
 }
 
-/* classify - fill in every line's depth, blank, signature, key and rule. */
+/* ends_open_address - does the line end inside "<...@..." whose '>' was
+ * wrapped onto the next line ("schrieb Jana <jana@example.de" / ">:")? */
+static gboolean
+ends_open_address(const Line *l)
+{
+    guint32 i = l->len;
+    gboolean at = FALSE;
+
+    while (i > 0 && l->s[i - 1] != '<') {
+        if (l->s[i - 1] == '>')
+            return FALSE;
+        at = at || l->s[i - 1] == '@';
+        i--;
+    }
+    return i > 0 && at;
+}
+
+/* is_wrapped_close - is a '>' line the wrapped end of the address above it
+ * (">:", "> wrote:") rather than a quote? */
+static gboolean
+is_wrapped_close(const Line *lines, guint i)
+{
+    const Line *l = &lines[i];
+    const Line *above;
+    guint32 e = l->len;
+
+    if (i == 0 || l->len > 80)
+        return FALSE;
+    above = &lines[i - 1];
+    if (above->code || above->blank || above->depth > 0 || above->len > TRIM_LANG_MAX_LINE)
+        return FALSE;
+    while (e > 0 && (l->s[e - 1] == ' ' || l->s[e - 1] == '\t'))
+        e--;
+    return e > 0 && l->s[e - 1] == ':' && ends_open_address(above);
+}
+
+/* classify - fill in every line's depth, blank, signature, delimiter, key
+ * and rule. */
 static void
 classify(Line *lines, guint n)
 {
@@ -220,6 +303,8 @@ classify(Line *lines, guint n)
         if (l->code)
             continue;
         l->depth = quote_depth(l);
+        if (l->depth > 0 && !l->keep && is_wrapped_close(lines, i))
+            l->depth = 0;
         /* A quoted line holds a '>', so it is not blank, and nothing else
          * below is asked of it: no need to normalise it. */
         if (l->depth > 0)
@@ -243,12 +328,25 @@ classify(Line *lines, guint n)
         /* Cheap first looks keep the table matchers off ordinary lines. */
         if (memchr(norm->str, ':', MIN(norm->len, 24)) != NULL)
             l->key = trim_lang_header_key(norm->str, norm->len);
-        if (norm->str[0] == '-' || norm->str[0] == '_' || norm->str[norm->len - 1] == ':')
+        if (strchr("-_*=", norm->str[0]) != NULL || strchr(":-*=", norm->str[norm->len - 1]))
             l->rule = trim_lang_rule(norm->str, norm->len);
+        if (l->rule == TRIM_RULE_NONE && l->sig == 0 &&
+            (strchr("-_*=~#+", norm->str[0]) != NULL || (guchar)norm->str[0] >= 0xE1))
+            l->delim = trim_lang_delimiter(norm->str, norm->len);
     }
     for (i = 0; i < n; i++)
         if (!lines[i].code && !lines[i].blank && lines[i].depth == 0)
             lines[i].header_span = header_span_at(lines, n, i, one, joined);
+}
+
+/* memchr_digit - does the line hold a digit? */
+static gboolean
+memchr_digit(const Line *l)
+{
+    for (guint32 i = 0; i < l->len; i++)
+        if (g_ascii_isdigit(l->s[i]))
+            return TRUE;
+    return FALSE;
 }
 
 /* block_at - does an Outlook header block (From, Sent, To, Subject in any
@@ -262,6 +360,11 @@ block_at(const Line *lines, guint n, guint i)
 
     if (lines[i].key == TRIM_KEY_NONE)
         return FALSE;
+    /* Windows Mail writes From, Sent and To, and no Subject; a plan's From,
+     * To and Date lines are no block, and a Sent line holds its date. */
+    if (lines[i].key == TRIM_KEY_FROM && i + 2 < n && lines[i + 1].key == TRIM_KEY_SENT &&
+        lines[i + 2].key == TRIM_KEY_TO && memchr_digit(&lines[i + 1]))
+        return TRUE;
     for (j = i; j < n && j < i + 10; j++) {
         const Line *l = &lines[j];
 
@@ -334,10 +437,20 @@ header_ending_at(const Line *lines, guint end)
     guint k;
 
     /* The longest header wins: "On ... via" / "Project <addr>" / "wrote:". */
-    for (k = 3; k >= 1; k--)
+    for (k = TRIM_HEADER_MAX_LINES; k >= 1; k--)
         if (k <= end && lines[end - k].header_span == k)
             return (gint)(end - k);
     return -1;
+}
+
+/* is_blank_range - are lines [a, b) all blank? */
+static gboolean
+is_blank_range(const Line *lines, guint a, guint b)
+{
+    for (; a < b; a++)
+        if (!lines[a].blank)
+            return FALSE;
+    return TRUE;
 }
 
 /* is_mobile - is the line a mobile signature? Asked only of the few lines
@@ -351,8 +464,80 @@ is_mobile(const Line *l, GString *norm)
     return trim_lang_is_mobile_signature(norm->str, norm->len);
 }
 
+/* is_prose - does the line hold eight words or more, as sentences do and
+ * the lines of a signature block (names, titles, addresses) do not? */
+static gboolean
+is_prose(const Line *l)
+{
+    guint words = 0;
+    gboolean in_word = FALSE;
+
+    for (guint32 i = 0; i < l->len && words < 8; i++) {
+        gboolean space = l->s[i] == ' ' || l->s[i] == '\t';
+
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words >= 8;
+}
+
+/* is_signature_like - do lines [a, b) look like a signature block: at most
+ * max non-blank lines, none of them long, at most one of them prose, and
+ * among them a closing ("Best regards"), a contact line (a link, a mail
+ * address, a telephone number) or a device signature? */
+static gboolean
+is_signature_like(const Line *lines, guint a, guint b, guint max, GString *norm)
+{
+    guint count = 0;
+    guint prose = 0;
+    gboolean marker = FALSE;
+
+    for (; a < b; a++) {
+        const Line *l = &lines[a];
+
+        if (l->blank)
+            continue;
+        if (l->code || l->depth > 0 || l->len > 160 || ++count > max ||
+            (is_prose(l) && ++prose > 1))
+            return FALSE;
+        if (!marker) {
+            trim_lang_normalize(norm, l->s, l->len);
+            marker = trim_lang_is_closing(norm->str, norm->len) ||
+                     trim_lang_is_contact(norm->str, norm->len) ||
+                     trim_lang_is_mobile_signature(norm->str, norm->len);
+        }
+    }
+    return marker;
+}
+
+/* signature_at - does a signature start at line s-1, given the reply ends
+ * at end? "-- " always (up to SIG_MAX_LINES below it); "--" with a short
+ * block, or a longer one that looks like a signature; a delimiter line
+ * ("-----", "_____", "=====") with nothing below it or a signature block;
+ * Gmail's tracking mark with whatever follows. */
+static gboolean
+signature_at(const Line *lines, guint s, guint end, GString *norm)
+{
+    const Line *l = &lines[s - 1];
+
+    if (l->sig == 1)
+        return TRUE;
+    if (l->sig == 2)
+        return end - s < SIG_LOOSE_MAX_LINES ||
+               is_signature_like(lines, s, end, SIG_MAX_LINES, norm);
+    if (l->delim == TRIM_DELIM_MARK)
+        return TRUE;
+    if (l->delim == TRIM_DELIM_RULE)
+        return is_blank_range(lines, s, end) ||
+               is_signature_like(lines, s, end, DELIM_MAX_LINES, norm);
+    return FALSE;
+}
+
 /* trim_bottom - peel trailing blank lines, '>' quotes with their header,
- * mobile signatures and '-- ' signatures off [0, end); returns the new end. */
+ * device signatures (every one of a stack), '-- ' and '--' signatures and
+ * delimiter lines off [0, end); returns the new end. An inline quote the
+ * author wrote (keep) stays unless a quote header introduces it. */
 static guint
 trim_bottom(const Line *lines, guint end)
 {
@@ -365,14 +550,19 @@ trim_bottom(const Line *lines, guint end)
         while (end > 0 && lines[end - 1].blank)
             end--;
         if (end > 0 && lines[end - 1].depth > 0 && !lines[end - 1].code) {
+            guint q = end;
+            gboolean kept = FALSE;
             gint h;
 
-            while (end > 0 && !lines[end - 1].code &&
-                   (lines[end - 1].blank || lines[end - 1].depth > 0))
-                end--;
-            h = header_ending_at(lines, end);
+            while (q > 0 && !lines[q - 1].code && (lines[q - 1].blank || lines[q - 1].depth > 0)) {
+                kept = kept || lines[q - 1].keep;
+                q--;
+            }
+            h = header_ending_at(lines, q);
             if (h >= 0)
                 end = (guint)h;
+            else if (!kept)
+                end = q;
         }
         while (end > 0 && lines[end - 1].blank)
             end--;
@@ -383,7 +573,7 @@ trim_bottom(const Line *lines, guint end)
 
             if (l->code || l->depth > 0)
                 break;
-            if ((l->sig == 1) || (l->sig == 2 && end - s < SIG_LOOSE_MAX_LINES)) {
+            if (signature_at(lines, s, end, norm)) {
                 end = s - 1;
                 break;
             }
@@ -437,21 +627,77 @@ append_lines(GString *out, const Line *lines, guint a, guint b)
     }
 }
 
-/* is_blank_range - are lines [a, b) all blank? */
-static gboolean
-is_blank_range(const Line *lines, guint a, guint b)
+/* append_selected - append the lines of [a, b) that want (1) to out, a
+ * blank line between runs that were apart */
+static void
+append_selected(GString *out, const Line *lines, guint a, guint b, const guint8 *want)
 {
-    for (; a < b; a++)
-        if (!lines[a].blank)
-            return FALSE;
+    gboolean gap = FALSE;
+    guint i;
+
+    for (i = a; i < b; i++) {
+        if (!want[i]) {
+            gap = gap || out->len > 0;
+            continue;
+        }
+        if (out->len > 0)
+            g_string_append(out, gap ? "\n\n" : "\n");
+        g_string_append_len(out, lines[i].s, lines[i].len);
+        gap = FALSE;
+    }
+}
+
+/* keep_text - the never-empty rule: cutting left nothing, so keep what the
+ * body holds that is no quote material. First the text below a leading
+ * quote header (mobile clients quote without '>'), without its signature;
+ * else every line that is not quoted, a quote header, a rule, a signature
+ * or delimiter marker. Returns FALSE when there is no such text. */
+static gboolean
+keep_text(const Line *lines, guint n, CutKind kind, guint cut, GString *r, GString *q)
+{
+    g_autofree guint8 *want = NULL;
+    gboolean any = FALSE;
+    guint i;
+
+    if (kind == CUT_HEADER && is_blank_range(lines, 0, cut)) {
+        guint below = cut + lines[cut].header_span;
+        guint end = trim_bottom(lines, n);
+
+        if (end > below && !is_blank_range(lines, below, end)) {
+            append_lines(r, lines, below, end);
+            append_lines(q, lines, 0, below);
+            append_lines(q, lines, end, n);
+            return TRUE;
+        }
+    }
+    want = g_new0(guint8, n + 1);
+    for (i = 0; i < n; i++) {
+        const Line *l = &lines[i];
+
+        if (l->header_span > 0 && !l->code) {
+            i += l->header_span - 1;
+            continue;
+        }
+        if (l->blank || (l->depth > 0 && !l->code && !l->keep) || l->rule != TRIM_RULE_NONE ||
+            l->delim != TRIM_DELIM_NONE || l->sig != 0)
+            continue;
+        want[i] = 1;
+        any = TRUE;
+    }
+    if (!any)
+        return FALSE;
+    append_selected(r, lines, 0, n, want);
+    for (i = 0; i < n; i++)
+        want[i] = !want[i] && !lines[i].blank;
+    append_selected(q, lines, 0, n, want);
     return TRUE;
 }
 
-/* trim_reply - see trim.h. */
+/* trim_reply_marked - see trim.h. */
 void
-trim_reply(const char *text, char **reply, char **quoted)
+trim_reply_marked(const char *text, const guint8 *keep, gsize n_keep, char **reply, char **quoted)
 {
-    g_autoptr(GArray) arr = split_lines(text != NULL ? text : "");
+    g_autoptr(GArray) arr = split_lines(text != NULL ? text : "", keep, n_keep);
     g_autoptr(GString) r = g_string_new(NULL);
     g_autoptr(GString) q = g_string_new(NULL);
     Line *lines = (Line *)(void *)arr->data;
@@ -477,9 +723,18 @@ trim_reply(const char *text, char **reply, char **quoted)
         start = 0;
         end = n;
     }
-    append_lines(r, lines, start, end);
-    append_lines(q, lines, 0, start);
-    append_lines(q, lines, end, n);
+    if (!is_blank_range(lines, start, end) || !keep_text(lines, n, kind, cut, r, q)) {
+        append_lines(r, lines, start, end);
+        append_lines(q, lines, 0, start);
+        append_lines(q, lines, end, n);
+    }
     *reply = g_string_free(g_steal_pointer(&r), FALSE);
     *quoted = g_string_free(g_steal_pointer(&q), FALSE);
+}
+
+/* trim_reply - see trim.h. */
+void
+trim_reply(const char *text, char **reply, char **quoted)
+{
+    trim_reply_marked(text, NULL, 0, reply, quoted);
 }
