@@ -765,6 +765,33 @@ trim_lang_is_header_start(const char *s, gsize len)
     return year && time;
 }
 
+/* trim_lang_is_weak_header - is the normalized text a quote header only by
+ * Gmail's old colon-less "2013/7/20 Jane <addr>" form? A sentence can look
+ * like it ("2015-12-22 meeting with <jane@example.com>"), so it counts only
+ * before a '>' quote. */
+gboolean
+trim_lang_is_weak_header(const char *s, gsize len)
+{
+    strip_decoration(&s, &len);
+    while (len > 0 && s[len - 1] == ' ')
+        len--;
+    return len > 0 && s[len - 1] != ':' && is_date_address(s, len);
+}
+
+/* trim_lang_is_header_lead - does the line open with a lead word ("On ",
+ * "Am ", "W dniu ", ...) or a weekday, the strong openings of a header? */
+gboolean
+trim_lang_is_header_lead(const char *s, gsize len)
+{
+    gsize i;
+
+    strip_decoration(&s, &len);
+    for (i = 0; header_leads[i] != NULL; i++)
+        if (ci_prefix(s, len, header_leads[i]))
+            return TRUE;
+    return starts_with_weekday(s, len);
+}
+
 /* trim_lang_is_quote_header - an "On ... wrote:" line in any language? Also
  * the date-first forms (Gmail's "2013/7/20 Jane <addr>", "понедельник, 6
  * октября 2014 г. пользователь Jane написал:") and the decorated ones

@@ -54,6 +54,14 @@ gboolean trim_lang_is_quote_header(const char *s, gsize len);
  * header (a lead word such as "On ", a digit, or "<...@...>")? */
 gboolean trim_lang_is_header_start(const char *s, gsize len);
 
+/* trim_lang_is_weak_header - is the normalized header text only Gmail's
+ * old colon-less "2013/7/20 Jane <addr>" form, which counts before a quote? */
+gboolean trim_lang_is_weak_header(const char *s, gsize len);
+
+/* trim_lang_is_header_lead - does the normalized line open with a lead word
+ * ("On ", "Am ", ...) or a weekday: a header start that is no digit? */
+gboolean trim_lang_is_header_lead(const char *s, gsize len);
+
 /* trim_lang_header_key - which Outlook header key starts the normalized line? */
 TrimKey trim_lang_header_key(const char *s, gsize len);
 

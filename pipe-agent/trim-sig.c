@@ -403,15 +403,34 @@ has_mail_address(const char *s, gsize len)
            memchr(at, '.', len - (gsize)(at - s)) != NULL;
 }
 
+/* count_words - words of s, up to max + 1 */
+static guint
+count_words(const char *s, gsize len, guint max)
+{
+    guint words = 0;
+    gboolean in_word = FALSE;
+
+    for (gsize i = 0; i < len && words <= max; i++) {
+        gboolean space = s[i] == ' ';
+
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words;
+}
+
 /* trim_lang_is_contact - a line of a signature's contact block: a link, a
- * mail address, or a telephone number ("+49 30 1234567", "Tel: ..."). */
+ * mail address, or a telephone number ("+49 30 1234567", "Tel: ..."), with
+ * few words around it ("P.S. the notes are at https://..." is a sentence). */
 gboolean
 trim_lang_is_contact(const char *s, gsize len)
 {
     gsize digits = 0;
     gsize i;
 
-    if (len == 0 || len > 160)
+    if (len == 0 || len > 160 || count_words(s, len, 5) > 5 || ci_prefix(s, len, "P.S") ||
+        ci_prefix(s, len, "PS ") || ci_prefix(s, len, "PS:"))
         return FALSE;
     for (i = 0; i + 3 < len; i++)
         if ((s[i] == 'h' || s[i] == 'H') &&

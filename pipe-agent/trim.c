@@ -30,6 +30,7 @@ typedef struct {
     guint8 code : 1;    /* inside (or on) a fenced code block */
     guint8 blank : 1;   /* only white space, outside code */
     guint8 keep : 1;    /* an inline quote the author wrote (HTML <blockquote>) */
+    guint8 weak : 1;    /* the header counts only before a '>' quote */
     guint8 delim : 2;   /* TrimDelim */
     guint8 sig;         /* 1 for "-- ", 2 for "--" */
     guint8 header_span; /* 1 to TRIM_HEADER_MAX_LINES: an "On ... wrote:" header starts here */
@@ -238,10 +239,16 @@ header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joine
         if (k == 1)
             return 1;
         trim_lang_normalize(one, lines[i].s, lines[i].len);
-        if (trim_lang_is_header_start(one->str, one->len))
+        if (k > 3) {
+            /* A long wrap must open like a header; a weak opening (a digit,
+             * an address) loses to a header that starts on a later line. */
+            if (!trim_lang_is_header_start(one->str, one->len))
+                return 0;
+            if (trim_lang_is_header_lead(one->str, one->len))
+                return (guint8)k;
+        } else if (trim_lang_is_header_start(one->str, one->len)) {
             return (guint8)k;
-        if (k > 3)
-            return 0; /* a long wrap must open like a header */
+        }
         for (j = 1; j < k; j++)
             if (header_window(lines, n, i + j, k - j, one, joined))
                 return 0;
@@ -334,9 +341,24 @@ classify(Line *lines, guint n)
             (strchr("-_*=~#+", norm->str[0]) != NULL || (guchar)norm->str[0] >= 0xE1))
             l->delim = trim_lang_delimiter(norm->str, norm->len);
     }
-    for (i = 0; i < n; i++)
-        if (!lines[i].code && !lines[i].blank && lines[i].depth == 0)
-            lines[i].header_span = header_span_at(lines, n, i, one, joined);
+    for (i = 0; i < n; i++) {
+        Line *l = &lines[i];
+
+        if (l->code || l->blank || l->depth > 0)
+            continue;
+        l->header_span = header_span_at(lines, n, i, one, joined);
+        if (l->header_span > 0) {
+            guint j;
+
+            g_string_truncate(joined, 0);
+            for (j = i; j < i + l->header_span; j++) {
+                trim_lang_normalize(one, lines[j].s, lines[j].len);
+                g_string_append_c(joined, ' ');
+                g_string_append_len(joined, one->str, one->len);
+            }
+            l->weak = trim_lang_is_weak_header(joined->str + 1, joined->len - 1);
+        }
+    }
 }
 
 /* memchr_digit - does the line hold a digit? */
@@ -421,7 +443,7 @@ find_cut(const Line *lines, guint n, guint *cut)
         if (l->header_span > 0) {
             guint j = next_nonblank(lines, n, i + l->header_span, 4);
 
-            if (j < n && lines[j].depth > 0 && !lines[j].code)
+            if ((j < n && lines[j].depth > 0 && !lines[j].code) || l->weak)
                 continue;
             return CUT_HEADER;
         }

@@ -92,9 +92,12 @@ case("gmail-ja-r2-old-date",
 case("gmail-zh-r2-old-date-colon",
      "好的，谢谢。\n\n2013/7/20 王芳 <fang@example.cn>:\n\n> 你能确认新版本是否修复了崩溃吗？\n",
      "好的，谢谢。")
-case("gmail-ko-r2-old-date-unquoted",
-     "네, 감사합니다.\n\n2013/7/20 김지은 via 예제 <notifications@example.kr>\n\n새 빌드에서 충돌이 해결되었는지 확인해 주시겠어요?\n",
+case("gmail-ko-r2-old-date-via",
+     "네, 감사합니다.\n\n2013/7/20 김지은 via 예제 <notifications@example.kr>\n\n> 새 빌드에서 충돌이 해결되었는지 확인해 주시겠어요?\n",
      "네, 감사합니다.")
+case("gmail-en-r2-trap-date-address-sentence",
+     "Notes from the call:\n\n2015-12-22 meeting with <jane@example.com>\nWe agreed to ship on Monday.\n",
+     "Notes from the call:\n\n2015-12-22 meeting with <jane@example.com>\nWe agreed to ship on Monday.")
 
 # 2c. Zoho: "---- On ... Name <addr> wrote ----"
 case("zoho-en-r2-dashes",
@@ -309,6 +312,9 @@ case("gmail-es-r2-tracking-mark",
 case("gmail-en-r2-trap-dashes-in-sentence",
      "This is not a ---------- delimiter.\nNeither is this ====== one.\n",
      "This is not a ---------- delimiter.\nNeither is this ====== one.")
+case("gmail-en-r2-trap-rule-then-ps",
+     "Thanks, merged.\n\n---\n\nP.S. the release notes are at https://example.com/notes\n",
+     "Thanks, merged.\n\n---\n\nP.S. the release notes are at https://example.com/notes")
 case("gmail-en-r2-trap-rule-between-paragraphs",
      "First, the build is green again.\n\n-----\n\nSecond, the crash on ARM is still open and I am\n"
      "looking into the linker flags that we changed last week.\n",

@@ -178,6 +178,11 @@ static const Case trim_cases[] = {
      "Yes.",
      "On Tue, Dec 22, 2015 at 2:05 PM,\nJane Doe\n<jane@example.com\n<mailto:jane@example.com>> "
      "wrote:\n> q"},
+    {"long-wrap-never-swallows-the-reply",
+     "Ok.\n2 more things, Monday at 10:00.\nRegards,\nJane\nOn Tue, Dec 22, 2015 at 2:05 PM, Bob "
+     "<bob@x.com> wrote:\n> q\n",
+     "Ok.\n2 more things, Monday at 10:00.\nRegards,\nJane",
+     "On Tue, Dec 22, 2015 at 2:05 PM, Bob <bob@x.com> wrote:\n> q"},
     {"quoted-gt-after-plain-line-kept", "See:\n> the docs\nfor details.\n",
      "See:\n> the docs\nfor details.", ""},
     {"windows-mail-block",
