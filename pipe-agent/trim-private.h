@@ -82,6 +82,10 @@ gboolean trim_lang_is_closing(const char *s, gsize len);
  * telephone number, as a signature's contact lines are? (trim-sig.c) */
 gboolean trim_lang_is_contact(const char *s, gsize len);
 
+/* trim_lang_is_disclaimer - is the normalized line part of a
+ * confidentiality notice? (trim-sig.c) */
+gboolean trim_lang_is_disclaimer(const char *s, gsize len);
+
 /* trim_lang_delimiter - is the normalized line a delimiter line: only
  * '-', '_', '*', '=', '~', '#' or '+' (three or more), or Gmail's tracking
  * mark? (trim-sig.c) */

@@ -271,6 +271,25 @@ static const char *const closings[] = {
     NULL,
 };
 
+/* Words of the confidentiality notices that companies append below a
+ * delimiter line, matched in any ASCII case anywhere in a line. */
+static const char *const disclaimer_words[] = {
+    "confidential",   "intended recipient",
+    "privileged",     "disclaimer",
+    "vertraulich",    "Vertraulich",
+    "confidentiel",   "Confidentiel",
+    "confidencial",   "Confidencial",
+    "riservat",       "Riservat",
+    "vertrouwelijk",  "Vertrouwelijk",
+    "konfidentiell",  "konfidensiell",
+    "fortrolig",      "poufn",
+    "Poufn",          "конфиденциальн",
+    "Конфиденциальн", "конфіденційн",
+    "Конфіденційн",   "机密",
+    "機密",           "保密",
+    "기밀",           NULL,
+};
+
 /* Words that open a telephone line: "Tel: +49 30 1234567", "M: ...". */
 static const char *const phone_keys[] = {
     "Tel",      "Phone",    "Mobile", "Mob",      "Cell",    "Fax",       "T",
@@ -459,6 +478,22 @@ trim_lang_is_contact(const char *s, gsize len)
             return FALSE;
     }
     return digits >= 7 && len <= 40;
+}
+
+/* trim_lang_is_disclaimer - does the line belong to a confidentiality
+ * notice ("This e-mail is confidential and intended ...")? */
+gboolean
+trim_lang_is_disclaimer(const char *s, gsize len)
+{
+    g_autofree char *lower = NULL;
+
+    if (len == 0 || len > TRIM_LANG_MAX_LINE)
+        return FALSE;
+    lower = g_ascii_strdown(s, (gssize)len);
+    for (gsize i = 0; disclaimer_words[i] != NULL; i++)
+        if (strstr(lower, disclaimer_words[i]) != NULL)
+            return TRUE;
+    return FALSE;
 }
 
 /* trim_lang_delimiter - a line made only of '-', '_', '*', '=', '~', '#',

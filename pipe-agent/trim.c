@@ -337,7 +337,7 @@ classify(Line *lines, guint n)
             l->key = trim_lang_header_key(norm->str, norm->len);
         if (strchr("-_*=", norm->str[0]) != NULL || strchr(":-*=", norm->str[norm->len - 1]))
             l->rule = trim_lang_rule(norm->str, norm->len);
-        if (l->rule == TRIM_RULE_NONE && l->sig == 0 &&
+        if ((l->rule == TRIM_RULE_NONE || l->rule == TRIM_RULE_UNDERSCORE) && l->sig == 0 &&
             (strchr("-_*=~#+", norm->str[0]) != NULL || (guchar)norm->str[0] >= 0xE1))
             l->delim = trim_lang_delimiter(norm->str, norm->len);
     }
@@ -505,32 +505,35 @@ is_prose(const Line *l)
 }
 
 /* is_signature_like - do lines [a, b) look like a signature block: at most
- * max non-blank lines, none of them long, at most one of them prose, and
- * among them a closing ("Best regards"), a contact line (a link, a mail
- * address, a telephone number) or a device signature? */
+ * max non-blank lines, and either a confidentiality notice, or lines none of
+ * them long, at most one of them prose, among them a closing ("Best
+ * regards"), a contact line (a link, a mail address, a telephone number) or
+ * a device signature? */
 static gboolean
 is_signature_like(const Line *lines, guint a, guint b, guint max, GString *norm)
 {
     guint count = 0;
     guint prose = 0;
     gboolean marker = FALSE;
+    gboolean notice = FALSE;
+    gboolean long_line = FALSE;
 
     for (; a < b; a++) {
         const Line *l = &lines[a];
 
         if (l->blank)
             continue;
-        if (l->code || l->depth > 0 || l->len > 160 || ++count > max ||
-            (is_prose(l) && ++prose > 1))
+        if (l->code || l->depth > 0 || ++count > max)
             return FALSE;
-        if (!marker) {
-            trim_lang_normalize(norm, l->s, l->len);
-            marker = trim_lang_is_closing(norm->str, norm->len) ||
-                     trim_lang_is_contact(norm->str, norm->len) ||
-                     trim_lang_is_mobile_signature(norm->str, norm->len);
-        }
+        prose += is_prose(l);
+        long_line = long_line || l->len > 160;
+        trim_lang_normalize(norm, l->s, MIN(l->len, TRIM_LANG_MAX_LINE));
+        notice = notice || trim_lang_is_disclaimer(norm->str, norm->len);
+        marker = marker || trim_lang_is_closing(norm->str, norm->len) ||
+                 trim_lang_is_contact(norm->str, norm->len) ||
+                 trim_lang_is_mobile_signature(norm->str, norm->len);
     }
-    return marker;
+    return notice || (marker && prose <= 1 && !long_line);
 }
 
 /* signature_at - does a signature start at line s-1, given the reply ends

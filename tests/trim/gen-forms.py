@@ -309,6 +309,21 @@ case("gmail-en-r2-tracking-mark",
 case("gmail-es-r2-tracking-mark",
      "Nos vemos el lunes.\n\u1427\nJuana García\nhttps://example.es\n",
      "Nos vemos el lunes.")
+case("outlook-en-r2-delimiter-disclaimer",
+     "Approved, go ahead.\n\n--------------------------------------------------\n"
+     "This e-mail and any attachments are confidential and may be privileged. If you are not the\n"
+     "intended recipient, please notify the sender immediately and delete this message.\n",
+     "Approved, go ahead.")
+case("outlook-de-r2-delimiter-disclaimer",
+     "Freigegeben.\n\n__________________________________________________\n"
+     "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind,\n"
+     "informieren Sie bitte sofort den Absender und vernichten Sie diese E-Mail.\n",
+     "Freigegeben.")
+case("outlook-fr-r2-delimiter-disclaimer",
+     "Validé.\n\n==================================================\n"
+     "Ce message et ses pièces jointes sont confidentiels et établis à l'intention exclusive de\n"
+     "ses destinataires. Toute utilisation non conforme est interdite.\n",
+     "Validé.")
 case("gmail-en-r2-trap-dashes-in-sentence",
      "This is not a ---------- delimiter.\nNeither is this ====== one.\n",
      "This is not a ---------- delimiter.\nNeither is this ====== one.")

@@ -353,6 +353,35 @@ run_pathological(Run *run)
     body = g_strconcat(lis, "<li>item", NULL);
     run_item(run, "patho-en-html-lists", body, strlen(body), TRUE, "                - item");
     g_clear_pointer(&body, g_free);
+
+    /* Issue 19's rules: delimiter lines, delimiters over text, lines that
+     * may end a wrapped header, '>' lines that close an address, device
+     * signatures (all kept by the never-empty rule), unmarked blockquotes. */
+    {
+        g_autofree char *delims = repeat("-----\n", 200000);
+        g_autofree char *delim_text = repeat("-----\nx\n", 120000);
+        g_autofree char *angles = repeat("<jane@example.com>\n", 55000);
+        g_autofree char *closes = repeat("Jane <jane@example.com\n>:\n", 40000);
+        g_autofree char *devices = repeat("Sent from my iPhone\n", 50000);
+        g_autofree char *bq_html = repeat("<blockquote>x</blockquote>", 40000);
+        g_autofree char *bq_want = repeat("> x\n", 40000);
+
+        run_item(run, "patho-en-delimiters", delims, strlen(delims), FALSE, "");
+        want = g_strndup(delim_text, strlen(delim_text) - 1);
+        run_item(run, "patho-en-delimiters-over-text", delim_text, strlen(delim_text), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(angles, strlen(angles) - 1);
+        run_item(run, "patho-en-angle-lines", angles, strlen(angles), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(closes, strlen(closes) - 1);
+        run_item(run, "patho-en-wrapped-closes", closes, strlen(closes), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(devices, strlen(devices) - 1);
+        run_item(run, "patho-en-device-signatures", devices, strlen(devices), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        run_item(run, "patho-en-html-unmarked-blockquotes", bq_html, strlen(bq_html), TRUE,
+                 bq_want);
+    }
 }
 
 /* print_scores - one comment line per key of the table. */
