@@ -319,21 +319,34 @@ ci_suffix(const char *s, gsize len, const char *p)
     return plen <= len && g_ascii_strncasecmp(s + len - plen, p, plen) == 0;
 }
 
-/* strip_link - "Get Outlook for iOS<https://aka.ms/o0ukef>": a link that
- * ends the line is not the text. */
-static void
-strip_link(const char *s, gsize *len)
+/* drop_links - copy s without the links that plain-text parts write after
+ * a linked word ("Sent from Mail<https://go.microsoft.com/...> for
+ * Windows", "Get Outlook for iOS<https://aka.ms/o0ukef>") or at the end of
+ * the line: a '<' with a scheme or '@' inside, up to its '>'. */
+static gsize
+drop_links(const char *s, gsize len, char *out)
 {
-    gsize lt;
+    gsize o = 0;
+    gsize i = 0;
 
-    if (*len < 2 || s[*len - 1] != '>')
-        return;
-    for (lt = *len - 1; lt > 0 && s[lt] != '<'; lt--)
-        ;
-    if (lt > 0 && s[lt] == '<' && *len - lt > 6 &&
-        (memchr(s + lt, ':', *len - lt) != NULL || memchr(s + lt, '@', *len - lt) != NULL) &&
-        s[lt - 1] != '<')
-        *len = lt;
+    while (i < len) {
+        if (s[i] == '<' && i > 0) {
+            const char *gt = memchr(s + i, '>', len - i);
+            gboolean after_word = g_ascii_isalnum(s[i - 1]) || (guchar)s[i - 1] >= 0x80;
+
+            /* After a word, or after a space when the link ends the line
+             * (HTML made "text <url>"). */
+            if (gt != NULL && (after_word || (gsize)(gt - s) + 1 == len) &&
+                ((gsize)(gt - s) - i > 6) &&
+                (memchr(s + i, ':', (gsize)(gt - s) - i) != NULL ||
+                 memchr(s + i, '@', (gsize)(gt - s) - i) != NULL)) {
+                i = (gsize)(gt - s) + 1;
+                continue;
+            }
+        }
+        out[o++] = s[i++];
+    }
+    return o;
 }
 
 /* strip_wrapping - "(Sent from mobile device)", "<<sent by galaxy>>",
@@ -358,10 +371,13 @@ gboolean
 trim_lang_is_mobile_signature(const char *s, gsize len)
 {
     const MobileSig *m;
+    char text[TRIM_LANG_MAX_LINE];
 
-    strip_link(s, &len);
+    if (len > TRIM_LANG_MAX_LINE)
+        return FALSE;
+    len = drop_links(s, len, text);
+    s = text;
     strip_wrapping(&s, &len);
-    strip_link(s, &len);
     while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '.'))
         len--;
     if (len < 4 || len > 200 || !(g_ascii_isalpha(s[0]) || (guchar)s[0] >= 0x80))
