@@ -366,6 +366,23 @@ strip_wrapping(const char **s, gsize *len)
         (*len)--;
 }
 
+/* count_words - words of s, up to max + 1 */
+static guint
+count_words(const char *s, gsize len, guint max)
+{
+    guint words = 0;
+    gboolean in_word = FALSE;
+
+    for (gsize i = 0; i < len && words <= max; i++) {
+        gboolean space = s[i] == ' ';
+
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words;
+}
+
 /* trim_lang_is_mobile_signature - a whole line like "Sent from my iPhone". */
 gboolean
 trim_lang_is_mobile_signature(const char *s, gsize len)
@@ -390,8 +407,9 @@ trim_lang_is_mobile_signature(const char *s, gsize len)
         if (!ci_prefix(s, len, m->prefix))
             continue;
         if (m->suffix == NULL) {
-            /* "Sent from my iPhone" names a device; a long sentence is text. */
-            if (len > pl + m->name_max)
+            /* "Sent from my iPhone" names a device; a long sentence is text
+             * ("Sent from my desk, is much easier than my phone."). */
+            if (len > pl + m->name_max || count_words(s + pl, len - pl, 7) > 7)
                 continue;
             if (len > pl || m->prefix[pl - 1] != ' ')
                 return TRUE;
@@ -436,23 +454,6 @@ has_mail_address(const char *s, gsize len)
 
     return at != NULL && at > s && g_ascii_isalnum(at[-1]) &&
            memchr(at, '.', len - (gsize)(at - s)) != NULL;
-}
-
-/* count_words - words of s, up to max + 1 */
-static guint
-count_words(const char *s, gsize len, guint max)
-{
-    guint words = 0;
-    gboolean in_word = FALSE;
-
-    for (gsize i = 0; i < len && words <= max; i++) {
-        gboolean space = s[i] == ' ';
-
-        if (!space && !in_word)
-            words++;
-        in_word = !space;
-    }
-    return words;
 }
 
 /* trim_lang_is_contact - a line of a signature's contact block: a link, a
