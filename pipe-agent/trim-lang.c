@@ -443,7 +443,8 @@ static const guint8 normalize_special[256] = {
 };
 
 /* trim_lang_normalize - NBSP-like and zero-width spaces and the BOM to ' ',
- * fullwidth colon to ':', collapse and trim spaces. The result is never
+ * direction marks and joiners dropped, fullwidth colon to ':', collapse and
+ * trim spaces. The result is never
  * longer than the input, so it is written into out's buffer directly, a run
  * of ordinary bytes at a time. */
 void
@@ -486,6 +487,13 @@ trim_lang_normalize(GString *out, const char *s, gsize len)
         if (step > 0) {
             space = TRUE;
             i += step;
+            continue;
+        }
+        /* Direction marks and joiners are invisible, and no space either:
+         * Windows Mail writes "\u200e12\u200e:\u200e00". */
+        if (left >= 3 && u[0] == 0xE2 &&
+            ((u[1] == 0x80 && u[2] >= 0x8C && u[2] <= 0x8F) || (u[1] == 0x81 && u[2] == 0xA0))) {
+            i += 3;
             continue;
         }
         if (space && o > out->str)

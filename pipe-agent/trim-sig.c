@@ -383,6 +383,36 @@ count_words(const char *s, gsize len, guint max)
     return words;
 }
 
+/* Words of a sentence, which a device or app name does not hold. */
+static const char *const sentence_words[] = {
+    "is",  "are",   "was",    "were", "will", "would", "have", "has",  "had",
+    "can", "could", "should", "ist",  "sind", "war",   "est",  "sont", "es",
+    "son", "é",     "è",      "zijn", "är",   "er",    "jest", NULL,
+};
+
+/* reads_like_sentence - does the name part hold a verb of a sentence ("Sent
+ * from my desk, is much easier than my phone.")? */
+static gboolean
+reads_like_sentence(const char *s, gsize len)
+{
+    gsize i = 0;
+
+    while (i < len) {
+        gsize j;
+
+        while (i < len && (s[i] == ' ' || s[i] == ','))
+            i++;
+        for (j = i; j < len && s[j] != ' ' && s[j] != ','; j++)
+            ;
+        for (gsize w = 0; j > i && sentence_words[w] != NULL; w++)
+            if (strlen(sentence_words[w]) == j - i &&
+                g_ascii_strncasecmp(s + i, sentence_words[w], j - i) == 0)
+                return TRUE;
+        i = j;
+    }
+    return FALSE;
+}
+
 /* trim_lang_is_mobile_signature - a whole line like "Sent from my iPhone". */
 gboolean
 trim_lang_is_mobile_signature(const char *s, gsize len)
@@ -409,7 +439,8 @@ trim_lang_is_mobile_signature(const char *s, gsize len)
         if (m->suffix == NULL) {
             /* "Sent from my iPhone" names a device; a long sentence is text
              * ("Sent from my desk, is much easier than my phone."). */
-            if (len > pl + m->name_max || count_words(s + pl, len - pl, 7) > 7)
+            if (len > pl + m->name_max || count_words(s + pl, len - pl, 10) > 10 ||
+                reads_like_sentence(s + pl, len - pl))
                 continue;
             if (len > pl || m->prefix[pl - 1] != ' ')
                 return TRUE;

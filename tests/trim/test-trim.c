@@ -199,6 +199,12 @@ static const Case trim_cases[] = {
      "On 9 Jan 2014, at 2:47, George wrote:\n\n> I am having an odd issue"},
     {"quoted-gt-after-plain-line-kept", "See:\n> the docs\nfor details.\n",
      "See:\n> the docs\nfor details.", ""},
+    {"windows-mail-direction-marks",
+     "Ok.\n\nFrom: J\nSent: \u200eMonday\u200e, \u200eMarch\u200e \u200e14\u200e, "
+     "\u200e2016 \u200e12\u200e:\u200e00\nTo: Me\n\nold\n",
+     "Ok.",
+     "From: J\nSent: \u200eMonday\u200e, \u200eMarch\u200e \u200e14\u200e, \u200e2016 "
+     "\u200e12\u200e:\u200e00\nTo: Me\n\nold"},
     {"windows-mail-block",
      "Ok.\n\nFrom: J\nSent: Saturday, 21 November 2026 15:12\nTo: Me\n\nold\n", "Ok.",
      "From: J\nSent: Saturday, 21 November 2026 15:12\nTo: Me\n\nold"},
@@ -394,6 +400,8 @@ static const SigCase sig_cases[] = {
     {"trap-from-my-side", "From my side it is fine.", 0},
     {"trap-sent-from-my-desk", "Sent from my desk, is much easier then my mobile phone.", 0},
     {"verizon-comma", "Sent from my Verizon, Samsung Galaxy smartphone", 1},
+    {"att-long-name", "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", 1},
+    {"trap-sent-from-the-office-is", "Sent from the office, which is closed now", 0},
     {"iphone-excuse-typos", "Sent from my iPhone. Please excuse typos.", 1},
     {"windows-mail-link",
      "Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows", 1},
