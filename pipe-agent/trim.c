@@ -673,8 +673,9 @@ append_selected(GString *out, const Line *lines, guint a, guint b, const guint8 
 }
 
 /* keep_text - the never-empty rule: cutting left nothing, so keep what the
- * body holds that is no quote material. First the text below a leading
- * quote header (mobile clients quote without '>'), without its signature;
+ * body holds that is no quote material. First the text below the quote
+ * header the cut starts at, when nothing but blank lines or signatures are
+ * above it (mobile clients quote without '>'), without its own signature;
  * else every line that is not quoted, a quote header, a rule, a signature
  * or delimiter marker. Returns FALSE when there is no such text. */
 static gboolean
@@ -684,7 +685,7 @@ keep_text(const Line *lines, guint n, CutKind kind, guint cut, GString *r, GStri
     gboolean any = FALSE;
     guint i;
 
-    if (kind == CUT_HEADER && is_blank_range(lines, 0, cut)) {
+    if (kind == CUT_HEADER) {
         guint below = cut + lines[cut].header_span;
         guint end = trim_bottom(lines, n);
 

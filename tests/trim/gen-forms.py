@@ -50,6 +50,10 @@ case("gmail-es-r2-leading-header",
      "El lun, 8 may 2017 a las 17:34, Juana García (<juana@example.es>) escribió:\n"
      "Creo que podemos publicar el lunes.\n",
      "Creo que podemos publicar el lunes.")
+case("iosmail-it-r2-header-below-device-signature",
+     "Inviato da iPhone\n\nIl giorno 8 mag 2017, alle ore 17:34, Giovanna Rossi <giovanna@example.it> ha scritto:\n\n"
+     "Penso che possiamo rilasciare lunedì.\n",
+     "Penso che possiamo rilasciare lunedì.")
 case("outlook-en-r2-only-device-signature",
      "Sent from my iPhone\n\n> On May 8, 2017, at 17:34, Jane Doe <jane@example.com> wrote:\n>\n"
      + q(ORIG_EN) + "\n",
