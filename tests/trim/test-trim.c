@@ -627,6 +627,26 @@ static const char *const fuzz_pieces[] = {
     "text ",
     "\t",
     " ",
+    /* issue 19's forms */
+    "\u1427\n",
+    "\n>:\n",
+    "<mailto:a@b.c>>",
+    "<a@b.c\n",
+    "---- ",
+    " ----\n",
+    "2013/7/20 ",
+    "*-----",
+    "=====\n",
+    "<blockquote>",
+    "Sent from ",
+    "(Sent from mobile device)\n",
+    "пользователь ",
+    "понедельник, ",
+    "\u200e",
+    "Best regards,\n",
+    "https://x.example\n",
+    "confidential ",
+    "Sent: 2026\n",
 };
 
 /* test_fuzz - random inputs from the pieces: no crash, always strings. */
