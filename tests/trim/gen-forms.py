@@ -393,7 +393,7 @@ case("gmail-fr-r2-unmarked-blockquote-signature",
      "<div dir=\"ltr\"><div>Comme tu l'as écrit :</div><blockquote><i>On livre lundi.</i></blockquote>"
      "<div>D'accord.</div></div><br><div class=\"gmail_signature\">-- <br>Jeanne</div>",
      "Comme tu l'as écrit :\n> On livre lundi.\nD'accord.", "html")
-case("protonmail-en-r2-unmarked-blockquote-then-quote",
+case("proton-en-r2-unmarked-blockquote-then-quote",
      "<div>Quoting the docs:</div><blockquote>Replies are never lost.</blockquote>"
      "<div class=\"protonmail_quote\">------- Original Message -------<br>On Tuesday, December 22nd, 2015 at 14:05, Jane &lt;jane@example.com&gt; wrote:<br>"
      "<blockquote class=\"protonmail_quote\" type=\"cite\">Are replies ever lost?</blockquote></div>",
