@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "domain.h"
 #include "rg-error.h"
 
 typedef enum {
@@ -151,14 +152,18 @@ config_free(Config *config)
     g_free(config);
 }
 
-/* config_is_reply_domain - is domain (any case) one of the reply domains? */
+/* config_is_reply_domain - is domain (any case, folded as Postfix folds it
+ * with smtputf8_enable = yes: see domain.h) one of the reply domains? */
 gboolean
 config_is_reply_domain(const Config *config, const char *domain)
 {
+    g_autofree char *folded = NULL;
+
     if (config == NULL || domain == NULL)
         return FALSE;
+    folded = domain_fold(domain);
     for (guint i = 0; i < config->reply_domains->len; i++) {
-        if (g_ascii_strcasecmp(g_ptr_array_index(config->reply_domains, i), domain) == 0)
+        if (strcmp(g_ptr_array_index(config->reply_domains, i), folded) == 0)
             return TRUE;
     }
     return FALSE;
