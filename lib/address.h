@@ -61,8 +61,8 @@ void address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
                  char out[ADDRESS_MAC_HEX + 1]);
 
 /* address_sign - the full signed address, in lower case, in the first reply domain */
-char *address_sign(const Config *config, const KeyRing *ring, const char *kind,
-                   guint64 target, guint64 user, GError **error);
+char *address_sign(const Config *config, const KeyRing *ring, const char *kind, guint64 target,
+                   guint64 user, GError **error);
 
 /* address_classify - what an address is; accepts "<addr>" or "addr", any case.
  * key may be NULL; reason (may be NULL) gets a static string saying why a

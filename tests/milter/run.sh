@@ -196,6 +196,8 @@ run_script "dedicated address without a key beside the no-reply address: discard
     dedicated-noreply.lua
 run_script "static address accepted" "${M[@]}" static.lua
 run_script "foreign domain untouched (no TLS, auto-submitted, forged header)" "${M[@]}" foreign.lua
+run_script "auto-submitted beside another domain (shared MX): only our recipients removed" \
+    "${M[@]}" autosubmit-shared.lua
 run_script "no-reply only: discarded at end of message" "${M[@]}" noreply-discard.lua
 run_script "no-reply beside a key: recipient removed" "${M[@]}" noreply-mixed.lua
 run_script "forged X-Replygate-* headers deleted, the real one added" "${M[@]}" forged-header.lua
