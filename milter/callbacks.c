@@ -32,12 +32,6 @@
 /* Only smtpd(8) sends these two: their absence means a non-SMTP submission. */
 #define ROUTE_MACROS "{rcpt_mailer} {rcpt_host}"
 
-#define TOO_MANY_RCODE "452"
-#define TOO_MANY_XCODE "4.5.3"
-#define TOO_MANY_TEXT "Too many recipients in the reply domains for one message"
-#define RATE_RCODE "450"
-#define RATE_XCODE "4.7.1"
-
 /* conn_free - release a connection context and its message (NULL-safe) */
 static void
 conn_free(ConnCtx *conn)
@@ -232,22 +226,6 @@ done:
     return decision;
 }
 
-/* rate_text - the 450 text for a limit */
-static char *
-rate_text(RateTable table, const char *rcpt, const char *sender, guint64 limit)
-{
-    g_autofree char *bare_rcpt = address_strip(rcpt);
-    g_autofree char *bare_sender = address_strip(sender);
-
-    if (table == RATE_SENDER)
-        return g_strdup_printf("<%.256s>: Sender address rejected: too many messages from this "
-                               "sender (%" G_GUINT64_FORMAT " an hour), try again later",
-                               bare_sender, limit);
-    return g_strdup_printf("<%.256s>: Recipient address rejected: too many messages for this "
-                           "reply key (%" G_GUINT64_FORMAT " an hour), try again later",
-                           bare_rcpt, limit);
-}
-
 /* sender_name - the envelope sender as a rate-limit name (lower case, cut) */
 static char *
 sender_name(const char *sender)
@@ -386,14 +364,14 @@ rg_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     }
     if (msg_n_ours(msg) >= CONTEXT_OURS_MAX)
-        return ctx_refuse(ctx, conn, msg, "rcpt", TOO_MANY_RCODE, TOO_MANY_XCODE, TOO_MANY_TEXT,
-                          rcpt, NULL, DECISION_DEFER_RECIPIENTS);
+        return ctx_refuse(ctx, conn, msg, "rcpt", DECIDE_TOO_MANY_RCODE, DECIDE_TOO_MANY_XCODE,
+                          DECIDE_TOO_MANY_TEXT, rcpt, NULL, DECISION_DEFER_RECIPIENTS);
     over = charge_rcpt(msg, &decision, &key, &limit);
     if (over >= 0) {
-        text = rate_text((RateTable)over, rcpt, msg->sender, limit);
-        return ctx_refuse(ctx, conn, msg, "rcpt", RATE_RCODE, RATE_XCODE, text, rcpt, NULL,
-                          over == RATE_SENDER ? DECISION_DEFER_RATE_SENDER
-                                              : DECISION_DEFER_RATE_KEY);
+        text = decide_rate_text(over == RATE_SENDER, rcpt, msg->sender, limit);
+        return ctx_refuse(
+            ctx, conn, msg, "rcpt", DECIDE_RATE_RCODE, DECIDE_RATE_XCODE, text, rcpt, NULL,
+            over == RATE_SENDER ? DECISION_DEFER_RATE_SENDER : DECISION_DEFER_RATE_KEY);
     }
     accept_ours(ctx, msg, rcpt, bare, &decision);
     counters_add(DECISION_ACCEPT);

@@ -72,43 +72,59 @@ counters_text(void)
     return g_string_free(text, FALSE);
 }
 
-/* counters_write - the text file, through a temporary file and a rename */
+/* counters_write - the text file, through a temporary file and a rename.
+ * Everything is done through the folder's descriptor, opened without
+ * following a link: the spool belongs to replygate, and a milter running as
+ * root must not write where a link planted there points. */
 gboolean
 counters_write(const char *spool_directory, GError **error)
 {
     g_autofree char *dir = g_build_filename(spool_directory, "metrics", NULL);
-    g_autofree char *path = g_build_filename(dir, "milter.prom", NULL);
-    g_autofree char *tmp = g_strdup_printf("%s.%ld.tmp", path, (long)getpid());
+    g_autofree char *tmp = g_strdup_printf("milter.prom.%ld.tmp", (long)getpid());
     g_autofree char *text = counters_text();
     gsize len = strlen(text);
-    int fd;
+    gboolean made = FALSE;
+    int dirfd = -1;
+    int fd = -1;
+    const char *what;
 
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot make %s: %s", dir,
-                    g_strerror(errno));
-        return FALSE;
+    if (mkdir(dir, 0755) == 0)
+        made = TRUE;
+    else if (errno != EEXIST) {
+        what = "make";
+        goto failed;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot write %s: %s", tmp,
-                    g_strerror(errno));
-        return FALSE;
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* 0755 whatever the umask: `replygate metrics` may run as another user. */
+    if (dirfd < 0 || (made && fchmod(dirfd, 0755) != 0)) {
+        what = "open";
+        goto failed;
     }
-    /* 0644 whatever the umask: `replygate metrics` may run as another user. */
-    if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) != 0 || close(fd) != 0) {
-        int saved = errno;
-        close(fd);
-        unlink(tmp);
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot write %s: %s", tmp,
-                    g_strerror(saved));
-        return FALSE;
+    unlinkat(dirfd, tmp, 0);
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    what = "write in";
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) != 0)
+        goto failed;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto failed;
     }
-    if (rename(tmp, path) != 0) {
-        int saved = errno;
-        unlink(tmp);
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot rename %s: %s", tmp,
-                    g_strerror(saved));
-        return FALSE;
+    fd = -1;
+    if (renameat(dirfd, tmp, dirfd, "milter.prom") != 0) {
+        what = "rename in";
+        goto failed;
     }
+    close(dirfd);
     return TRUE;
+
+failed:
+    g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot %s %s: %s", what, dir,
+                g_strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (dirfd >= 0) {
+        unlinkat(dirfd, tmp, 0);
+        close(dirfd);
+    }
+    return FALSE;
 }

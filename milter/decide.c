@@ -176,6 +176,23 @@ decide_header_deletions(const char *const *names, gsize n_names)
     return plan;
 }
 
+/* decide_rate_text - the 450 4.7.1 text past a rate limit */
+char *
+decide_rate_text(gboolean by_sender, const char *rcpt, const char *sender, guint64 limit)
+{
+    g_autofree char *bare = address_strip(by_sender ? sender : rcpt);
+
+    if (strlen(bare) > DECIDE_REPLY_ADDRESS_MAX)
+        strcpy(bare + DECIDE_REPLY_ADDRESS_MAX - 3, "...");
+    if (by_sender)
+        return g_strdup_printf("<%s>: Sender address rejected: too many messages from this "
+                               "sender (%" G_GUINT64_FORMAT " an hour), try again later",
+                               bare, limit);
+    return g_strdup_printf("<%s>: Recipient address rejected: too many messages for this reply "
+                           "key (%" G_GUINT64_FORMAT " an hour), try again later",
+                           bare, limit);
+}
+
 /* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
 char *
 decide_reply_text(const char *text)

@@ -65,6 +65,11 @@ typedef enum {
 #define DECIDE_KEYLESS_XCODE "5.1.1"
 #define DECIDE_AUTO_RCODE "550"
 #define DECIDE_AUTO_XCODE "5.7.1"
+#define DECIDE_TOO_MANY_RCODE "452"
+#define DECIDE_TOO_MANY_XCODE "4.5.3"
+#define DECIDE_TOO_MANY_TEXT "Too many recipients in the reply domains for one message"
+#define DECIDE_RATE_RCODE "450"
+#define DECIDE_RATE_XCODE "4.7.1"
 #define DECIDE_HEADER_PREFIX "X-Replygate-"
 #define DECIDE_REPLY_ADDRESS_MAX 256 /* bytes of an address quoted in a reply */
 #define DECIDE_TLS_HEADER "X-Replygate-TLS"
@@ -115,6 +120,10 @@ gboolean decide_header_is_ours(const char *name);
  * plan holds whether the MTA renumbers after a deletion or not; linear in
  * n_names (HeaderDeletion names borrowed from names) */
 GArray *decide_header_deletions(const char *const *names, gsize n_names);
+
+/* decide_rate_text - the 450 4.7.1 text past rate_limit_per_sender (by_sender)
+ * or rate_limit_per_key: "<addr>: Sender|Recipient address rejected: ..." */
+char *decide_rate_text(gboolean by_sender, const char *rcpt, const char *sender, guint64 limit);
 
 /* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */
 char *decide_reply_text(const char *text);

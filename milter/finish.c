@@ -64,7 +64,6 @@ eoh_rate_key(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const ReplyKey *key)
 {
     guint64 limit = msg->snap->config->rate_limit_per_key;
     g_autofree char *name = NULL;
-    g_autofree char *bare = NULL;
     g_autofree char *text = NULL;
     RateCharge charge;
 
@@ -75,12 +74,9 @@ eoh_rate_key(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const ReplyKey *key)
     charge = (RateCharge){RATE_KEY, name, limit};
     if (ratelimit_charge(ctx_limiter(), &charge, 1, g_get_monotonic_time() / G_USEC_PER_SEC) < 0)
         return SMFIS_CONTINUE;
-    bare = address_strip(msg->first_ours);
-    text = g_strdup_printf("<%.256s>: Recipient address rejected: too many messages for this reply "
-                           "key (%" G_GUINT64_FORMAT " an hour), try again later",
-                           bare, limit);
-    return ctx_refuse(ctx, conn, msg, "headers", "450", "4.7.1", text, msg->first_ours, key,
-                      DECISION_DEFER_RATE_KEY);
+    text = decide_rate_text(FALSE, msg->first_ours, msg->sender, limit);
+    return ctx_refuse(ctx, conn, msg, "headers", DECIDE_RATE_RCODE, DECIDE_RATE_XCODE, text,
+                      msg->first_ours, key, DECISION_DEFER_RATE_KEY);
 }
 
 /* eoh_dedicated - the bare dedicated address: look its key up once */

@@ -30,16 +30,22 @@ function reply_name(code)
     return reply_names[code] or tostring(code)
 end
 
+-- fail - miltertest prints no Lua error, so say it on standard error first
+function fail(what, level)
+    io.stderr:write("script failed: " .. what .. "\n")
+    error(what, level + 1)
+end
+
 -- check - fail the script with what when cond is false
 function check(cond, what)
-    if not cond then error(what, 2) end
+    if not cond then fail(what, 2) end
 end
 
 -- expect - the last reply must be want
 function expect(conn, want, what)
     local got = mt.getreply(conn)
     if got ~= want then
-        error(string.format("%s: got %s, want %s", what, reply_name(got), reply_name(want)), 2)
+        fail(string.format("%s: got %s, want %s", what, reply_name(got), reply_name(want)), 2)
     end
 end
 
