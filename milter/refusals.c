@@ -5,9 +5,12 @@
  * when the queue is full) and signals the writer. The writer takes up to
  * REFUSALS_BATCH rows and writes them in one transaction with its own
  * connection, made lazily and remade when the database setting changes or
- * after a failure, never more often than every REFUSALS_RETRY seconds: while
- * the database is down, the rows of each batch are dropped and counted
- * rather than kept, so memory stays bounded by the queue.
+ * after a failure, never more often than every REFUSALS_RETRY seconds. While
+ * the database cannot be reached the rows wait in the queue, so a restart of
+ * the database loses none; once the queue is full, new rows are dropped and
+ * counted. A batch that fails on a working connection (a statement timeout,
+ * a lock, a row the database refuses) is dropped and counted, never retried:
+ * one bad row must not wedge the writer.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -65,7 +68,9 @@ static struct {
     guint64 dropped_db;
     guint64 reported; /* drops already reported */
     gint64 last_report;
-    char *last_error; /* the last database error, for the report */
+    char *last_error;        /* the last database error, for the report */
+    gint64 last_down_report; /* when "cannot reach the database" was last logged */
+    gboolean down;           /* the last connection attempt failed */
 } writer = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
@@ -211,6 +216,36 @@ note_error(const char *message)
     pthread_mutex_unlock(&writer.lock);
 }
 
+/* What became of a batch. */
+typedef enum {
+    BATCH_WRITTEN,
+    BATCH_RETRY, /* no connection: nothing was written, the rows may wait */
+    BATCH_LOST,  /* the database refused the transaction: the rows are dropped */
+} BatchResult;
+
+/* note_down - the database cannot be reached: say so now and then; and say
+ * when it can be again */
+static void
+note_down(gboolean down, const char *message)
+{
+    gint64 now = now_s();
+
+    pthread_mutex_lock(&writer.lock);
+    if (down &&
+        (writer.last_down_report == 0 || now - writer.last_down_report >= REFUSALS_LOG_EVERY)) {
+        g_autofree char *safe = maillog_escape(message);
+
+        maillog_warning("refusal rows: %u waiting (at most %d are kept) for the database: %s",
+                        writer.queue.length, REFUSALS_QUEUE_MAX, safe);
+        writer.last_down_report = now;
+    } else if (!down && writer.down) {
+        maillog_info("refusal rows: the database is reachable again");
+        writer.last_down_report = 0;
+    }
+    writer.down = down;
+    pthread_mutex_unlock(&writer.lock);
+}
+
 /* writer_connection - the writer's connection, made or remade as needed; NULL when down */
 static PGconn *
 writer_connection(void)
@@ -231,22 +266,24 @@ writer_connection(void)
     if (writer_conn == NULL) {
         writer_next_attempt = now_s() + REFUSALS_RETRY;
         note_error(error->message);
+        note_down(TRUE, error->message);
         return NULL;
     }
+    note_down(FALSE, NULL);
     g_free(writer_conninfo);
     writer_conninfo = g_steal_pointer(&conninfo);
     return writer_conn;
 }
 
-/* write_batch - the rows in one transaction; FALSE (rows lost) on any failure */
-static gboolean
+/* write_batch - the rows in one transaction */
+static BatchResult
 write_batch(GPtrArray *rows)
 {
     PGconn *conn = writer_connection();
     g_autoptr(GError) error = NULL;
 
     if (conn == NULL)
-        return FALSE;
+        return BATCH_RETRY;
     /* SET LOCAL, not SET: the setting must end with the transaction (PgBouncer). */
     if (!db_command(conn, "BEGIN", 0, NULL, &error) ||
         !db_command(conn, "SET LOCAL statement_timeout = '5s'", 0, NULL, &error))
@@ -262,16 +299,28 @@ write_batch(GPtrArray *rows)
     }
     if (!db_command(conn, "COMMIT", 0, NULL, &error))
         goto failed;
-    return TRUE;
+    return BATCH_WRITTEN;
 
 failed:
     note_error(error != NULL ? error->message : "unknown error");
     db_rollback(conn);
     if (PQstatus(conn) != CONNECTION_OK) {
+        /* The connection went away: nothing was committed, the rows may wait. */
         g_clear_pointer(&writer_conn, PQfinish);
-        writer_next_attempt = now_s() + REFUSALS_RETRY;
+        return BATCH_RETRY;
     }
-    return FALSE;
+    return BATCH_LOST;
+}
+
+/* writer_wait - wait on the writer's condition for at most seconds (under the lock) */
+static void
+writer_wait(int seconds)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += seconds;
+    pthread_cond_timedwait(&writer.wake, &writer.lock, &deadline);
 }
 
 /* writer_main - take batches off the queue until stopped */
@@ -282,27 +331,34 @@ writer_main(void *data)
     pthread_mutex_lock(&writer.lock);
     for (;;) {
         g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)row_free);
-        gboolean ok;
+        BatchResult result;
 
         while (writer.queue.length == 0 && !writer.stopping) {
-            struct timespec deadline;
-
-            clock_gettime(CLOCK_REALTIME, &deadline);
-            deadline.tv_sec += 1;
-            pthread_cond_timedwait(&writer.wake, &writer.lock, &deadline);
+            writer_wait(1);
             report(FALSE);
         }
         if (writer.queue.length == 0)
             break; /* stopping, and nothing left */
+        if (writer_conn == NULL && now_s() < writer_next_attempt && !writer.stopping) {
+            /* Down: the rows wait in the queue until the next attempt. */
+            writer_wait(1);
+            report(FALSE);
+            continue;
+        }
         while (rows->len < REFUSALS_BATCH && writer.queue.length > 0)
             g_ptr_array_add(rows, g_queue_pop_head(&writer.queue));
         pthread_mutex_unlock(&writer.lock);
-        ok = write_batch(rows);
+        result = write_batch(rows);
         pthread_mutex_lock(&writer.lock);
-        if (ok)
+        if (result == BATCH_WRITTEN) {
             writer.written += rows->len;
-        else
+        } else if (result == BATCH_RETRY && !writer.stopping) {
+            /* Back at the head, in order; the producers' cap keeps the queue bounded. */
+            for (guint i = rows->len; i > 0; i--)
+                g_queue_push_head(&writer.queue, g_ptr_array_steal_index(rows, i - 1));
+        } else {
             writer.dropped_db += rows->len;
+        }
         report(FALSE);
     }
     pthread_mutex_unlock(&writer.lock);
