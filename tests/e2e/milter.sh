@@ -101,7 +101,7 @@ for pair in "long s (U+017F)|$long_s" "Kelvin sign (U+212A)|$kelvin"; do
 done
 got=$(smtp tls "$LOCAL@$long_s" "$RUN-longs@example.org")
 tap_like "SMTPUTF8, long s, TLS and a good key: queued" "$got" '^DATA 250 '
-got=$(wait_sql "SELECT kind || '-' || target || '-' || "user" FROM replygate.processed_replies WHERE message_id = '$RUN-longs@example.org'" "i-1-5")
+got=$(wait_sql "SELECT kind || '-' || target || '-' || \"user\" FROM replygate.processed_replies WHERE message_id = '$RUN-longs@example.org'" "i-1-5")
 tap_is "SMTPUTF8, long s: stored under the key" "$got" "i-1-5"
 got=$(smtp tls "reply+i-1-0000000000000000000000000000000000000000-5@$kelvin" \
     "$RUN-kelvin-bad@example.org")
