@@ -13,6 +13,7 @@
 # SIGTERM, and stay silent for a WATCHDOG_PID that is not its own.
 # (systemd-analyze verify of the unit is in the ops suite, tests/ops/units.sh.)
 set -u
+. "$(dirname "$0")/../lib/isolate.sh" # own network, mount and PID namespaces
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 MILTER=$1
