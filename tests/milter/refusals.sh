@@ -4,12 +4,11 @@
 #
 #   refusals.sh MILTER_BINARY SOURCE_DIR REPLYGATE_BINARY
 #
-# A throwaway PostgreSQL (tests/lib/pg.sh) with the schema: `replygate
-# migrate` when the database migration sql/0002_*.sql that defines
-# replygate.record_refusal() is in the tree, else a local draft of that
-# function with the pinned signature. Then:
+# A throwaway PostgreSQL (tests/lib/pg.sh) with the schema of `replygate
+# migrate` (sql/0002 defines replygate.record_refusal()). Then:
 # - one refusal of each stage (refusals.lua) gives one row each, with the
-#   stage, codes, sender, recipient, From, Message-ID, client and queue id;
+#   stage, codes, sender, recipient, From, Message-ID, client and queue id,
+#   and a NOTIFY replygate_refusal with its id;
 # - with the database stopped, the same refusals are answered all the same
 #   (the time they took is printed, not asserted), mail.log says the rows
 #   wait, and once the database is back every row is written;
@@ -61,38 +60,10 @@ database = $PG_CONNINFO
 milter_socket = unix:$dir/milter.sock
 EOF
 
-# --- the schema ---------------------------------------------------------------
-if ls "$SRC"/sql/0002_*.sql >/dev/null 2>&1 &&
-    grep -q 'FUNCTION replygate.record_refusal' "$SRC"/sql/0002_*.sql; then
-    out=$("$RG" migrate --config "$dir/milter.conf" --sql-dir "$SRC/sql" 2>&1)
-    tap_is "replygate migrate (sql/0002 defines record_refusal)" "$?" 0 || tap_bail "$out"
-else
-    # A draft of the pinned function until sql/0002 is in the tree.
-    pg_psql >/dev/null <<'SQL' || tap_bail "cannot create the draft schema"
-CREATE SCHEMA replygate;
-CREATE TABLE replygate.refusals (
-    id bigserial PRIMARY KEY, refused_at timestamptz NOT NULL DEFAULT now(),
-    stage text NOT NULL CHECK (stage IN ('rcpt', 'headers', 'message', 'delivery')),
-    smtp_code integer NOT NULL, enhanced_code text, reason text, sender text, recipient text,
-    from_address text, key_kind text, key_target numeric, key_user numeric, message_id text,
-    client_address text, client_name text, queue_id text);
-CREATE FUNCTION replygate.record_refusal(stage text, smtp_code integer, enhanced_code text,
-    reason text, sender text, recipient text, from_address text, key_kind text,
-    key_target numeric, key_user numeric, message_id text, client_address text,
-    client_name text, queue_id text) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = replygate, pg_temp AS $$
-DECLARE new_id bigint;
-BEGIN
-    INSERT INTO replygate.refusals (stage, smtp_code, enhanced_code, reason, sender, recipient,
-        from_address, key_kind, key_target, key_user, message_id, client_address, client_name,
-        queue_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id INTO new_id;
-    PERFORM pg_notify('replygate_refusal', new_id::text);
-    RETURN new_id;
-END $$;
-SQL
-    tap_ok "the draft of replygate.record_refusal() (sql/0002 is not in the tree yet)"
-fi
+# --- the schema: the real migrations (sql/0002 defines record_refusal) ---------
+out=$("$RG" migrate --config "$dir/milter.conf" --sql-dir "$SRC/sql" 2>&1)
+rc=$?
+tap_is "replygate migrate (sql/0002 defines replygate.record_refusal)" "$rc" 0 || tap_bail "$out"
 
 # start_milter - the milter in the foreground; sets $pid
 start_milter() {
@@ -141,6 +112,26 @@ run_lua() {
 }
 
 start_milter || tap_bail "the milter did not start: $(cat "$dir/milter.log")"
+# A LISTEN replygate_refusal session (psycopg2) writing down each NOTIFY's payload.
+/usr/bin/python3 - "$PG_CONNINFO" "$dir/notified" <<'PY' &
+import select, sys, time
+import psycopg2
+conn = psycopg2.connect(sys.argv[1])
+conn.autocommit = True
+conn.cursor().execute("LISTEN replygate_refusal")
+out = open(sys.argv[2], "w", buffering=1)
+out.write("listening\n")
+end = time.time() + 60
+while time.time() < end:
+    if select.select([conn], [], [], 1) == ([], [], []):
+        continue
+    conn.poll()
+    while conn.notifies:
+        out.write(conn.notifies.pop(0).payload + "\n")
+PY
+listener=$!
+pids+=("$listener")
+for _ in $(seq 100); do grep -q listening "$dir/notified" 2>/dev/null && break; sleep 0.1; done
 run_lua "one refusal of each stage, database up" refusals.lua
 want="rcpt|530|5.7.0|bob@example.org|$KEY_ADDR|192.0.2.10|mail.example.org|4F2A21041E3
 rcpt|550|5.1.1|bob@example.org|$KEY_TAMPERED|192.0.2.10|mail.example.org|4F2A21041E3
@@ -150,6 +141,11 @@ message|550|5.1.1|bob@example.org|$DEDICATED|bob@example.org|mixed-1@example.org
 wait_rows 5
 tap_is "a row for each refusal: stage, codes, sender, recipient, From, Message-ID, client, queue id" \
     "$(rows)" "$want"
+for _ in $(seq 100); do [ "$(grep -c '^[0-9]' "$dir/notified")" -ge 5 ] && break; sleep 0.1; done
+tap_is "NOTIFY replygate_refusal with each row's id" \
+    "$(grep '^[0-9]' "$dir/notified" | tr '\n' ' ')" \
+    "$(pg_value "SELECT string_agg(id::text, ' ' ORDER BY id) FROM replygate.refusals") "
+kill "$listener" 2>/dev/null
 tap_like "the rows carry the reply texts" \
     "$(pg_value "SELECT string_agg(reason, ' / ' ORDER BY id) FROM replygate.refusals")" \
     '^Must issue a STARTTLS command first / <reply\+.*unknown or expired reply address / .*no reply key in the message / Auto-submitted message refused \(Auto-Submitted: auto-replied\) / recipient removed: no reply key in the message$'
