@@ -241,7 +241,9 @@ cmd_postfix_setup(int argc, char **argv)
     }
     if (config) {
         g_autofree char *milter = setup_milter_word(config->milter_socket, queue_dir);
-        g_autofree char *abs = g_canonicalize_filename(path, NULL);
+        /* A staging install (scripts/install --root) names the final path. */
+        const char *final = g_getenv("REPLYGATE_FINAL_CONFIG");
+        g_autofree char *abs = g_canonicalize_filename(final && *final ? final : path, NULL);
 
         domains = g_strjoinv(" ", (char **)config->reply_domains->pdata);
         g_ptr_array_add(args, g_strdup_printf("REPLY_DOMAINS=%s", domains));
