@@ -59,7 +59,9 @@ typedef struct {
     X(max_message_size, KIND_SIZE, "26214400", FIELD(max_message_size), NULL)                      \
     X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
       FIELD(milter_socket), NULL)                                                                  \
-    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)
+    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)                            \
+    X(metrics_textfile, KIND_PATH, "/var/lib/prometheus/node-exporter/replygate.prom",             \
+      FIELD(metrics_textfile), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -148,6 +150,7 @@ config_free(Config *config)
     g_clear_pointer(&config->static_addresses, g_ptr_array_unref);
     g_free(config->milter_socket);
     g_free(config->syslog_socket);
+    g_free(config->metrics_textfile);
     g_free(config);
 }
 

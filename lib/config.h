@@ -42,6 +42,7 @@ typedef struct {
     guint64 max_message_size;
     char *milter_socket;
     char *syslog_socket; /* the datagram socket mail.log lines go to ("/dev/log") */
+    char *metrics_textfile; /* where `replygate metrics --write` puts its text */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */

@@ -41,6 +41,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "countfile.h"
 #include "db.h"
 #include "evaluate.h"
 #include "maillog.h"
@@ -226,6 +227,7 @@ defer(Delivery *d, const char *status, const char *message_id)
     else
         maillog_info("%s: status=deferred (%s)", d->queue_id, esc);
     proclog_error(d->proclog, "replygate: deferred: %s", esc);
+    countfile_defer(d->config ? d->config->spool_directory : COUNTFILE_DEFAULT_SPOOL, status);
     print_status(status);
     return EX_TEMPFAIL;
 }
@@ -360,6 +362,8 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
                       d->config->spool_directory);
     else
         maillog_warning("%s: stored, but %s", d->queue_id, error->message);
+    if (outcome.duplicate)
+        (void)countfile_add(d->config->spool_directory, "outcomes", "duplicate", NULL);
     log_outcome(d, v, dedup_id, outcome.reply_id, outcome.duplicate ? "duplicate" : "stored", NULL);
     return EX_OK;
 }
@@ -432,6 +436,7 @@ deliver(Options *opt)
         maillog_warning("%s: %s; delivering without it", d.queue_id, error->message);
         g_clear_error(&error);
     }
+    proclog_set_queue_id(proclog, opt->queue_id);
     d.proclog = proclog;
 
     if (over)
