@@ -84,6 +84,60 @@ as_user_run(const char *user, AsUserFunc func, gpointer data, gboolean *switched
     return WEXITSTATUS(status);
 }
 
+typedef struct {
+    AsUserText func;
+    gpointer data;
+    int fd;
+} CaptureHop;
+
+/* capture_hop - run the text function, write its text to the pipe */
+static int
+capture_hop(gpointer data)
+{
+    CaptureHop *hop = data;
+    g_autofree char *text = hop->func(hop->data);
+    gsize len = text ? strlen(text) : 0, off = 0;
+
+    while (off < len) {
+        ssize_t n = write(hop->fd, text + off, len - off);
+        if (n <= 0)
+            return 1;
+        off += (gsize)n;
+    }
+    return 0;
+}
+
+/* as_user_capture - func's text, made as user */
+char *
+as_user_capture(const char *user, AsUserText func, gpointer data, GError **error)
+{
+    CaptureHop hop = {func, data, -1};
+    GString *text = g_string_new(NULL);
+    gboolean switched = FALSE;
+    char buf[4096];
+    ssize_t n;
+    int fds[2], rc;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "pipe: %s", g_strerror(errno));
+        g_string_free(text, TRUE);
+        return NULL;
+    }
+    hop.fd = fds[1];
+    /* The child writes before it exits and the parent reads after: the
+     * pipe must hold the text, so the child's end is made large. */
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
+    rc = as_user_run(user, capture_hop, &hop, &switched, error);
+    close(fds[1]);
+    while ((n = read(fds[0], buf, sizeof buf)) > 0)
+        g_string_append_len(text, buf, n);
+    close(fds[0]);
+    if (rc < 0) {
+        g_string_free(text, TRUE);
+        return NULL;
+    }
+    return g_string_free(text, FALSE);
+}
+
 /* ping_connect - a connected stream socket for the milter spelling, or -1 */
 static int
 ping_connect(const char *socket_spec, const char *queue_dir, GError **error)

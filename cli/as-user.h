@@ -26,6 +26,14 @@ typedef int (*AsUserFunc)(gpointer data);
 int as_user_run(const char *user, AsUserFunc func, gpointer data, gboolean *switched,
                 GError **error);
 
+/* AsUserText - a hop that makes text (new string) */
+typedef char *(*AsUserText)(gpointer data);
+
+/* as_user_capture - call func(data) as user and return the text it made
+ * (read back through a pipe when it ran in a child); NULL with error set
+ * when it could not run */
+char *as_user_capture(const char *user, AsUserText func, gpointer data, GError **error);
+
 /* milter_ping - connect to a milter socket (libmilter's or Postfix's
  * spelling: unix:/path, unix:relative (to queue_dir), inet:port@host,
  * inet:host:port) and complete an option negotiation (SMFIC_OPTNEG, then

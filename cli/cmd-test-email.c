@@ -251,12 +251,13 @@ test_follow_maillog(const TestRun *run, const char *maillog, off_t offset, const
     return FALSE;
 }
 
-/* test_follow_processor - the processor log lines of the agent's pid */
+/* test_follow_processor - the processor log lines of the agent's pid and
+ * the message's queue id */
 static gboolean
 test_follow_processor(const TestRun *run, const char *path, off_t offset, long pid,
-                      const char *message_id, GError **error)
+                      const char *queue_id, const char *message_id, GError **error)
 {
-    g_autofree char *tag = g_strdup_printf(" (%ld) #] ", pid);
+    g_autofree char *tag = g_strdup_printf(" (%ld) (%s) #] ", pid, queue_id);
     g_autofree char *processing = g_strdup_printf("processing <%s>", message_id);
     double deadline = ops_monotonic_ms() + run->timeout_s * 1000.0;
     gboolean seen = FALSE;
@@ -518,7 +519,8 @@ cmd_test_email(int argc, char **argv)
 
     /* 4. the processor log */
     t = test_hop("processor", config->processor_log);
-    if (!test_follow_processor(&run, config->processor_log, proclog_at, pid, message_id, &error)) {
+    if (!test_follow_processor(&run, config->processor_log, proclog_at, pid, queue_id, message_id,
+                               &error)) {
         status = test_fail("processor", "%s", error->message);
         goto out;
     }
