@@ -200,11 +200,11 @@ tap_like "mail.log: the stored line" "$ERR" \
 stamp='^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}'
 plog=$(cat "$PLOG")
 tap_like "processor log: processing" "$plog" \
-    "$stamp INFO \([0-9]+\) #\] replygate: processing <m1@example.org>$"
+    "$stamp INFO \([0-9]+\) \(ED4DD1041E2\) #\] replygate: processing <m1@example.org>$"
 tap_like "processor log: Matched" "$plog" \
-    "$stamp DEBUG \([0-9]+\) #\] Matched $SPOOL/new/[0-9]+\.V[0-9a-f]+I"
+    "$stamp DEBUG \([0-9]+\) \(ED4DD1041E2\) #\] Matched $SPOOL/new/[0-9]+\.V[0-9a-f]+I"
 tap_like "processor log: Moving => success" "$plog" \
-    "$stamp DEBUG \([0-9]+\) #\] Moving $SPOOL/new/[^ ]+ => $SPOOL/success$"
+    "$stamp DEBUG \([0-9]+\) \(ED4DD1041E2\) #\] Moving $SPOOL/new/[^ ]+ => $SPOOL/success$"
 
 # --- the same message again stores nothing ---------------------------------------
 deliver "$CFG" "$T/m1.eml" ED4DD1041E2

@@ -138,11 +138,11 @@ check_log "1. mail.log: replygate/deliver stored it (SPEC 6 shape)" "$MAILLOG" \
 check_log "1. mail.log: pipe(8) delivered it, status=sent" "$MAILLOG" \
     "^$E postfix/pipe\[[0-9]+\]: $QID1: to=<$(re "$ADDR")>, relay=replygate, .*dsn=2\.0\.0, status=sent"
 check_log "1. processor log: processing" "$PLOG" \
-    "^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3} INFO \([0-9]+\) #\] replygate: processing <$(re "$MID1")>$"
+    "^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3} INFO \([0-9]+\) \($QID1\) #\] replygate: processing <$(re "$MID1")>$"
 spool_file=$(grep -A2 -F "processing <$MID1>" "$PLOG" | sed -n 's/.* Matched \(.*\)$/\1/p')
 tap_like "1. processor log: Matched the spool file" "$spool_file" "^$(re "$D")/spool/new/[^/]+$"
 check_log "1. processor log: Moving ... => success" "$PLOG" \
-    "^\[[0-9T:.-]+ DEBUG \([0-9]+\) #\] Moving $(re "${spool_file:-none}") => $(re "$D")/spool/success$"
+    "^\[[0-9T:.-]+ DEBUG \([0-9]+\) \($QID1\) #\] Moving $(re "${spool_file:-none}") => $(re "$D")/spool/success$"
 tap_check "1. spool: the raw message is in success/" test -f "$D/spool/success/$(basename "${spool_file:-none}")"
 
 # --- 2. without STARTTLS: 530 at RCPT, nothing stored ----------------------

@@ -11,6 +11,10 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 src=$1 milter=$2
+# The logrotate file names the user replygate: on a new machine no other test
+# may have made it yet.
+. "$src/tests/lib/postfix.sh"
+pf_ensure_user
 unit=$src/postfix-conf/replygate-milter.service
 rotate=$src/postfix-conf/replygate.logrotate
 dir=$(mktemp -d)
@@ -69,7 +73,7 @@ mkdir -p "$dir/logs"
 me=$(id -un) grp=$(id -gn)
 sed -e "s#/var/log/mail-replies/#$dir/logs/#" -e "s/ replygate adm/ $me $grp/" "$rotate" \
     > "$dir/rotate.conf"
-echo '[2026-11-22T13:05:46.306 INFO (6178) #] replygate: processing <abc@example.org>' \
+echo '[2026-11-22T13:05:46.306 INFO (6178) (ED4DD1041E2) #] replygate: processing <abc@example.org>' \
     > "$dir/logs/replygate.log"
 out=$(logrotate -f -s "$dir/state" "$dir/rotate.conf" 2>&1); rc=$?
 tap_is "logrotate -f rotates" "$rc:$out" "0:"
