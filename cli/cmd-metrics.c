@@ -161,8 +161,10 @@ metrics_database(const Config *config)
     if (metrics_value(conn, "SELECT 1 FROM information_schema.columns WHERE table_schema = "
                             "'replygate' AND table_name = 'messages' AND column_name = 'state'") ==
         1) {
+        /* Test rows (replygate test-email) never reach the application. */
         oldest = metrics_value(conn, "SELECT coalesce(extract(epoch FROM now() - min(received_at)),"
-                                     " 0) FROM replygate.messages WHERE state = 'new'");
+                                     " 0) FROM replygate.messages WHERE state = 'new'"
+                                     " AND NOT is_test");
         if (oldest >= 0) {
             metrics_help(out, "replygate_queue_oldest_unclaimed_seconds", "gauge",
                          "Age of the oldest reply the application has not claimed (0: none).");
