@@ -59,6 +59,23 @@ proclog_close(ProcLog *log)
     g_free(log);
 }
 
+/* proclog_for_message - a handle of its own for one message: the same file
+ * (a dup of the descriptor), its own queue id */
+ProcLog *
+proclog_for_message(const ProcLog *shared, const char *queue_id)
+{
+    ProcLog *log;
+    int fd;
+
+    if (shared == NULL || (fd = fcntl(shared->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return NULL;
+    log = g_new0(ProcLog, 1);
+    log->fd = fd;
+    log->pid = shared->pid;
+    log->queue_id = g_strdup(queue_id);
+    return log;
+}
+
 /* proclog_set_queue_id - the queue id the next lines carry (NULL: NOQUEUE) */
 void
 proclog_set_queue_id(ProcLog *log, const char *queue_id)

@@ -23,9 +23,14 @@ typedef struct ProcLog ProcLog;
  * 0640 whatever the umask; a symbolic link is refused (O_NOFOLLOW) */
 ProcLog *proclog_open(const char *path, GError **error);
 
-/* proclog_set_queue_id - the queue id the next lines carry (NULL: NOQUEUE);
- * a resident program sets it for each message */
+/* proclog_set_queue_id - the queue id the next lines carry (NULL: NOQUEUE),
+ * for a program that handles one message */
 void proclog_set_queue_id(ProcLog *log, const char *queue_id);
+
+/* proclog_for_message - for a resident program whose threads handle several
+ * messages at once: a handle of one message's own (the same file, its queue
+ * id), to close with proclog_close(); NULL when shared is NULL */
+ProcLog *proclog_for_message(const ProcLog *shared, const char *queue_id);
 
 /* proclog_close - close the log (NULL-safe) */
 void proclog_close(ProcLog *log);

@@ -112,6 +112,12 @@ test_proclog_append(void)
     g_assert_nonnull(log);
     proclog_set_queue_id(log, "ED4DD1041E2");
     proclog_info(log, "replygate: processing <%s>", "a@b");
+    {
+        /* A resident program's handle for another message, at the same time. */
+        ProcLog *other = proclog_for_message(log, "4FA2B10C3D");
+        proclog_info(other, "other");
+        proclog_close(other);
+    }
     proclog_debug(log, "Matched %s", "/x");
     proclog_close(log);
     /* The first file's mode is logrotate's "create 0640", whatever the umask. */
@@ -120,10 +126,11 @@ test_proclog_append(void)
     proclog_info(NULL, "nothing %d", 1);
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
     lines = g_strsplit(text, "\n", -1);
-    g_assert_cmpuint(g_strv_length(lines), ==, 3);
+    g_assert_cmpuint(g_strv_length(lines), ==, 4);
     g_assert_true(g_str_has_suffix(lines[0], "(ED4DD1041E2) #] replygate: processing <a@b>"));
-    g_assert_true(g_str_has_suffix(lines[1], "#] Matched /x"));
-    g_assert_cmpstr(lines[2], ==, "");
+    g_assert_true(g_str_has_suffix(lines[1], "(4FA2B10C3D) #] other"));
+    g_assert_true(g_str_has_suffix(lines[2], "(ED4DD1041E2) #] Matched /x"));
+    g_assert_cmpstr(lines[3], ==, "");
     /* A link planted where the log goes is refused, not followed. */
     {
         g_autofree char *target = g_build_filename(dir, "target", NULL);
