@@ -47,8 +47,7 @@ as_user_run(const char *user, AsUserFunc func, gpointer data, gboolean *switched
     fflush(stderr);
     pid = fork();
     if (pid < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "fork: %s",
-                    g_strerror(errno));
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "fork: %s", g_strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -151,16 +150,15 @@ ping_connect(const char *socket_spec, const char *queue_dir, GError **error)
             path[0] == '/' ? g_strdup(path) : g_build_filename(queue_dir, path, NULL);
 
         if (strlen(full) >= sizeof sun.sun_path) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG, "%s: path too long",
-                        full);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG, "%s: path too long", full);
             return -1;
         }
         strcpy(sun.sun_path, full);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
             int saved = errno;
-            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "connect to %s: %s",
-                        full, g_strerror(saved));
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "connect to %s: %s", full,
+                        g_strerror(saved));
             if (fd >= 0)
                 close(fd);
             return -1;

@@ -41,7 +41,7 @@ char *as_user_capture(const char *user, AsUserText func, gpointer data, GError *
 gboolean milter_ping(const char *socket, const char *queue_dir, int timeout_s, GError **error);
 
 /* milter_ping_as - milter_ping() as user (normally Postfix's mail_owner) */
-gboolean milter_ping_as(const char *user, const char *socket, const char *queue_dir,
-                        int timeout_s, GError **error);
+gboolean milter_ping_as(const char *user, const char *socket, const char *queue_dir, int timeout_s,
+                        GError **error);
 
 #endif

@@ -176,8 +176,8 @@ report_form(Check *check, const Service *s, const char *item, gboolean shared)
 static gboolean
 other_domains(const Check *check, const Config *config)
 {
-    static const char *const params[] = {"mydestination", "relay_domains",
-                                         "virtual_alias_domains", "virtual_mailbox_domains"};
+    static const char *const params[] = {"mydestination", "relay_domains", "virtual_alias_domains",
+                                         "virtual_mailbox_domains"};
 
     for (gsize p = 0; p < G_N_ELEMENTS(params); p++) {
         g_autofree char *value = check_postconf(check, "-xh", params[p], NULL);
@@ -214,7 +214,8 @@ check_milter_reach(Check *check, const Config *config, const char *queue_dir,
                          "replygate milter: reply mail arriving there skips the SMTP-time checks",
                          s->name, *s->milters ? s->milters : "empty");
         } else if (in_main && s->override) {
-            check_report(check, "WARN", "add the milter to that -o smtpd_milters if it takes reply mail",
+            check_report(check, "WARN",
+                         "add the milter to that -o smtpd_milters if it takes reply mail",
                          "Postfix %s overrides smtpd_milters (postconf -P) without the replygate "
                          "milter",
                          s->name);
@@ -263,9 +264,9 @@ check_relay_recipients(Check *check, const Config *config)
     for (guint d = 0; d < config->reply_domains->len; d++) {
         const char *domain = g_ptr_array_index(config->reply_domains, d);
         /* An address of the right shape: the table does not check the mac. */
-        g_autofree char *full = g_strdup_printf(
-            "%s%si-1-0123456789abcdef0123456789abcdef01234567-1@%s", config->address_prefix,
-            config->address_separator, domain);
+        g_autofree char *full =
+            g_strdup_printf("%s%si-1-0123456789abcdef0123456789abcdef01234567-1@%s",
+                            config->address_prefix, config->address_separator, domain);
         g_autofree char *bare = g_strdup_printf("%s@%s", config->address_prefix, domain);
         g_autofree char *catchall = g_strdup_printf("@%s", domain);
         const char *keys[] = {full, NULL, catchall};
@@ -284,13 +285,14 @@ check_relay_recipients(Check *check, const Config *config)
                 found = v != NULL && g_ascii_strncasecmp(v, "REJECT", 6) != 0;
             }
         if (found)
-            check_report(check, "OK", NULL, "Postfix relay_recipient_maps accepts reply addresses of %s",
-                         domain);
+            check_report(check, "OK", NULL,
+                         "Postfix relay_recipient_maps accepts reply addresses of %s", domain);
         else
-            check_report(check, "FAIL", fix,
-                         "Postfix relay_recipient_maps (%s) has no entry for reply addresses of %s: "
-                         "smtpd refuses them with 550 5.1.1 User unknown in relay recipient table",
-                         maps, domain);
+            check_report(
+                check, "FAIL", fix,
+                "Postfix relay_recipient_maps (%s) has no entry for reply addresses of %s: "
+                "smtpd refuses them with 550 5.1.1 User unknown in relay recipient table",
+                maps, domain);
     }
 }
 

@@ -190,8 +190,8 @@ bundle_maillog(const Bundle *b, const char *path)
     g_autoptr(GPtrArray) lines = ops_tail_lines(path, window, NULL, &error);
     g_autoptr(GHashTable) ours = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GRegex) qid_re = g_regex_new("\\]: ([0-9A-Za-z]{6,20}): ", 0, 0, NULL);
-    g_autoptr(GRegex) program_re = g_regex_new("\\s(postfix[^/\\s]*(/[^/\\s\\[]+)*|replygate)/[a-z]",
-                                               0, 0, NULL);
+    g_autoptr(GRegex) program_re =
+        g_regex_new("\\s(postfix[^/\\s]*(/[^/\\s\\[]+)*|replygate)/[a-z]", 0, 0, NULL);
     g_autoptr(GString) domains = g_string_new(NULL);
     g_autoptr(GRegex) reply_re = NULL;
     g_autofree char *pattern = NULL;
@@ -238,8 +238,7 @@ bundle_maillog(const Bundle *b, const char *path)
             continue;
         if (g_regex_match(qid_re, line, 0, &m))
             qid = g_match_info_fetch(m, 1);
-        keep = strstr(line, " replygate/") != NULL ||
-               (qid && g_hash_table_contains(ours, qid)) ||
+        keep = strstr(line, " replygate/") != NULL || (qid && g_hash_table_contains(ours, qid)) ||
                (strstr(line, ": NOQUEUE: ") && g_regex_match(reply_re, line, 0, NULL));
         if (keep)
             g_ptr_array_add(kept, lines->pdata[i]);

@@ -47,8 +47,12 @@ static const struct {
     const char *code;
     const char *reason;
 } refusal_reasons[] = {
-    {"5.7.0", "no_tls"},      {"5.1.1", "no_key"},   {"5.7.1", "auto_submitted_or_policy"},
-    {"5.6.0", "unparsable"},  {"5.3.4", "too_big"},  {"4.5.3", "too_many_recipients"},
+    {"5.7.0", "no_tls"},
+    {"5.1.1", "no_key"},
+    {"5.7.1", "auto_submitted_or_policy"},
+    {"5.6.0", "unparsable"},
+    {"5.3.4", "too_big"},
+    {"4.5.3", "too_many_recipients"},
     {"5.5.3", "too_many_recipients"},
 };
 
@@ -146,9 +150,9 @@ metrics_database(const Config *config)
 
             if (n == 0)
                 g_ptr_array_add(keys, g_strdup(key));
-            g_hash_table_insert(sums, g_strdup(key),
-                                GSIZE_TO_POINTER(n + g_ascii_strtoull(PQgetvalue(refusals, i, 2),
-                                                                      NULL, 10)));
+            g_hash_table_insert(
+                sums, g_strdup(key),
+                GSIZE_TO_POINTER(n + g_ascii_strtoull(PQgetvalue(refusals, i, 2), NULL, 10)));
         }
         for (guint i = 0; i < keys->len; i++) {
             g_string_append_printf(out, "replygate_refusals_total{%s} %" G_GSIZE_FORMAT "\n",
@@ -158,9 +162,9 @@ metrics_database(const Config *config)
         }
     }
     /* The application's queue, when the schema has one. */
-    if (metrics_value(conn, "SELECT 1 FROM information_schema.columns WHERE table_schema = "
-                            "'replygate' AND table_name = 'messages' AND column_name = 'state'") ==
-        1) {
+    if (metrics_value(conn,
+                      "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                      "'replygate' AND table_name = 'messages' AND column_name = 'state'") == 1) {
         /* Test rows (replygate test-email) never reach the application. */
         oldest = metrics_value(conn, "SELECT coalesce(extract(epoch FROM now() - min(received_at)),"
                                      " 0) FROM replygate.messages WHERE state = 'new'"
@@ -275,7 +279,8 @@ metrics_prom_file(const Config *config, const char *name)
     lines = g_strsplit(buf, "\n", -1);
     out = g_string_new(NULL);
     for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix(lines[i], "replygate_") || g_str_has_prefix(lines[i], "# HELP replygate_") ||
+        if (g_str_has_prefix(lines[i], "replygate_") ||
+            g_str_has_prefix(lines[i], "# HELP replygate_") ||
             g_str_has_prefix(lines[i], "# TYPE replygate_"))
             g_string_append_printf(out, "%s\n", lines[i]);
     return g_string_free(out, FALSE);
@@ -319,8 +324,8 @@ metrics_text(const Config *config, const char *user)
     metrics_help(out, "replygate_deferrals_total", "counter",
                  "Deliveries the pipe agents deferred (4.x.x, Postfix retries), by reason.");
     for (gsize i = 0; i < G_N_ELEMENTS(reasons); i++)
-        g_string_append_printf(out, "replygate_deferrals_total{reason=\"%s\"} %" G_GUINT64_FORMAT
-                               "\n",
+        g_string_append_printf(out,
+                               "replygate_deferrals_total{reason=\"%s\"} %" G_GUINT64_FORMAT "\n",
                                reasons[i], countfile_get(deferrals, reasons[i]));
     metrics_spool(out, config);
     if (milter)
@@ -353,8 +358,8 @@ metrics_write(const char *path, const char *text, GError **error)
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 || fchmod(fd, 0644) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
         int saved = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot write %s: %s",
-                    tmp, g_strerror(saved));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot write %s: %s", tmp,
+                    g_strerror(saved));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
@@ -385,8 +390,8 @@ cmd_metrics(int argc, char **argv)
          "write metrics_textfile (temporary file and rename) instead of printing", NULL},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
          "write this file instead of metrics_textfile", "FILE"},
-        {"user", 0, 0, G_OPTION_ARG_STRING, &user,
-         "the user the database is asked as (replygate)", "USER"},
+        {"user", 0, 0, G_OPTION_ARG_STRING, &user, "the user the database is asked as (replygate)",
+         "USER"},
         {NULL},
     };
     g_autoptr(Config) config = NULL;

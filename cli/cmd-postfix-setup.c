@@ -37,8 +37,8 @@ static int
 setup_run(const char *const *argv, char **output, GError **error)
 {
     int status = 0;
-    GSpawnFlags flags = G_SPAWN_SEARCH_PATH | (output ? G_SPAWN_STDERR_TO_DEV_NULL
-                                                      : G_SPAWN_CHILD_INHERITS_STDIN);
+    GSpawnFlags flags =
+        G_SPAWN_SEARCH_PATH | (output ? G_SPAWN_STDERR_TO_DEV_NULL : G_SPAWN_CHILD_INHERITS_STDIN);
 
     fflush(stdout);
     if (!g_spawn_sync(NULL, (char **)argv, NULL, flags, NULL, NULL, output, NULL, &status, error))
@@ -111,8 +111,7 @@ setup_milter_word(const char *milter_socket, const char *queue_dir)
 {
     const char *path = config_unix_socket_path(milter_socket);
 
-    if (path && queue_dir && g_str_has_prefix(path, queue_dir) &&
-        path[strlen(queue_dir)] == '/')
+    if (path && queue_dir && g_str_has_prefix(path, queue_dir) && path[strlen(queue_dir)] == '/')
         return g_strdup_printf("unix:%s", path + strlen(queue_dir) + 1);
     if (path)
         return g_strdup_printf("unix:%s", path);
@@ -140,8 +139,8 @@ setup_reload(const Setup *s, const Config *config, const char *queue_dir, gboole
                " fix it, then run: postfix reload\n");
         return EX_CONFIG;
     }
-    if (!removing && !milter_ping_as(owner ? owner : "postfix", config->milter_socket, queue_dir,
-                                     5, &error)) {
+    if (!removing &&
+        !milter_ping_as(owner ? owner : "postfix", config->milter_socket, queue_dir, 5, &error)) {
         printf("postfix-setup: not reloading Postfix: the milter does not answer on %s as user"
                " %s: %s.\npostfix-setup: start it (systemctl start replygate-milter), check with"
                " `replygate check`, then run: postfix reload\n",
@@ -249,11 +248,12 @@ cmd_postfix_setup(int argc, char **argv)
         g_ptr_array_add(args, g_strdup_printf("REPLY_DOMAINS=%s", domains));
         g_ptr_array_add(args, g_strdup_printf("MILTER=%s", milter));
         g_ptr_array_add(args, g_strdup_printf("CONFIG=%s", abs));
-        g_ptr_array_add(args, g_strdup_printf("MAX_SIZE=%" G_GUINT64_FORMAT,
-                                              config->max_message_size));
+        g_ptr_array_add(args,
+                        g_strdup_printf("MAX_SIZE=%" G_GUINT64_FORMAT, config->max_message_size));
     }
-    g_ptr_array_add(args, g_strdup_printf(
-                              "DELIVER=%s", deliver ? deliver : REPLYGATE_SBINDIR "/replygate-deliver"));
+    g_ptr_array_add(
+        args,
+        g_strdup_printf("DELIVER=%s", deliver ? deliver : REPLYGATE_SBINDIR "/replygate-deliver"));
     g_ptr_array_add(args, g_strdup_printf("TLS_CERT=%s", tls_cert ? tls_cert : "auto"));
     g_ptr_array_add(args, g_strdup_printf("TLS_KEY=%s", tls_key ? tls_key : "auto"));
     g_ptr_array_add(args, g_strdup("CERT_DIR=" REPLYGATE_SYSCONFDIR "/tls"));

@@ -158,9 +158,10 @@ ops_run(const char *const *argv, int stdin_fd, uid_t uid, gid_t gid, char **outp
 char *
 ops_redact_macs(const char *text)
 {
-    g_autoptr(GRegex) mac = g_regex_new("(?<![0-9a-z])([a-z]{1,16}-[0-9]{1,20}-)[0-9a-f]{40}(-[0-9]{1,20})"
-                                        "(?![0-9])",
-                                        G_REGEX_CASELESS, 0, NULL);
+    g_autoptr(GRegex) mac =
+        g_regex_new("(?<![0-9a-z])([a-z]{1,16}-[0-9]{1,20}-)[0-9a-f]{40}(-[0-9]{1,20})"
+                    "(?![0-9])",
+                    G_REGEX_CASELESS, 0, NULL);
 
     return g_regex_replace(mac, text ? text : "", -1, 0, "\\1MAC-REDACTED\\2", 0, NULL);
 }

@@ -88,8 +88,7 @@ proclog_set_queue_id(ProcLog *log, const char *queue_id)
 
 /* proclog_format - one whole line with its newline */
 char *
-proclog_format(GDateTime *when, const char *level, long pid, const char *queue_id,
-               const char *text)
+proclog_format(GDateTime *when, const char *level, long pid, const char *queue_id, const char *text)
 {
     g_autofree char *stamp = g_date_time_format(when, "%Y-%m-%dT%H:%M:%S");
     int ms = g_date_time_get_microsecond(when) / 1000;
