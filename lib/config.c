@@ -66,7 +66,9 @@ typedef struct {
     X(rate_limit_per_sender, KIND_COUNT, "0", FIELD(rate_limit_per_sender), NULL)                  \
     X(milter_socket_group, KIND_STRING, "postfix", FIELD(milter_socket_group), NULL)               \
     X(milter_remove_authentication_results, KIND_BOOL, "yes",                                      \
-      FIELD(milter_remove_authentication_results), NULL)
+      FIELD(milter_remove_authentication_results), NULL)                                           \
+    X(metrics_textfile, KIND_PATH, "/var/lib/prometheus/node-exporter/replygate.prom",             \
+      FIELD(metrics_textfile), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -157,6 +159,7 @@ config_free(Config *config)
     g_free(config->syslog_socket);
     g_free(config->authserv_id);
     g_free(config->milter_socket_group);
+    g_free(config->metrics_textfile);
     g_free(config);
 }
 

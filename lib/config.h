@@ -47,6 +47,7 @@ typedef struct {
     guint64 rate_limit_per_sender; /* messages per hour from one envelope sender; 0: off */
     char *milter_socket_group;     /* the group of the milter's unix socket ("postfix") */
     gboolean milter_remove_authentication_results; /* delete inbound ones claiming authserv_id */
+    char *metrics_textfile; /* where `replygate metrics --write` puts its text */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */
