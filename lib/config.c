@@ -15,7 +15,8 @@
 #include "rg-error.h"
 
 typedef enum {
-    KIND_STRING, /* any non-empty text, at offset (char *) */
+    KIND_STRING, /* any non-empty text, at offset (char *); a row whose default
+                  * is "" may also be set empty, which leaves NULL there */
     KIND_PATH,   /* an absolute path, at offset (char *) */
     KIND_BOOL,   /* yes/no, at offset (gboolean) */
     KIND_TLS,
@@ -29,6 +30,7 @@ typedef enum {
     KIND_SOCKET,   /* unix:/path or inet:port@host, at offset (char *) */
     KIND_WORD,     /* address_prefix: letters, digits, dot, dash, underscore */
     KIND_SEP,      /* address_separator: one punctuation character */
+    KIND_KINDS,    /* a list of reply-address kinds ([a-z]{1,16}), at offset (char **) */
 } ValueKind;
 
 typedef struct {
@@ -59,7 +61,11 @@ typedef struct {
     X(max_message_size, KIND_SIZE, "26214400", FIELD(max_message_size), NULL)                      \
     X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
       FIELD(milter_socket), NULL)                                                                  \
-    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)
+    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)                            \
+    X(authserv_id, KIND_STRING, "", FIELD(authserv_id), NULL)                                      \
+    X(sender_policy, KIND_CHOICE, "record", FIELD(sender_policy), "record|require-dmarc-pass")     \
+    X(from_check, KIND_CHOICE, "record", FIELD(from_check), "record|require")                      \
+    X(action_kinds, KIND_KINDS, "", FIELD(action_kinds), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -148,6 +154,8 @@ config_free(Config *config)
     g_clear_pointer(&config->static_addresses, g_ptr_array_unref);
     g_free(config->milter_socket);
     g_free(config->syslog_socket);
+    g_free(config->authserv_id);
+    g_strfreev(config->action_kinds);
     g_free(config);
 }
 
@@ -159,6 +167,19 @@ config_is_reply_domain(const Config *config, const char *domain)
         return FALSE;
     for (guint i = 0; i < config->reply_domains->len; i++) {
         if (g_ascii_strcasecmp(g_ptr_array_index(config->reply_domains, i), domain) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* config_is_action_kind - is kind (any case) one of action_kinds? */
+gboolean
+config_is_action_kind(const Config *config, const char *kind)
+{
+    if (config == NULL || kind == NULL || config->action_kinds == NULL)
+        return FALSE;
+    for (char **k = config->action_kinds; *k != NULL; k++) {
+        if (g_ascii_strcasecmp(*k, kind) == 0)
             return TRUE;
     }
     return FALSE;
@@ -387,6 +408,12 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
     switch (name->kind) {
     case KIND_STRING:
     case KIND_PATH:
+        if (*value == '\0' && name->kind == KIND_STRING && name->default_value != NULL &&
+            *name->default_value == '\0') {
+            /* "none": a setting that may be left out, such as authserv_id */
+            g_clear_pointer((char **)G_STRUCT_MEMBER_P(config, name->offset), g_free);
+            return TRUE;
+        }
         if (*value == '\0') {
             *why = "must not be empty";
             return FALSE;
@@ -505,6 +532,23 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         g_free(config->address_prefix);
         config->address_prefix = g_ascii_strdown(value, -1);
         return TRUE;
+    case KIND_KINDS: {
+        g_auto(GStrv) words = g_strsplit_set(value, ", \t", -1);
+        g_autoptr(GStrvBuilder) kinds = g_strv_builder_new();
+        for (guint i = 0; words[i] != NULL; i++) {
+            gsize n = strlen(words[i]);
+            if (n == 0)
+                continue;
+            if (n > 16 || strspn(words[i], "abcdefghijklmnopqrstuvwxyz") != n) {
+                *why = "must be kinds of reply addresses: 1 to 16 letters a-z each";
+                return FALSE;
+            }
+            g_strv_builder_add(kinds, words[i]);
+        }
+        g_strfreev(*(char ***)G_STRUCT_MEMBER_P(config, name->offset));
+        *(char ***)G_STRUCT_MEMBER_P(config, name->offset) = g_strv_builder_end(kinds);
+        return TRUE;
+    }
     case KIND_SEP:
         if (strlen(value) != 1 || strchr("+-_=.", value[0]) == NULL) {
             *why = "must be one of + - _ = .";
@@ -646,6 +690,14 @@ config_parse(const char *text, gsize len, const char *filename, GError **error)
                     filename);
         return NULL;
     }
+    if (config->sender_policy == SENDER_POLICY_REQUIRE_DMARC_PASS && config->authserv_id == NULL) {
+        /* Without it no verdict can be trusted, so every reply would be refused. */
+        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG,
+                    "%s: \"sender_policy = require-dmarc-pass\" needs \"authserv_id\", the id "
+                    "your DMARC verifier writes",
+                    filename);
+        return NULL;
+    }
     return g_steal_pointer(&config);
 }
 
@@ -689,6 +741,12 @@ config_value_text(const Config *config, const char *name)
                                *(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
     case KIND_DURATION:
         return config_format_duration(*(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
+    case KIND_KINDS: {
+        char *const *kinds = *(char **const *)G_STRUCT_MEMBER_P(config, row->offset);
+        if (kinds == NULL || kinds[0] == NULL)
+            return g_strdup("none");
+        return g_strjoinv(" ", (char **)kinds);
+    }
     case KIND_STRING:
     case KIND_PATH:
     case KIND_SOCKET: {
