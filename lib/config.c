@@ -690,7 +690,8 @@ config_parse(const char *text, gsize len, const char *filename, GError **error)
                     filename);
         return NULL;
     }
-    if (config->sender_policy == SENDER_POLICY_REQUIRE_DMARC_PASS && config->authserv_id == NULL) {
+    if (config->sender_policy == SENDER_POLICY_REQUIRE_DMARC_PASS &&
+        (config->authserv_id == NULL || *config->authserv_id == '\0')) {
         /* Without it no verdict can be trusted, so every reply would be refused. */
         g_set_error(error, RG_ERROR, RG_ERROR_CONFIG,
                     "%s: \"sender_policy = require-dmarc-pass\" needs \"authserv_id\", the id "

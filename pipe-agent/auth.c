@@ -209,8 +209,8 @@ auth_results_read(const Config *config, const HeaderField *headers, gsize n_head
     auth->aligned = -1;
     if (from_address != NULL && strchr(from_address, '@') != NULL)
         auth->from_domain = authres_domain(from_address);
-    if (config->authserv_id == NULL)
-        return auth;
+    if (config->authserv_id == NULL || *config->authserv_id == '\0')
+        return auth; /* none configured ("" or NULL): nothing is read */
     auth->authserv_id = g_strdup(config->authserv_id);
     for (gsize i = 0; i < n_headers; i++) {
         g_autofree char *id = NULL;
