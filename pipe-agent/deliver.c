@@ -43,6 +43,7 @@
 #include "config.h"
 #include "db.h"
 #include "evaluate.h"
+#include "fromcheck.h"
 #include "maillog.h"
 #include "proclog.h"
 #include "rg-autoptr.h"
@@ -209,6 +210,17 @@ dry_run(Options *opt)
     if (too_big)
         return dry_run_refusal(EX_DATAERR, "5.3.4 message too big");
     verdict = evaluate_message_full(config, ring, raw, opt->sender, opt->recipient, opt->queue_id);
+    /* The from check reads the database only when it can change the outcome,
+     * so a dry run with from_check = record needs no database. */
+    if (verdict->exit_status == EX_OK && config->from_check == FROM_CHECK_REQUIRE &&
+        fromcheck_needed(verdict)) {
+        g_autoptr(PGconn) conn = db_connect_start(config->database, "replygate-deliver");
+
+        if (!fromcheck_apply(conn, config, verdict, opt->sender, &error)) {
+            status = g_strdup_printf("4.3.0 from check: %s", error->message);
+            return dry_run_refusal(EX_TEMPFAIL, status);
+        }
+    }
     json = verdict_to_json(verdict);
     printf("%s\n", json);
     return verdict->exit_status;
@@ -456,6 +468,12 @@ deliver(Options *opt)
     proclog_info(proclog, "replygate: processing <%s>", esc);
     proclog_debug(proclog, "Matched %s", spool_path);
 
+    if (verdict->exit_status == EX_OK &&
+        !fromcheck_apply(conn, config, verdict, opt->sender, &error)) {
+        g_autofree char *status = tempfail_status(error);
+        spool_remove(spool_path, NULL);
+        return defer(&d, status, dedup_id);
+    }
     if (verdict->exit_status == EX_OK && verdict->message)
         return accept_message(&d, verdict, spool_path, dedup_id);
     if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
