@@ -395,4 +395,10 @@ case_stored "control B: with RemoveARFrom alone a forged pass counts (RemoveARAl
     b-control "pass|-|-|pass|$DOMAIN|true"
 tap_is "control B: ... it keeps the forged fields without a DKIM result" "$(forged_left "$MID")" 2
 
+echo "# [${SECONDS}s] control: OpenDKIM first with RemoveARAll alone"
+start_opendkim "RemoveARAll yes"
+new_message b-control-all && forge b-control-all && send b-control-all 192.0.2.4
+case_stored "control B: RemoveARAll alone removes nothing of another host name: a forged pass counts" \
+    b-control-all "pass|-|-|pass|$DOMAIN|true"
+
 tap_done
