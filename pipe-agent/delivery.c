@@ -374,6 +374,9 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     if (verdict->tls_refused != NULL)
         maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
                         d.queue_id, verdict->tls_refused);
+    if (verdict->auth != NULL && verdict->auth->ignored != NULL)
+        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d.queue_id,
+                        verdict->auth->authserv_id, verdict->auth->ignored);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else

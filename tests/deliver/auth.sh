@@ -138,6 +138,14 @@ deliver "$T/none.conf" "$T/unconf.eml"
 tap_is "without authserv_id nothing is read" "$(row unconf@example.org "$AUTH_COLS")" \
     "-|-|-|-|-|example.org|-"
 
+message "$T/broken.eml" broken@example.org "Bob <bob@example.org>" "Sounds good." \
+    "Authentication-Results: $ID; dmarc=pass (not closed header.from=example.org"
+deliver "$T/record.conf" "$T/broken.eml"
+tap_is "a field of our id that does not parse: stored, nothing read from it" \
+    "$RC:$(row broken@example.org dmarc)" "0:-"
+tap_like "a field of our id that does not parse: mail.log warns" "$ERR" \
+    "Q1: ignored an Authentication-Results field of $ID: a comment is not closed"
+
 # --- sender_policy = require-dmarc-pass ----------------------------------------
 message "$T/p1.eml" p1@example.org "Bob <bob@example.org>" "Sounds good." "${AR_PASS[@]}"
 deliver "$T/dmarc.conf" "$T/p1.eml"
