@@ -18,9 +18,11 @@
 #   A  smtpd_milters = replygate, opendkim, opendmarc; replygate deletes every
 #      inbound Authentication-Results claiming authserv_id;
 #   B  smtpd_milters = opendkim, opendmarc, replygate; OpenDKIM removes them
-#      (RemoveARFrom = the authserv-id, RemoveARAll = yes), and replygate's
+#      (RemoveARFrom = the authserv-id and RemoveARAll = yes, or RemoveARAll
+#      alone, which applies to fields of its AuthservID), and replygate's
 #      deletion is off (milter_remove_authentication_results = no), since it
-#      would delete the verifiers' own headers.
+#      would delete the verifiers' own headers. With RemoveARFrom alone
+#      OpenDKIM removes only fields that carry a DKIM result (a control).
 # In each: a signed message passes and is stored with dmarc=pass; a tampered
 # and an unsigned one from the domain fail; forged headers claiming our
 # authserv-id never reach the agent and never count. A forged DMARC pass
@@ -395,10 +397,13 @@ case_stored "control B: with RemoveARFrom alone a forged pass counts (RemoveARAl
     b-control "pass|-|-|pass|$DOMAIN|true"
 tap_is "control B: ... it keeps the forged fields without a DKIM result" "$(forged_left "$MID")" 2
 
-echo "# [${SECONDS}s] control: OpenDKIM first with RemoveARAll alone"
+echo "# [${SECONDS}s] composition B with RemoveARAll alone (OpenDKIM's AuthservID is the id)"
 start_opendkim "RemoveARAll yes"
-new_message b-control-all && forge b-control-all && send b-control-all 192.0.2.4
-case_stored "control B: RemoveARAll alone removes nothing of another host name: a forged pass counts" \
-    b-control-all "pass|-|-|pass|$DOMAIN|true"
+new_message b-all && forge b-all && send b-all 192.0.2.4
+case_stored "B, RemoveARAll alone: forged passes never count" b-all "-|-|-|-|$DOMAIN|false"
+tap_is "B, RemoveARAll alone: no forged field reached the agent" "$(forged_left "$MID")" 0
+new_message b-all-signed && sign b-all-signed && send b-all-signed 192.0.2.2
+case_stored "B, RemoveARAll alone: a signed message is stored with dmarc pass" b-all-signed \
+    "pass|pass|$DOMAIN|pass|$DOMAIN|true"
 
 tap_done
