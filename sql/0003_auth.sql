@@ -1,14 +1,17 @@
 -- 0003_auth.sql - who sent a reply (issue 17): what our verifiers found, the
 -- From check against the application's own address list, action addresses.
 --
--- Applied by `replygate migrate` inside one transaction. Expand only: new
--- nullable columns and a new table, so an agent one version behind keeps
--- storing replies while several MX hosts are upgraded one by one.
+-- Applied by `replygate migrate` inside one transaction, on top of
+-- 0002_application.sql. Expand only: new nullable columns (action has a
+-- default) and a new table, so an agent one version behind keeps storing
+-- replies while several MX hosts are upgraded one by one.
 --
 -- replygate.messages          + the verifiers' results, the From check, action
 -- replygate.user_addresses    the addresses each user may reply from, filled
 --                             by the application
 -- replygate.processed_replies + the new columns, appended at the end
+-- replygate.role_grants       + the writer reads user_addresses, the
+--                               application maintains it
 
 -- What the delivery agent read from the Authentication-Results headers of
 -- our own authserv-id (replygate.conf(5): authserv_id). NULL: not known.
@@ -43,7 +46,8 @@ CREATE TABLE replygate.user_addresses (
 CREATE UNIQUE INDEX user_addresses_user_address_key
     ON replygate.user_addresses (user_id, lower(address));
 
--- The view the application reads, with the new columns at the end.
+-- The view the application reads: 0002's definition, the new columns
+-- appended at the end (replygate-app(7)'s compatibility promise).
 CREATE OR REPLACE VIEW replygate.processed_replies AS
 SELECT m.id,
        m.key_kind    AS kind,
@@ -52,7 +56,10 @@ SELECT m.id,
        m.key_user    AS user_id,
        m.key_source  AS source,
        m.sender,
-       m.recipient,
+       coalesce(m.recipient,
+                (SELECT r.recipient FROM replygate.reply_recipients r
+                  WHERE r.reply_id = m.id ORDER BY r.received_at, r.recipient LIMIT 1))
+                     AS recipient,
        m.from_name,
        m.from_address,
        m.subject,
@@ -70,6 +77,19 @@ SELECT m.id,
        m.received_at,
        m.committed_at,
        (SELECT count(*) FROM replygate.attachments a WHERE a.reply_id = m.id) AS attachment_count,
+       -- appended by 0002
+       m.state,
+       m.attempts,
+       m.last_error,
+       m.retry_at,
+       m.claimed_by,
+       m.claimed_until,
+       m.claim_token,
+       m.done_at,
+       ARRAY(SELECT r.recipient FROM replygate.reply_recipients r
+              WHERE r.reply_id = m.id ORDER BY r.received_at, r.recipient) AS recipients,
+       m.fingerprint,
+       -- appended by 0003
        m.spf,
        m.dkim,
        m.dkim_domain,
@@ -80,4 +100,17 @@ SELECT m.id,
        m.aligned,
        m.sender_verified,
        m.authserv_id
-  FROM replygate.messages m;
+  FROM replygate.messages m
+ WHERE NOT m.is_test;
+
+-- SPEC section 8's matrix: the delivery programs read the table (from_check),
+-- the application maintains it. `replygate migrate` runs apply_grants()
+-- after every run; calling it here too keeps a migration applied by hand
+-- complete.
+INSERT INTO replygate.role_grants (role, kind, object, privilege) VALUES
+    ('replygate_writer', 'table', 'replygate.user_addresses', 'SELECT'),
+    ('replygate_app',    'table', 'replygate.user_addresses', 'SELECT'),
+    ('replygate_app',    'table', 'replygate.user_addresses', 'INSERT'),
+    ('replygate_app',    'table', 'replygate.user_addresses', 'UPDATE'),
+    ('replygate_app',    'table', 'replygate.user_addresses', 'DELETE');
+SELECT replygate.apply_grants();

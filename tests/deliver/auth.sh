@@ -47,7 +47,7 @@ write_config() {
     {
         echo "reply_domain = reply.example.com"
         echo "secrets_file = $T/secrets"
-        echo "database = $PG_CONNINFO"
+        echo "database = host=$PG_DIR dbname=replygate user=rg_writer"
         echo "spool_directory = $SPOOL"
         echo "processor_log = $T/replygate.log"
         echo "authserv_id = $ID"
@@ -107,8 +107,13 @@ row() {
 # failed_reason - the reason file of the newest refusal in failure/
 failed_reason() { cat "$(ls -t "$SPOOL"/failure/*.reason 2>/dev/null | head -1)" 2>/dev/null; }
 
-out=$("$CLI" migrate --config "$T/record.conf" 2>&1)
+out=$("$CLI" migrate --create-roles --database "$PG_CONNINFO" 2>&1)
 tap_like "migrate applies 0003_auth.sql" "$out" "applied 0003_auth\.sql"
+# The agent connects as a writer, the application as replygate_app (SPEC 8).
+pg_psql -c "CREATE ROLE rg_writer LOGIN IN ROLE replygate_writer" \
+    -c "CREATE ROLE rg_app LOGIN IN ROLE replygate_app" >/dev/null
+# as ROLE SQL - one statement as that login
+as() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "host=$PG_DIR dbname=replygate user=$1" -c "$2" 2>&1; }
 
 AR_PASS=(
     "Authentication-Results: $ID; dkim=pass (2048-bit key) header.d=example.org header.i=@example.org"
@@ -174,9 +179,22 @@ tap_like "require-dmarc-pass without authserv_id: a configuration error defers" 
     '^75:4\.3\.5 configuration error: .*needs "authserv_id"'
 
 # --- from_check ----------------------------------------------------------------
-# The application's table: user 5 may write from two addresses.
-pg_value "INSERT INTO replygate.user_addresses (user_id, address)
-          VALUES (5, 'Bob@Example.org'), (5, 'bob@work.example'), (6, 'carol@other.example')" >/dev/null
+# The application's table, filled by the application's role: user 5 may
+# write from two addresses.
+tap_is "user_addresses: the application fills it" \
+    "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address)
+                   VALUES (5, 'Bob@Example.org'), (5, 'bob@work.example'), (6, 'carol@other.example')")" ""
+tap_like "user_addresses: one address once per user, in any case" \
+    "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address) VALUES (5, 'BOB@example.ORG')")" \
+    "duplicate key value violates unique constraint \"user_addresses_user_address_key\""
+tap_like "user_addresses: an address is local@domain" \
+    "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address) VALUES (5, 'bob')")" \
+    "violates check constraint"
+tap_like "user_addresses: the writer reads it and may not change it" \
+    "$(as rg_writer "SELECT count(*) FROM replygate.user_addresses")|$(as rg_writer "DELETE FROM replygate.user_addresses")" \
+    "^3\|.*permission denied for table user_addresses"
+tap_is "user_addresses: the application reads the new columns" \
+    "$(as rg_app "SELECT count(*) FROM replygate.processed_replies WHERE dmarc = 'pass' AND authserv_id = '$ID'")" 2
 message "$T/f1.eml" f1@example.org "Bob <bob@example.org>" "Sounds good."
 deliver "$T/record.conf" "$T/f1.eml" "$ADDR" BOB@example.ORG
 tap_is "from_check record: From and sender are user 5's (any case)" \
