@@ -187,6 +187,9 @@ tap_is "user_addresses: the application fills it" \
 tap_like "user_addresses: one address once per user, in any case" \
     "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address) VALUES (5, 'BOB@example.ORG')")" \
     "duplicate key value violates unique constraint \"user_addresses_user_address_key\""
+tap_is "user_addresses: the documented upsert (replygate-app(7)) keeps one row" \
+    "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address) VALUES (5, 'BOB@example.ORG')
+                   ON CONFLICT (user_id, lower(address)) DO NOTHING")|$(pg_value "SELECT count(*) FROM replygate.user_addresses WHERE user_id = 5")" "|2"
 tap_like "user_addresses: an address is local@domain" \
     "$(as rg_app "INSERT INTO replygate.user_addresses (user_id, address) VALUES (5, 'bob')")" \
     "violates check constraint"
