@@ -16,7 +16,8 @@
 #include "rg-error.h"
 
 typedef enum {
-    KIND_STRING, /* any non-empty text, at offset (char *) */
+    KIND_STRING, /* any non-empty text, at offset (char *); a row whose default
+                  * is "" may also be set empty, which leaves NULL there */
     KIND_PATH,   /* an absolute path, at offset (char *) */
     KIND_BOOL,   /* yes/no, at offset (gboolean) */
     KIND_TLS,
@@ -30,6 +31,7 @@ typedef enum {
     KIND_SOCKET,   /* unix:/path or inet:port@host, at offset (char *) */
     KIND_WORD,     /* address_prefix: letters, digits, dot, dash, underscore */
     KIND_SEP,      /* address_separator: one punctuation character */
+    KIND_KINDS,    /* a list of reply-address kinds ([a-z]{1,16}), at offset (char **) */
 } ValueKind;
 
 typedef struct {
@@ -68,7 +70,10 @@ typedef struct {
     X(milter_remove_authentication_results, KIND_BOOL, "yes",                                      \
       FIELD(milter_remove_authentication_results), NULL)                                           \
     X(metrics_textfile, KIND_PATH, "/var/lib/prometheus/node-exporter/replygate.prom",             \
-      FIELD(metrics_textfile), NULL)
+      FIELD(metrics_textfile), NULL)                                                               \
+    X(sender_policy, KIND_CHOICE, "record", FIELD(sender_policy), "record|require-dmarc-pass")     \
+    X(from_check, KIND_CHOICE, "record", FIELD(from_check), "record|require")                      \
+    X(action_kinds, KIND_KINDS, "", FIELD(action_kinds), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -160,6 +165,7 @@ config_free(Config *config)
     g_free(config->authserv_id);
     g_free(config->milter_socket_group);
     g_free(config->metrics_textfile);
+    g_strfreev(config->action_kinds);
     g_free(config);
 }
 
@@ -175,6 +181,19 @@ config_is_reply_domain(const Config *config, const char *domain)
     folded = domain_fold(domain);
     for (guint i = 0; i < config->reply_domains->len; i++) {
         if (strcmp(g_ptr_array_index(config->reply_domains, i), folded) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* config_is_action_kind - is kind (any case) one of action_kinds? */
+gboolean
+config_is_action_kind(const Config *config, const char *kind)
+{
+    if (config == NULL || kind == NULL || config->action_kinds == NULL)
+        return FALSE;
+    for (char **k = config->action_kinds; *k != NULL; k++) {
+        if (g_ascii_strcasecmp(*k, kind) == 0)
             return TRUE;
     }
     return FALSE;
@@ -522,6 +541,23 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         g_free(config->address_prefix);
         config->address_prefix = g_ascii_strdown(value, -1);
         return TRUE;
+    case KIND_KINDS: {
+        g_auto(GStrv) words = g_strsplit_set(value, ", \t", -1);
+        g_autoptr(GStrvBuilder) kinds = g_strv_builder_new();
+        for (guint i = 0; words[i] != NULL; i++) {
+            gsize n = strlen(words[i]);
+            if (n == 0)
+                continue;
+            if (n > 16 || strspn(words[i], "abcdefghijklmnopqrstuvwxyz") != n) {
+                *why = "must be kinds of reply addresses: 1 to 16 letters a-z each";
+                return FALSE;
+            }
+            g_strv_builder_add(kinds, words[i]);
+        }
+        g_strfreev(*(char ***)G_STRUCT_MEMBER_P(config, name->offset));
+        *(char ***)G_STRUCT_MEMBER_P(config, name->offset) = g_strv_builder_end(kinds);
+        return TRUE;
+    }
     case KIND_SEP:
         if (strlen(value) != 1 || strchr("+-_=.", value[0]) == NULL) {
             *why = "must be one of + - _ = .";
@@ -663,6 +699,15 @@ config_parse(const char *text, gsize len, const char *filename, GError **error)
                     filename);
         return NULL;
     }
+    if (config->sender_policy == SENDER_POLICY_REQUIRE_DMARC_PASS &&
+        (config->authserv_id == NULL || *config->authserv_id == '\0')) {
+        /* Without it no verdict can be trusted, so every reply would be refused. */
+        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG,
+                    "%s: \"sender_policy = require-dmarc-pass\" needs \"authserv_id\", the id "
+                    "your DMARC verifier writes",
+                    filename);
+        return NULL;
+    }
     return g_steal_pointer(&config);
 }
 
@@ -706,6 +751,12 @@ config_value_text(const Config *config, const char *name)
                                *(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
     case KIND_DURATION:
         return config_format_duration(*(const guint64 *)G_STRUCT_MEMBER_P(config, row->offset));
+    case KIND_KINDS: {
+        char *const *kinds = *(char **const *)G_STRUCT_MEMBER_P(config, row->offset);
+        if (kinds == NULL || kinds[0] == NULL)
+            return g_strdup("none");
+        return g_strjoinv(" ", (char **)kinds);
+    }
     case KIND_STRING:
     case KIND_PATH:
     case KIND_SOCKET: {

@@ -17,6 +17,18 @@ typedef enum {
     AUTO_SUBMITTED_DISCARD,
 } AutoSubmittedAction;
 
+/* sender_policy: what the agent demands of the verifiers' results (authres.h). */
+typedef enum {
+    SENDER_POLICY_RECORD,             /* store the results, refuse nothing */
+    SENDER_POLICY_REQUIRE_DMARC_PASS, /* refuse a message without dmarc=pass for its From */
+} SenderPolicy;
+
+/* from_check: does From have to be one of the key's user's addresses? */
+typedef enum {
+    FROM_CHECK_RECORD,  /* store whether it is */
+    FROM_CHECK_REQUIRE, /* refuse when it is not */
+} FromCheck;
+
 /* One static_address line: a full address standing for kind and target, user 0. */
 typedef struct {
     char *address; /* lower case */
@@ -48,6 +60,9 @@ typedef struct {
     char *milter_socket_group;     /* the group of the milter's unix socket ("postfix") */
     gboolean milter_remove_authentication_results; /* delete inbound ones claiming authserv_id */
     char *metrics_textfile; /* where `replygate metrics --write` puts its text */
+    int sender_policy;   /* SenderPolicy */
+    int from_check;      /* FromCheck */
+    char **action_kinds; /* kinds that may come with an empty body (NULL-terminated) */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */
@@ -67,6 +82,9 @@ const char *const *config_names(void);
 
 /* config_is_reply_domain - is domain (any case) one of the reply domains? */
 gboolean config_is_reply_domain(const Config *config, const char *domain);
+
+/* config_is_action_kind - is kind (any case) one of action_kinds? */
+gboolean config_is_action_kind(const Config *config, const char *kind);
 
 /* config_unix_socket_path - the file of a unix: or local: milter socket (or a
  * bare absolute path) inside socket, else NULL */

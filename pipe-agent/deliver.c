@@ -38,6 +38,7 @@
 #include "db.h"
 #include "delivery.h"
 #include "evaluate.h"
+#include "fromcheck.h"
 #include "maillog.h"
 #include "countfile.h"
 #include "proclog.h"
@@ -194,6 +195,17 @@ dry_run(Options *opt)
     if (too_big)
         return dry_run_refusal(EX_DATAERR, "5.3.4 message too big");
     verdict = evaluate_message_full(config, ring, raw, opt->sender, opt->recipient, opt->queue_id);
+    /* The from check reads the database only when it can change the outcome,
+     * so a dry run with from_check = record needs no database. */
+    if (verdict->exit_status == EX_OK && config->from_check == FROM_CHECK_REQUIRE &&
+        fromcheck_needed(verdict)) {
+        g_autoptr(PGconn) conn = db_connect_start(config->database, "replygate-deliver");
+
+        if (!fromcheck_apply(conn, config, verdict, opt->sender, &error)) {
+            status = g_strdup_printf("4.3.0 from check: %s", error->message);
+            return dry_run_refusal(EX_TEMPFAIL, status);
+        }
+    }
     json = verdict_to_json(verdict);
     printf("%s\n", json);
     return verdict->exit_status;

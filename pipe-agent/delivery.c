@@ -3,7 +3,9 @@
  *
  * The steps, for one message and one recipient:
  *   1. write the bytes into new/ (fsync'd file and folder);
- *   2. evaluate_message_full(): parse, auto-submitted, key, empty reply;
+ *   2. evaluate_message_full(): parse, auto-submitted, key, sender_policy,
+ *      empty reply; then for a reply to store, from_check's lookup
+ *      (fromcheck.c), which may refuse it;
  *   3. a reply to store: one transaction (store.c), then the copy moves to
  *      success/; a permanent refusal: the copy moves to failure/ beside a
  *      NAME.reason file; a temporary failure: the copy is removed, because
@@ -25,6 +27,7 @@
 #include "db.h"
 #include "delivery.h"
 #include "evaluate.h"
+#include "fromcheck.h"
 #include "maillog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
@@ -329,6 +332,20 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
     return outcome;
 }
 
+/* from_check - from_check's lookup for a reply about to be stored, in the
+ * connection the row will use; it may turn the verdict into a 77 5.7.1
+ * refusal. FALSE when the database cannot answer: the caller defers. */
+static gboolean
+from_check(Delivery *d, Verdict *v, GError **error)
+{
+    PGconn *conn;
+
+    if (!fromcheck_needed(v))
+        return TRUE;
+    conn = d->ctx->connect(d->ctx->connect_data, error);
+    return conn != NULL && fromcheck_apply(conn, d->ctx->config, v, d->env->sender, error);
+}
+
 /* delivery_run - see delivery.h */
 DeliveryOutcome *
 delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *raw, gboolean over)
@@ -357,6 +374,9 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     if (verdict->tls_refused != NULL)
         maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
                         d.queue_id, verdict->tls_refused);
+    if (verdict->auth != NULL && verdict->auth->ignored != NULL)
+        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d.queue_id,
+                        verdict->auth->authserv_id, verdict->auth->ignored);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else
@@ -365,7 +385,12 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     proclog_info(ctx->proclog, "replygate: processing <%s>", esc);
     proclog_debug(ctx->proclog, "Matched %s", spool_path);
 
-    if (verdict->exit_status == EX_OK && verdict->message) {
+    if (verdict->exit_status == EX_OK && !from_check(&d, verdict, &error)) {
+        g_autofree char *status = delivery_tempfail_status(error);
+
+        spool_remove(spool_path, NULL);
+        outcome = defer(&d, status, dedup_id);
+    } else if (verdict->exit_status == EX_OK && verdict->message) {
         outcome = accept_message(&d, verdict, spool_path, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
         spool_remove(spool_path, NULL);

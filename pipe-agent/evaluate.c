@@ -2,10 +2,12 @@
  * evaluate.c - the agent's decision about one message (SPEC sections 3 to 5).
  *
  * The order is: parse (65 5.6.0 when the bytes are no message), auto-submitted
- * (77 5.7.1), key (67 5.1.1), empty reply (65 5.6.0), else 0 2.0.0. The key is
+ * (77 5.7.1), key (67 5.1.1), sender_policy (77 5.7.1, auth.c), empty reply
+ * (65 5.6.0; never for a kind in action_kinds), else 0 2.0.0. The key is
  * looked up even for an auto-submitted message, so --dry-run shows it. A reply
  * that is only an attachment is a reply: it is empty only when it has no text
- * and no attachment. No I/O here: deliver.c stores or prints the verdict.
+ * and no attachment. No I/O here: deliver.c stores or prints the verdict, and
+ * runs the from check, which needs the database.
  */
 #include <string.h>
 
@@ -90,6 +92,7 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
 {
     Verdict *verdict = g_new0(Verdict, 1);
     g_autoptr(GError) error = NULL;
+    g_autofree char *refusal = NULL;
     Message *message;
 
     message = message_parse(raw, &error);
@@ -100,12 +103,16 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
         return verdict;
     }
     verdict->message = message;
+    verdict->from_verified = verdict->sender_verified = -1;
     evaluate_tls(verdict, ring, message, queue_id);
     verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
                                                 message->headers->len, sender);
     verdict->have_key =
         keyfind_lookup(config, ring, recipient, (const HeaderField *)(void *)message->headers->data,
                        message->headers->len, &verdict->key, &verdict->key_source);
+    verdict->auth = auth_results_read(config, (const HeaderField *)(void *)message->headers->data,
+                                      message->headers->len, message->from_address);
+    verdict->action = verdict->have_key && config_is_action_kind(config, verdict->key.kind);
 
     if (verdict->auto_submitted != NULL) {
         g_autofree char *why = evaluate_printable(verdict->auto_submitted);
@@ -115,7 +122,10 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
     } else if (!verdict->have_key) {
         evaluate_set(verdict, 67,
                      g_strdup("5.1.1 no valid reply key in the recipient or the headers"));
-    } else if (evaluate_is_blank(message->reply_text) && message->attachments->len == 0) {
+    } else if ((refusal = auth_policy_refusal(config, verdict->auth)) != NULL) {
+        evaluate_set(verdict, 77, evaluate_printable(refusal));
+    } else if (!verdict->action && evaluate_is_blank(message->reply_text) &&
+               message->attachments->len == 0) {
         evaluate_set(verdict, 65,
                      g_strdup("5.6.0 the reply is empty: write above the quoted text"));
     } else {
@@ -133,6 +143,7 @@ verdict_new_refusal(int exit_status, const char *status)
 {
     Verdict *verdict = g_new0(Verdict, 1);
 
+    verdict->from_verified = verdict->sender_verified = -1;
     evaluate_set(verdict, exit_status, evaluate_printable(status));
     return verdict;
 }
@@ -230,6 +241,48 @@ evaluate_json_message(GString *out, const Message *m, gboolean *first)
     g_string_append_c(out, ']');
 }
 
+/* evaluate_json_tristate - 1, 0, -1 as true, false, null */
+static void
+evaluate_json_tristate(GString *out, int value)
+{
+    g_string_append(out, value > 0 ? "true" : value == 0 ? "false" : "null");
+}
+
+/* evaluate_json_auth - the "auth" member's value: null when authserv_id is
+ * unset (nothing was checked), else what our verifiers recorded */
+static void
+evaluate_json_auth(GString *out, const AuthResults *auth)
+{
+    gboolean first = TRUE;
+
+    if (auth == NULL || auth->authserv_id == NULL) {
+        g_string_append(out, "null");
+        return;
+    }
+    g_string_append_c(out, '{');
+    json_append_member(out, "authserv_id", &first);
+    json_append_string(out, auth->authserv_id);
+    json_append_member(out, "spf", &first);
+    json_append_string(out, auth->spf);
+    json_append_member(out, "spf_domain", &first);
+    json_append_string(out, auth->spf_domain);
+    json_append_member(out, "dkim", &first);
+    json_append_string(out, auth->dkim);
+    json_append_member(out, "dkim_domain", &first);
+    json_append_string(out, auth->dkim_domain);
+    json_append_member(out, "dmarc", &first);
+    json_append_string(out, auth->dmarc);
+    json_append_member(out, "dmarc_domain", &first);
+    json_append_string(out, auth->dmarc_domain);
+    json_append_member(out, "from_domain", &first);
+    json_append_string(out, auth->from_domain);
+    json_append_member(out, "aligned", &first);
+    evaluate_json_tristate(out, auth->aligned);
+    json_append_member(out, "ignored", &first);
+    json_append_string(out, auth->ignored);
+    g_string_append_c(out, '}');
+}
+
 /* verdict_to_json - see evaluate.h */
 char *
 verdict_to_json(const Verdict *verdict)
@@ -268,6 +321,14 @@ verdict_to_json(const Verdict *verdict)
     } else {
         g_string_append(out, "null");
     }
+    json_append_member(out, "auth", &first);
+    evaluate_json_auth(out, verdict->auth);
+    json_append_member(out, "from_verified", &first);
+    evaluate_json_tristate(out, verdict->from_verified);
+    json_append_member(out, "sender_verified", &first);
+    evaluate_json_tristate(out, verdict->sender_verified);
+    json_append_member(out, "action", &first);
+    g_string_append(out, verdict->action ? "true" : "false");
     json_append_member(out, "warnings", &first);
     g_string_append_c(out, '[');
     for (guint i = 0; m != NULL && i < m->warnings->len; i++) {
@@ -291,6 +352,7 @@ verdict_free(Verdict *verdict)
     if (verdict == NULL)
         return;
     message_free(verdict->message);
+    auth_results_free(verdict->auth);
     g_free(verdict->auto_submitted);
     g_free(verdict->tls_version);
     g_free(verdict->tls_cipher);

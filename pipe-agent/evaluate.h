@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include "address.h"
+#include "auth.h"
 #include "config.h"
 #include "message.h"
 
@@ -24,6 +25,10 @@ typedef struct {
     char *tls_cipher;        /* likewise */
     int tls_bits;            /* likewise, 0 when unknown */
     const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
+    AuthResults *auth;       /* our verifiers' results (auth.h), or NULL without a message */
+    gboolean action;         /* the key's kind is one of action_kinds: an empty body is fine */
+    int from_verified;       /* From is the key's user's: 1, 0, or -1 not checked (fromcheck.h) */
+    int sender_verified;     /* the envelope sender is: likewise */
     int exit_status;         /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;

@@ -22,7 +22,7 @@
 
 /* Up to this many attachments go in the one statement (9 parameters each). */
 #define STORE_INLINE_ATTACHMENTS 32
-#define STORE_MESSAGE_PARAMS 25
+#define STORE_MESSAGE_PARAMS 35
 #define STORE_ATTACHMENT_PARAMS 9
 
 static const char insert_message_sql[] =
@@ -30,9 +30,11 @@ static const char insert_message_sql[] =
     " client_address, sender, key_kind, key_target, key_user, key_source, subject,"
     " from_name, from_address, date, in_reply_to, message_references, body_text,"
     " reply_text, quoted_text, body_html, tls_version, tls_cipher, tls_bits, raw_size,"
-    " raw_sha256)"
+    " raw_sha256, authserv_id, spf, dkim, dkim_domain, dmarc, from_domain, aligned,"
+    " from_verified, sender_verified, action)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-    " $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+    " $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32,"
+    " $33, $34, $35)"
     " ON CONFLICT (message_id, recipient) DO NOTHING RETURNING id";
 
 static const char existing_sql[] =
@@ -194,7 +196,32 @@ insert_attachments(PGconn *conn, Params *params, const char *reply_id, const Mes
     return TRUE;
 }
 
-/* message_values - the 25 parameters of the message row */
+/* tristate - 1, 0, -1 as a boolean parameter: true, false, NULL */
+static const char *
+tristate(int value)
+{
+    return value > 0 ? "true" : value == 0 ? "false" : NULL;
+}
+
+/* auth_values - parameters 26 to 35: who sent it (auth.h, sql/0003_auth.sql) */
+static void
+auth_values(Params *params, const Verdict *v, const char **values)
+{
+    const AuthResults *a = v->auth;
+
+    values[0] = a != NULL ? text_param(params, a->authserv_id) : NULL;
+    values[1] = a != NULL ? text_param(params, a->spf) : NULL;
+    values[2] = a != NULL ? text_param(params, a->dkim) : NULL;
+    values[3] = a != NULL ? text_param(params, a->dkim_domain) : NULL;
+    values[4] = a != NULL ? text_param(params, a->dmarc) : NULL;
+    values[5] = a != NULL ? text_param(params, a->from_domain) : NULL;
+    values[6] = a != NULL ? tristate(a->aligned) : NULL;
+    values[7] = tristate(v->from_verified);
+    values[8] = tristate(v->sender_verified);
+    values[9] = v->action ? "true" : "false";
+}
+
+/* message_values - the 35 parameters of the message row */
 static void
 message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const char *dedup,
                const char *recipient, const char **values)
@@ -229,6 +256,7 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[24] = m->raw ? own(params, message_sha256_hex(g_bytes_get_data(m->raw, NULL),
                                                          g_bytes_get_size(m->raw)))
                         : NULL;
+    auth_values(params, v, values + 25);
 }
 
 /* find_existing - the id of the row a duplicate delivery ran into */

@@ -42,7 +42,8 @@ tap_is "create-roles without CREATEROLE: no role, no schema made" \
     "$(pg_value "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'replygate\_%'")/$("$PG_BIN/psql" -X -A -t "host=$PG_DIR dbname=fresh user=postgres" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'replygate'")" "0/0"
 out=$("$CLI" migrate --create-roles --database "host=$PG_DIR dbname=fresh user=rg_creator" 2>&1); rc=$?
 tap_is "create-roles with CREATEROLE: exit 0" "$rc:$out" "0:applied 0001_init.sql
-applied 0002_application.sql"
+applied 0002_application.sql
+applied 0003_auth.sql"
 tap_is "create-roles with CREATEROLE: the three roles, NOLOGIN" \
     "$(pg_value "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'replygate\_%'")" \
     "replygate_app:false replygate_owner:false replygate_writer:false"
@@ -51,7 +52,7 @@ tap_is "create-roles with CREATEROLE: the schema belongs to replygate_owner, gra
     "replygate_owner/0"
 tap_is "create-roles twice: nothing to apply, exit 0" \
     "$("$CLI" migrate --create-roles --database "host=$PG_DIR dbname=fresh user=rg_creator" 2>&1; echo ":$?")" \
-    "nothing to apply: the schema is at 0002_application.sql
+    "nothing to apply: the schema is at 0003_auth.sql
 :0"
 
 # --- the previous version's schema, filled by the previous version's agent -----
@@ -109,12 +110,12 @@ tap_is "grants: no problem reported once the roles exist" \
 tap_is "grants: everything in the schema belongs to replygate_owner" \
     "$(pg_value "SELECT count(*) FROM pg_class WHERE relnamespace = 'replygate'::regnamespace AND relkind IN ('r','v','S') AND relowner <> 'replygate_owner'::regrole")/$(pg_value "SELECT count(*) FROM pg_proc WHERE pronamespace = 'replygate'::regnamespace AND proowner <> 'replygate_owner'::regrole")/$(pg_value "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'replygate'")" \
     "0/0/replygate_owner"
-tap_is "grants: replygate_app holds exactly the views and the queue functions" \
+tap_is "grants: replygate_app holds exactly the views, the queue functions and user_addresses" \
     "$(pg_value "SELECT string_agg(kind || ' ' || object || ' ' || privilege, '; ' ORDER BY kind, object, privilege) FROM replygate.granted_privileges() WHERE role = 'replygate_app'")" \
-    "function replygate.ack(bigint,uuid) EXECUTE; function replygate.claim(text,integer,interval) EXECUTE; function replygate.extend(bigint,uuid,interval) EXECUTE; function replygate.fail(bigint,uuid,text,timestamp with time zone) EXECUTE; function replygate.forget(bigint) EXECUTE; schema replygate USAGE; table replygate.processed_replies SELECT; table replygate.refused_replies SELECT; table replygate.reply_attachments SELECT"
+    "function replygate.ack(bigint,uuid) EXECUTE; function replygate.claim(text,integer,interval) EXECUTE; function replygate.extend(bigint,uuid,interval) EXECUTE; function replygate.fail(bigint,uuid,text,timestamp with time zone) EXECUTE; function replygate.forget(bigint) EXECUTE; schema replygate USAGE; table replygate.processed_replies SELECT; table replygate.refused_replies SELECT; table replygate.reply_attachments SELECT; table replygate.user_addresses DELETE; table replygate.user_addresses INSERT; table replygate.user_addresses SELECT; table replygate.user_addresses UPDATE"
 tap_is "grants: replygate_writer inserts and reads what delivery needs, nothing more" \
     "$(pg_value "SELECT string_agg(kind || ' ' || object || ' ' || privilege, '; ' ORDER BY kind, object, privilege) FROM replygate.granted_privileges() WHERE role = 'replygate_writer'")" \
-    "function replygate.grant_problems() EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT"
+    "function replygate.grant_problems() EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT; table replygate.user_addresses SELECT"
 tap_is "grants: PUBLIC may execute no replygate function" \
     "$(pg_value "SELECT count(*) FROM replygate.granted_privileges() WHERE role = 'PUBLIC'")" 0
 tap_like "grants: the app cannot read the table" "$(as rg_app "SELECT count(*) FROM replygate.messages")" \

@@ -448,7 +448,7 @@ pg_value "CREATE DATABASE unmigrated" >/dev/null
 write_config "$T/unmigrated.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=unmigrated user=postgres|" "$T/unmigrated.conf"
 message "$T/u.eml" "u@example.org" "u" "To a database without the schema."
-check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*replygate\.messages'
+check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*relation "replygate\.(messages|user_addresses)" does not exist'
 write_config "$T/nodb.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|" "$T/nodb.conf"
 check_defer "no such database" "$T/nodb.conf" "$T/u.eml" '^4\.3\.0 database unreachable'

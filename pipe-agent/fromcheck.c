@@ -1,0 +1,94 @@
+/*
+ * fromcheck.c - may this address speak for the key's user? (fromcheck.h)
+ *
+ * One query, both addresses, through db_exec(); addresses are compared in
+ * lower case, which the unique index on (user_id, lower(address)) serves.
+ */
+#include <string.h>
+
+#include "db.h"
+#include "fromcheck.h"
+#include "rg-autoptr.h"
+
+static const char lookup_sql[] =
+    "SELECT CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM"
+    " replygate.user_addresses WHERE user_id = $1::numeric AND lower(address) = lower($2::text))"
+    " END, CASE WHEN $3::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM"
+    " replygate.user_addresses WHERE user_id = $1::numeric AND lower(address) = lower($3::text))"
+    " END";
+
+/* fromcheck_needed - see fromcheck.h */
+gboolean
+fromcheck_needed(const Verdict *verdict)
+{
+    return verdict->message != NULL && verdict->have_key && verdict->key.user != 0;
+}
+
+/* fromcheck_value - "t", "f" or NULL (SQL NULL) as 1, 0, -1 */
+static int
+fromcheck_value(const PGresult *res, int column)
+{
+    if (PQgetisnull(res, 0, column))
+        return -1;
+    return strcmp(PQgetvalue(res, 0, column), "t") == 0 ? 1 : 0;
+}
+
+/* fromcheck_address - an address fit for the query: valid UTF-8 without a
+ * NUL, or NULL (new string) */
+static char *
+fromcheck_address(const char *address)
+{
+    if (address == NULL || *address == '\0' || strchr(address, '@') == NULL)
+        return NULL;
+    return g_utf8_make_valid(address, -1);
+}
+
+/* fromcheck_lookup - see fromcheck.h */
+gboolean
+fromcheck_lookup(PGconn *conn, Verdict *verdict, const char *sender, GError **error)
+{
+    g_autofree char *user = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *envelope = NULL;
+    g_autoptr(PGresult) res = NULL;
+    const char *values[3];
+
+    verdict->from_verified = verdict->sender_verified = -1;
+    if (!fromcheck_needed(verdict))
+        return TRUE;
+    user = g_strdup_printf("%" G_GUINT64_FORMAT, verdict->key.user);
+    from = fromcheck_address(verdict->message->from_address);
+    envelope = fromcheck_address(sender);
+    values[0] = user;
+    values[1] = from;
+    values[2] = envelope;
+    res = db_exec(conn, lookup_sql, 3, values, NULL, NULL, error);
+    if (res == NULL)
+        return FALSE;
+    verdict->from_verified = from != NULL ? fromcheck_value(res, 0) : 0;
+    verdict->sender_verified = fromcheck_value(res, 1);
+    return TRUE;
+}
+
+/* fromcheck_apply - see fromcheck.h */
+gboolean
+fromcheck_apply(PGconn *conn, const Config *config, Verdict *verdict, const char *sender,
+                GError **error)
+{
+    char *refusal;
+
+    if (!fromcheck_needed(verdict))
+        return TRUE;
+    if (!db_connect_finish(conn, 0, error) || !fromcheck_lookup(conn, verdict, sender, error))
+        return FALSE;
+    if (verdict->exit_status != 0)
+        return TRUE;
+    refusal = auth_from_refusal(config, verdict->from_verified, verdict->message->from_address,
+                                verdict->key.user);
+    if (refusal != NULL) {
+        verdict->exit_status = 77;
+        g_free(verdict->status);
+        verdict->status = refusal;
+    }
+    return TRUE;
+}
