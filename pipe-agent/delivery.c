@@ -354,6 +354,15 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     delivery_guard(&d, spool_path);
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
+    if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
+        /* As the pipe door's processor-time limit refuses it. */
+        Verdict *refusal = verdict_new_refusal(
+            EX_DATAERR, "5.3.4 message too complex: it took too long to process");
+
+        refusal->message = g_steal_pointer(&verdict->message);
+        verdict_free(verdict);
+        verdict = refusal;
+    }
     if (verdict->tls_refused != NULL)
         maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
                         d.queue_id, verdict->tls_refused);
