@@ -150,8 +150,10 @@ session_read_line(Session *s, const Config *config, gboolean *too_long, GError *
             char *line;
 
             s->in_start += len + 1;
-            if (*too_long)
+            if (*too_long || len + 1 > LMTP_LINE_MAX) {
+                *too_long = TRUE;
                 return g_strdup("");
+            }
             if (len > 0 && start[len - 1] == '\r')
                 len--;
             line = g_strndup(start, len);
