@@ -451,7 +451,9 @@ try:
             rss_warm = svc.rss_kb()
     rss_end = svc.rss_kb()
     is_(errors, 0, "%d sessions in a row, each a delivery: all answered" % SESSIONS)
-    ok(rss_end - rss_warm < 8 * 1024,
+    # Under valgrind freed blocks wait in its quarantine, so memory is judged
+    # by its leak check at exit instead (the last case).
+    ok(WRAPPER or rss_end - rss_warm < 8 * 1024,
        "memory after %d sessions within 8 MiB of after %d" % (SESSIONS, warm),
        "rss after %d: %d KiB, after %d: %d KiB" % (warm, rss_warm, SESSIONS, rss_end))
     print("# rss after %d sessions: %d KiB; after %d: %d KiB" % (warm, rss_warm, SESSIONS,
