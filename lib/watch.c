@@ -8,6 +8,7 @@
 
 typedef struct {
     char *path;
+    gboolean identity_only; /* device and inode only, not size and times */
     gboolean exists;
     struct stat st;
 } WatchedFile;
@@ -32,6 +33,8 @@ watch_same(const WatchedFile *a, const WatchedFile *b)
         return FALSE;
     if (!a->exists)
         return TRUE;
+    if (a->identity_only)
+        return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
     return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino &&
            a->st.st_size == b->st.st_size && a->st.st_mtim.tv_sec == b->st.st_mtim.tv_sec &&
            a->st.st_mtim.tv_nsec == b->st.st_mtim.tv_nsec &&
@@ -55,6 +58,16 @@ watch_new(const char *const *paths)
     return watch;
 }
 
+/* watch_add_identity - see watch.h */
+void
+watch_add_identity(Watch *watch, const char *path)
+{
+    WatchedFile file = {.path = g_strdup(path), .identity_only = TRUE};
+
+    watch_take(&file);
+    g_array_append_val(watch->files, file);
+}
+
 /* watch_changed - see watch.h */
 gboolean
 watch_changed(Watch *watch)
@@ -63,7 +76,7 @@ watch_changed(Watch *watch)
 
     for (guint i = 0; i < watch->files->len; i++) {
         WatchedFile *file = &g_array_index(watch->files, WatchedFile, i);
-        WatchedFile now = {.path = file->path};
+        WatchedFile now = {.path = file->path, .identity_only = file->identity_only};
 
         watch_take(&now);
         if (!watch_same(file, &now)) {

@@ -17,6 +17,10 @@ typedef struct Watch Watch;
 /* watch_new - remember the current signature of each path (NULL-terminated) */
 Watch *watch_new(const char *const *paths);
 
+/* watch_add_identity - also watch path, but only for being replaced, removed
+ * or created (a log file that grows is not a change; one rotated away is) */
+void watch_add_identity(Watch *watch, const char *path);
+
 /* watch_changed - has any file changed since watch_new() or the last call
  * that returned TRUE? (the signatures are taken again when it returns TRUE) */
 gboolean watch_changed(Watch *watch);

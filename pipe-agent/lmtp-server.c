@@ -11,7 +11,8 @@
  *   SIGHUP  reload the configuration and secrets; a broken one keeps the old;
  *   SIGTERM stop accepting, let the transactions in flight finish, exit.
  * A timer also reloads when the configuration or the secrets file changed on
- * disk (lib/watch.h), as the milter does, and writes lmtp.prom every 5 s.
+ * disk (lib/watch.h), as the milter does, or the processor log was rotated
+ * away, and writes lmtp.prom every 5 s.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -87,7 +88,8 @@ door_incoming(GSocketService *service, GSocketConnection *connection, GObject *s
     return TRUE;
 }
 
-/* door_watch_reset - watch the configuration and the secrets file it names */
+/* door_watch_reset - watch the configuration, the secrets file it names, and
+ * the processor log (a log rotated away is opened again by the reload) */
 static void
 door_watch_reset(LmtpDoor *door)
 {
@@ -96,6 +98,7 @@ door_watch_reset(LmtpDoor *door)
 
     watch_free(door->watch);
     door->watch = watch_new(paths);
+    watch_add_identity(door->watch, snap->config->processor_log);
 }
 
 /* door_reload - load a new snapshot; a broken one keeps the old */

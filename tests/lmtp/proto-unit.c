@@ -270,6 +270,23 @@ test_watch(void)
     g_file_set_contents(path, "three\n", -1, NULL);
     if (!watch_changed(watch))
         g_test_fail_printf("a file created again is not seen");
+    /* A log that grows is not a change; one rotated away is. */
+    {
+        g_autoptr(Watch) log = watch_new(NULL);
+
+        watch_add_identity(log, path);
+        FILE *f = fopen(path, "a"); /* in place, as a log grows */
+
+        fputs("four four four\n", f);
+        fclose(f);
+        if (watch_changed(log))
+            g_test_fail_printf("a log rewritten in place is seen as replaced");
+        g_rename(path, other);
+        g_file_set_contents(path, "", -1, NULL);
+        if (!watch_changed(log))
+            g_test_fail_printf("a rotated log is not seen");
+        g_unlink(other);
+    }
     g_unlink(path);
     g_rmdir(dir);
 }
