@@ -273,9 +273,10 @@ test_watch(void)
     /* A log that grows is not a change; one rotated away is. */
     {
         g_autoptr(Watch) log = watch_new(NULL);
+        FILE *f;
 
         watch_add_identity(log, path);
-        FILE *f = fopen(path, "a"); /* in place, as a log grows */
+        f = fopen(path, "a"); /* in place, as a log grows */
 
         fputs("four four four\n", f);
         fclose(f);
