@@ -202,8 +202,10 @@ log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id
     g_autofree char *mid = maillog_escape(dedup_id);
 
     g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
-    if (d->env->original_recipient != NULL) {
-        /* Logged for the administrator; the key comes from the recipient. */
+    if (d->env->original_recipient != NULL &&
+        g_ascii_strcasecmp(d->env->original_recipient, d->env->recipient) != 0) {
+        /* Logged for the administrator when it differs (lmtp(8) always
+         * sends one); the key comes from the recipient. */
         g_autofree char *orcpt = maillog_escape(d->env->original_recipient);
         g_string_append_printf(line, ", orcpt=<%s>", orcpt);
     }

@@ -43,7 +43,7 @@ MAILLOG=$D/mail.log
 AGENT=$RG_AGENT_IDENT  # replygate/deliver or replygate/lmtpd (stack_load)
 if [ "$RG_TRANSPORT" = lmtp ]; then
     # lmtp(8) logs as the service's name, relay=the socket.
-    DELIVERED="postfix/replygate-lmtp/lmtp\[[0-9]+\]: %s: to=<%s>, relay=[^,]*lmtp\.sock[^,]*, .*dsn=2\.0\.0, status=sent"
+    DELIVERED="postfix/(replygate-lmtp/)?lmtp\[[0-9]+\]: %s: to=<%s>, relay=[^,]*lmtp\.sock[^,]*, .*dsn=2\.0\.0, status=sent"
 else
     DELIVERED="postfix/pipe\[[0-9]+\]: %s: to=<%s>, relay=replygate, .*dsn=2\.0\.0, status=sent"
 fi
@@ -485,7 +485,10 @@ for p in $up_pids; do running "$p" && alive="$alive $p"; done
 tap_is "scripts/down: master, milter, rsyslogd and postmaster are gone" "$alive" ""
 
 # The test stack itself stops cleanly too.
-st_pids="$(cat "$D/queue/pid/master.pid" "$D/milter.pid" "$D/rsyslog.pid" "$D/lmtpd.pid" 2>/dev/null | tr -s " \n" " ") $(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)"
+st_pids="$(cat "$D/queue/pid/master.pid" "$D/milter.pid" "$D/rsyslog.pid" 2>/dev/null | tr -s " \n" " ") $(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)"
+# (rsyslogd writes its pid without a newline: each file on its own)
+[ "$RG_TRANSPORT" = lmtp ] && st_pids="$st_pids $(cat "$D/lmtpd.pid" 2>/dev/null)"
+echo "# the test stack's daemons: $st_pids"
 stack_down "$D" >/dev/null 2>&1
 alive=
 for p in $st_pids; do running "$p" && alive="$alive $p"; done
