@@ -65,8 +65,8 @@ test_sign_verify(void)
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *address = sign(config, ring, cases[i].kind, cases[i].target,
-                                        cases[i].user);
+        g_autofree char *address =
+            sign(config, ring, cases[i].kind, cases[i].target, cases[i].user);
         g_autofree char *upper = g_ascii_strup(address, -1);
         g_autofree char *bracketed = g_strdup_printf("<%s>", address);
         const char *forms[] = {address, upper, bracketed};
@@ -107,15 +107,14 @@ test_one_char_changes(void)
             got = address_classify(config, ring, changed, NULL, NULL);
             if (got == ADDRESS_KEY || got == ADDRESS_STATIC)
                 test_failf("changed position %zu to '%c': got %s for %s, want refused", pos, *c,
-                        address_class_name(got), changed);
+                           address_class_name(got), changed);
             tried++;
         }
         {
             /* Deleting the character is a one-character change too. */
             g_autofree char *shorter = g_strdup(address);
             memmove(shorter + pos, shorter + pos + 1, len - pos);
-            g_assert_cmpint(address_classify(config, ring, shorter, NULL, NULL), !=,
-                            ADDRESS_KEY);
+            g_assert_cmpint(address_classify(config, ring, shorter, NULL, NULL), !=, ADDRESS_KEY);
         }
     }
     g_assert_cmpuint(tried, >, 1000);
@@ -147,8 +146,7 @@ test_known_answer(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *out = NULL;
     g_autofree char *cmd = g_strdup_printf(
-        "sh -c \"printf %%s i-1-5 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"",
-        SECRET1);
+        "sh -c \"printf %%s i-1-5 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"", SECRET1);
     g_autoptr(Config) config = test_config();
     g_autoptr(KeyRing) ring = test_ring(SECRET1, NULL);
     g_autofree char *address = sign(config, ring, "i", 1, 5);
@@ -166,6 +164,37 @@ test_known_answer(void)
     g_assert_cmpstr(mac, ==, out);
     want = g_strdup_printf("reply+i-1-%s-5@reply.example.com", out);
     g_assert_cmpstr(address, ==, want);
+}
+
+/* The same known answer for keys of every length class HMAC treats apart:
+ * shorter than SHA-256's 64-byte block, exactly one block, and longer (the
+ * key is hashed first). The secret is a run of one printable character. */
+static void
+test_known_answer_key_lengths(void)
+{
+    static const gsize lengths[] = {32, 63, 64, 65, 200};
+
+    for (guint i = 0; i < G_N_ELEMENTS(lengths); i++) {
+        g_autofree char *secret = g_strnfill(lengths[i], 'k');
+        g_autofree char *cmd = g_strdup_printf(
+            "sh -c \"printf %%s i-7-9 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"",
+            secret);
+        const char *secrets[] = {secret, NULL};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(KeyRing) ring = keyring_new(secrets, &error);
+        g_autofree char *out = NULL;
+        char mac[ADDRESS_MAC_HEX + 1];
+        int status = 0;
+
+        g_assert_no_error(error);
+        g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, &error));
+        g_strstrip(out);
+        g_assert_cmpuint(strlen(out), ==, 64);
+        out[ADDRESS_MAC_HEX] = '\0';
+        address_mac(g_ptr_array_index(ring->secrets, 0), "i", 7, 9, mac);
+        if (strcmp(mac, out) != 0)
+            g_test_fail_printf("key of %zu bytes: got %s, want %s", lengths[i], mac, out);
+    }
 }
 
 /* Malformed and foreign addresses are refused with the right class. */
@@ -274,13 +303,13 @@ test_malformed(void)
         AddressClass got = address_classify(config, ring, address, NULL, NULL);
         if (got != cases[i].want)
             test_failf("%s: %s: got %s, want %s", cases[i].label, address, address_class_name(got),
-                    address_class_name(cases[i].want));
+                       address_class_name(cases[i].want));
     }
     for (guint i = 0; i < G_N_ELEMENTS(plain); i++) {
         AddressClass got = address_classify(config, ring, plain[i].address, NULL, NULL);
         if (got != plain[i].want)
             test_failf("%s: %s: got %s, want %s", plain[i].label, plain[i].address,
-                    address_class_name(got), address_class_name(plain[i].want));
+                       address_class_name(got), address_class_name(plain[i].want));
     }
 }
 
@@ -325,8 +354,8 @@ test_secrets_file(void)
         guint want_count;
     } cases[] = {
         {"one secret", SECRET1 "\n", 0600, NULL, 1},
-        {"two secrets, comments, blank lines", "# rotated 2026-11\n\n" SECRET1 "\n" SECRET2,
-         0640, NULL, 2},
+        {"two secrets, comments, blank lines", "# rotated 2026-11\n\n" SECRET1 "\n" SECRET2, 0640,
+         NULL, 2},
         {"CRLF lines", SECRET1 "\r\n" SECRET2 "\r\n", 0600, NULL, 2},
         {"readable by others", SECRET1 "\n", 0644, "has mode 0644", 0},
         {"writable by others", SECRET1 "\n", 0602, "has mode 0602", 0},
@@ -354,7 +383,7 @@ test_secrets_file(void)
             else if (strstr(error->message, cases[i].want_error) == NULL ||
                      strstr(error->message, path) == NULL)
                 test_failf("%s: got \"%s\", want \"%s\" and the file name", cases[i].label,
-                        error->message, cases[i].want_error);
+                           error->message, cases[i].want_error);
             else if (!g_error_matches(error, RG_ERROR, RG_ERROR_CONFIG))
                 test_failf("%s: wrong error code %d", cases[i].label, error->code);
         }
@@ -371,6 +400,7 @@ main(int argc, char **argv)
     g_test_add_func("/address/one-char-changes", test_one_char_changes);
     g_test_add_func("/address/rotation", test_rotation);
     g_test_add_func("/address/known-answer", test_known_answer);
+    g_test_add_func("/address/known-answer-key-lengths", test_known_answer_key_lengths);
     g_test_add_func("/address/malformed", test_malformed);
     g_test_add_func("/address/static", test_static);
     g_test_add_func("/address/secrets-file", test_secrets_file);
