@@ -101,7 +101,13 @@ sql "CREATE TABLE public.fault_flags (name text PRIMARY KEY);
      CREATE TRIGGER fault_sleep BEFORE INSERT ON replygate.messages
          FOR EACH ROW EXECUTE FUNCTION public.fault_sleep();" >"$T/trigger.log"
 MID=$RUN.kill@example.org
-if [ "$RG_TRANSPORT" = lmtp ]; then APP=replygate-lmtpd; else APP=replygate-deliver; fi
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    APP=replygate-lmtpd
+    # The setting above takes effect in new connections: a fresh pool.
+    stack_lmtpd_start "$D" >/dev/null 2>&1 || tap_bail "replygate-lmtpd did not start again"
+else
+    APP=replygate-deliver
+fi
 swaks --server "127.0.0.1:$PORT" --helo client.example.org --from bob@example.org --tls \
     --to "$ADDR" --header "Subject: sleep-kill" --header "Message-Id: <$MID>" \
     --body "Killed once, stored once." >"$T/kill.swaks" 2>&1
