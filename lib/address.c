@@ -135,7 +135,9 @@ keyring_load(const char *path, GError **error)
  * and the LMTP service). Those calls are deprecated in OpenSSL 3 but kept
  * for exactly this use; the result is the same HMAC-SHA256 (the unit tests
  * check it against openssl dgst -hmac). Comparisons stay constant time
- * (CRYPTO_memcmp, which needs no initialisation either).
+ * (CRYPTO_memcmp, which needs no initialisation either). The pipe agent,
+ * a process per reply, links lib/crypto-lite.c instead of libcrypto, which
+ * gives these same calls over GLib's SHA-256.
  */
 void
 address_hmac_hex(GBytes *secret, const void *data, gsize len, char *out, gsize hex_len)
