@@ -332,15 +332,23 @@ session_read_data(Session *s, LmtpDataReader *reader, gboolean *no_memory, GErro
         if (avail > 0) {
             /* Keep the budget ahead of what the reader may keep. */
             if (!*no_memory && !reader->over && reader->out->len + avail > s->reserved) {
-                if (lmtp_server_reserve(s->server, config->lmtp_memory_budget, LMTP_BUDGET_STEP,
-                                        (gint64)config->lmtp_pool_wait * G_USEC_PER_SEC)) {
-                    s->reserved += LMTP_BUDGET_STEP;
+                /* Never more than max_message_size in all: a message alone
+                 * always fits the budget (lmtp_snapshot_load checks it). */
+                guint64 step =
+                    MIN((guint64)LMTP_BUDGET_STEP,
+                        config->max_message_size - MIN(s->reserved, config->max_message_size));
+
+                if (step == 0) {
+                    /* reserved covers max_message_size: the reader keeps no more */
+                } else if (lmtp_server_reserve(s->server, config->lmtp_memory_budget, step,
+                                               (gint64)config->lmtp_pool_wait * G_USEC_PER_SEC)) {
+                    s->reserved += step;
                 } else {
                     *no_memory = TRUE;
                     reader->limit = reader->out->len; /* count the rest, keep none of it */
                 }
             }
-            if (!*no_memory && !reader->over)
+            if (!*no_memory && !reader->over && s->reserved < config->max_message_size)
                 avail = MIN(avail, s->reserved - reader->out->len);
             s->in_start += lmtp_data_feed(reader, s->in + s->in_start, avail, &done);
             if (done)

@@ -421,6 +421,27 @@ try:
     is_(rows("message_id in ('pool-1@example.org', 'pool-2@example.org')"), 2,
         "each stored once")
 
+    # --- the memory budget: a message that finds none is deferred, 451 4.3.1 -----------------
+    write_config(lmtp_memory_budget="800000", lmtp_pool_wait="1s")
+    svc.signal(signal.SIGHUP)
+    ok(wait_for(lambda: errlog().count("configuration reloaded") >= 5, 30),
+       "a budget of 8 x max_message_size: one message at a time")
+    first = Lmtp(SOCK)
+    first.reply()
+    first.cmd("LHLO x")
+    first.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
+    [first.reply() for _ in range(3)]
+    data = stuff(message("budget-1@example.org", to=A))
+    first.send(data[:200])  # holds the whole budget while its DATA is read
+    time.sleep(0.5)
+    rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("budget-2@example.org"))
+    like(replies[0][1][0], r"^451 4\.3\.1 ", "a second message finds no budget: 451 4.3.1")
+    first.send(data[200:])
+    is_(first.reply()[1][0][:9], "250 2.0.0", "the message that held the budget is stored")
+    first.close()
+    rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("budget-2@example.org"))
+    is_(replies[0][1][0][:9], "250 2.0.0", "budget given back: the deferred one is stored")
+
     # --- PostgreSQL stopped: 451, the broken connection replaced ----------------------------
     pg("stop")
     rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("pgdown-1@example.org"))
@@ -434,7 +455,7 @@ try:
     # --- 1,000 sessions in a row without growing ------------------------------------------
     write_config()
     svc.signal(signal.SIGHUP)
-    wait_for(lambda: errlog().count("configuration reloaded") >= 5, 30)
+    wait_for(lambda: errlog().count("configuration reloaded") >= 6, 30)
     warm = max(SESSIONS // 10, 1)
     msgs = [message("loop-%d@example.org" % (i % 50), to=A) for i in range(50)]
     errors = 0
