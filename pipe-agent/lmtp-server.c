@@ -11,7 +11,7 @@
  *   SIGHUP  reload the configuration and secrets; a broken one keeps the old;
  *   SIGTERM stop accepting, let the transactions in flight finish, exit.
  * A timer also reloads when the configuration or the secrets file changed on
- * disk (lib/watch.h), as the milter does, or the processor log was rotated
+ * disk (lib/filewatch.h, the milter's), as the milter does, or the processor log was rotated
  * away, and writes lmtp.prom every 5 s.
  */
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include "lmtp-door.h"
 #include "maillog.h"
 #include "rg-error.h"
+#include "filewatch.h"
 #include "watch.h"
 
 /* Seconds between looks at the watched files, and between metrics writes. */
@@ -35,7 +36,8 @@ struct LmtpDoor {
     GSocketService *service;
     GThreadPool *workers;
     GMainLoop *loop;
-    Watch *watch;
+    FileWatch *files; /* the configuration and the secrets (lib/filewatch.h, as the milter) */
+    Watch *log;       /* the processor log, rotated away or not (lib/watch.h) */
     guint sources[5];
     int status; /* the exit status main() returns */
 };
@@ -96,9 +98,12 @@ door_watch_reset(LmtpDoor *door)
     g_autoptr(LmtpSnapshot) snap = lmtp_server_snapshot(door->server);
     const char *paths[] = {door->server->config_path, snap->config->secrets_file, NULL};
 
-    watch_free(door->watch);
-    door->watch = watch_new(paths);
-    watch_add_identity(door->watch, snap->config->processor_log);
+    if (door->files == NULL)
+        door->files = filewatch_new(LMTP_WATCH_INTERVAL * 1000);
+    filewatch_set(door->files, paths);
+    watch_free(door->log);
+    door->log = watch_new(NULL);
+    watch_add_identity(door->log, snap->config->processor_log);
 }
 
 /* door_reload - load a new snapshot; a broken one keeps the old */
@@ -141,8 +146,10 @@ door_on_watch(gpointer data)
 {
     LmtpDoor *door = data;
 
-    if (watch_changed(door->watch))
-        door_reload(door, "a watched file changed");
+    if (filewatch_changed(door->files, TRUE))
+        door_reload(door, "the configuration or the secrets changed");
+    else if (watch_changed(door->log))
+        door_reload(door, "the processor log was rotated");
     return G_SOURCE_CONTINUE;
 }
 
@@ -243,7 +250,8 @@ lmtp_door_free(LmtpDoor *door)
         return;
     if (door->workers != NULL)
         g_thread_pool_free(door->workers, FALSE, TRUE);
-    watch_free(door->watch);
+    filewatch_free(door->files);
+    watch_free(door->log);
     g_main_loop_unref(door->loop);
     g_object_unref(door->service);
     g_free(door);

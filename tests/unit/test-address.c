@@ -228,6 +228,26 @@ test_malformed(void)
         {"21-digit user", "reply+i-1-MAC-100000000000000000000@reply.example.com",
          ADDRESS_MALFORMED},
         {"trailing text", "reply+i-1-MAC-5x@reply.example.com", ADDRESS_MALFORMED},
+        /* SPEC section 3 item 9: a notification's unique Message-ID form. */
+        {"unique suffix", "reply+i-1-MAC-5.20261206T120000Z.8f3a@reply.example.com", ADDRESS_KEY},
+        {"unique suffix, one character", "reply+i-1-MAC-5.x@reply.example.com", ADDRESS_KEY},
+        {"unique suffix, 64 characters",
+         "reply+i-1-MAC-5.0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab_-.z"
+         "@reply.example.com",
+         ADDRESS_KEY},
+        {"unique suffix, upper case", "REPLY+I-1-MAC-5.20261206T120000Z.8F3A@reply.example.com",
+         ADDRESS_KEY},
+        {"unique suffix, bracketed", "<reply+i-1-MAC-5.a-b_c.d@reply.example.com>", ADDRESS_KEY},
+        {"unique suffix, 65 characters",
+         "reply+i-1-MAC-5.0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab_-.zz"
+         "@reply.example.com",
+         ADDRESS_MALFORMED},
+        {"unique suffix, empty", "reply+i-1-MAC-5.@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, plus", "reply+i-1-MAC-5.a+b@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, slash", "reply+i-1-MAC-5.a/b@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, no dot", "reply+i-1-MAC-5-x@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix on a foreign domain", "reply+i-1-MAC-5.x@example.com", ADDRESS_FOREIGN},
+        {"unique suffix on the dedicated address", "reply.x@reply.example.com", ADDRESS_UNKNOWN},
         {"doubled separator", "reply++i-1-MAC-5@reply.example.com", ADDRESS_MALFORMED},
         {"foreign domain", "reply+i-1-MAC-5@example.com", ADDRESS_FOREIGN},
         {"subdomain of reply domain", "reply+i-1-MAC-5@x.reply.example.com", ADDRESS_FOREIGN},
@@ -275,6 +295,9 @@ test_malformed(void)
         {"long mac", "reply+i-1-1801beb4df676a79250d1e61e54ab763822c207d0-5@reply.example.com",
          ADDRESS_MALFORMED},
         {"wrong mac", "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com",
+         ADDRESS_BAD_KEY},
+        {"wrong mac, unique suffix",
+         "reply+i-1-0000000000000000000000000000000000000000-5.20261206T120000Z@reply.example.com",
          ADDRESS_BAD_KEY},
         {"wrong mac, trailing dot",
          "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com.",
@@ -392,10 +415,45 @@ test_secrets_file(void)
     }
 }
 
+/* The unique Message-ID form: signed like the address, with the suffix
+ * after the user; it classifies as the same key; bad suffixes are refused. */
+static void
+test_message_id(void)
+{
+    g_autoptr(Config) config = test_config();
+    g_autoptr(KeyRing) ring = test_ring(SECRET1, SECRET2);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *address = sign(config, ring, "i", 18446744073709551615ULL, 5);
+    g_autofree char *id = address_message_id(config, ring, "i", 18446744073709551615ULL, 5,
+                                             "20261206T120000Z.8f3a", &error);
+    g_autofree char *want = NULL;
+    const char *bad[] = {
+        "",    "a+b", "a b",
+        "a@b", "<x>", "0123456789012345678901234567890123456789012345678901234567890123x"};
+    ReplyKey key;
+
+    g_assert_no_error(error);
+    want = g_strdup_printf("%.*s.20261206T120000Z.8f3a@reply.example.com",
+                           (int)(strchr(address, '@') - address), address);
+    g_assert_cmpstr(id, ==, want);
+    g_assert_cmpint(address_classify(config, ring, id, &key, NULL), ==, ADDRESS_KEY);
+    g_assert_cmpstr(key.kind, ==, "i");
+    g_assert_cmpuint(key.target, ==, G_MAXUINT64);
+    g_assert_cmpuint(key.user, ==, 5);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *got = address_message_id(config, ring, "i", 1, 5, bad[i], &e);
+
+        if (got != NULL || !g_error_matches(e, RG_ERROR, RG_ERROR_INVALID))
+            test_failf("suffix \"%s\": got %s, want an error", bad[i], got ? got : "an error");
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/address/message-id", test_message_id);
     g_test_add_func("/address/sign-verify", test_sign_verify);
     g_test_add_func("/address/one-char-changes", test_one_char_changes);
     g_test_add_func("/address/rotation", test_rotation);
