@@ -2,7 +2,8 @@
  * check-postfix.c - the Postfix part of `replygate check`: asks postconf(1)
  * and postmap(1), from --postfix-config DIR or postconf's default, whether
  * every reply domain is relayed to the replygate pipe(8) service, that the
- * service runs replygate-deliver one recipient at a time, and that the
+ * service runs replygate-deliver one recipient at a time (or, for the LMTP
+ * door, that it is an lmtp(8) service sending XFORWARD), and that the
  * milter is asked by every smtpd that takes reply mail, in the per-milter
  * form (check-milter.c).
  */
@@ -118,7 +119,51 @@ check_same_milter(const char *postfix_item, const char *queue_dir, const char *m
     return g_strcmp0(item, milter_socket) == 0;
 }
 
-/* check_postfix - transport, relay domain, pipe service, the milter's reach */
+/* check_postfix_lmtp - when transport is an lmtp(8) service: XFORWARD on,
+ * a recipient limit of its own; TRUE when it was one (then reported) */
+static gboolean
+check_postfix_lmtp(Check *check, const char *transport)
+{
+    g_autofree char *service = g_strdup_printf("%s/unix", transport);
+    g_autofree char *entry = check_postconf(check, "-Mf", service, NULL);
+    g_autofree char *limit_name = g_strdup_printf("%s_destination_recipient_limit", transport);
+    g_autofree char *limit = NULL;
+    g_auto(GStrv) words = NULL;
+
+    if (entry == NULL || *entry == '\0')
+        return FALSE;
+    words = g_strsplit_set(entry, " \t\n", -1);
+    {
+        guint n = 0;
+        const char *command = NULL;
+
+        /* service type private unpriv chroot wakeup maxproc command */
+        for (guint i = 0; words[i] != NULL; i++)
+            if (*words[i] != '\0' && ++n == 8)
+                command = words[i];
+        if (g_strcmp0(command, "lmtp") != 0)
+            return FALSE;
+    }
+    check->lmtp_door = TRUE;
+    limit = check_postconf(check, "-xh", limit_name, NULL);
+    if (strstr(entry, "lmtp_send_xforward_command=yes") == NULL)
+        check_report(check, "FAIL",
+                     "apply postfix-conf/lmtp/master.cf (scripts/install --transport lmtp)",
+                     "Postfix service %s does not send XFORWARD: the queue id never reaches "
+                     "replygate-lmtpd",
+                     service);
+    else if (limit == NULL || *limit == '\0')
+        check_report(check, "FAIL",
+                     "apply postfix-conf/lmtp/main.cf (scripts/install --transport lmtp)",
+                     "Postfix %s is not set", limit_name);
+    else
+        check_report(check, "OK", NULL,
+                     "Postfix service %s is lmtp(8) with XFORWARD, %s recipients a delivery",
+                     service, limit);
+    return TRUE;
+}
+
+/* check_postfix - transport, relay domain, pipe or lmtp service, the milter's reach */
 void
 check_postfix(Check *check, const Config *config)
 {
@@ -167,8 +212,8 @@ check_postfix(Check *check, const Config *config)
         }
     }
 
-    /* The pipe service that transport names. */
-    if (transport != NULL) {
+    /* The service that transport names: pipe(8), or lmtp(8) to replygate-lmtpd. */
+    if (transport != NULL && !check_postfix_lmtp(check, transport)) {
         g_autofree char *service = g_strdup_printf("%s/unix", transport);
         g_autofree char *entry = check_postconf(check, "-Mf", service, NULL);
         g_autofree char *limit_name = g_strdup_printf("%s_destination_recipient_limit", transport);

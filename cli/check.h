@@ -14,6 +14,7 @@ typedef struct {
     const char *postfix_dir; /* or NULL for postconf's default */
     const char *agent_user;
     const char *sql_dir;
+    gboolean lmtp_door; /* Postfix delivers through lmtp(8): check replygate-lmtpd */
     int failures;
     int warnings;
 } Check;
@@ -62,6 +63,10 @@ void check_relay_recipients(Check *check, const Config *config);
 /* check_milter_socket - the milter negotiates on its socket as Postfix's
  * mail_owner (the identity smtpd connects with) */
 void check_milter_socket(Check *check, const Config *config);
+
+/* check_lmtp - replygate-lmtpd: its socket, a live LHLO with the pinned
+ * capabilities, and its pool's room in PostgreSQL (check-lmtp.c) */
+void check_lmtp(Check *check, const Config *config);
 
 /* check_tls - smtpd's certificate and key: readable, a pair, valid today and
  * for 14 days more (CHECK_CERT_DAYS), naming myhostname */

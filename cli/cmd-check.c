@@ -386,6 +386,8 @@ cmd_check(int argc, char **argv)
     check_postfix(&check, config);
     check_tls(&check);
     check_milter_socket(&check, config);
+    if (check.lmtp_door)
+        check_lmtp(&check, config);
     check_mx(&check, config);
     printf("%d failed, %d warning%s\n", check.failures, check.warnings,
            check.warnings == 1 ? "" : "s");

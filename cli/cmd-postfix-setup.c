@@ -167,6 +167,7 @@ cmd_postfix_setup(int argc, char **argv)
     g_autofree char *tls_key = NULL;
     g_autofree char *state = NULL;
     g_autofree char *deliver = NULL;
+    g_autofree char *transport = NULL;
     gboolean remove = FALSE, no_reload = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE"},
@@ -174,6 +175,9 @@ cmd_postfix_setup(int argc, char **argv)
          "Postfix config directory (default: postconf's)", "DIR"},
         {"listener", 0, 0, G_OPTION_ARG_STRING, &listener,
          "a dedicated smtpd on ADDR:PORT with the milter there only", "ADDR:PORT"},
+        {"transport", 0, 0, G_OPTION_ARG_STRING, &transport,
+         "the delivery door: pipe (replygate-deliver, the default) or lmtp (replygate-lmtpd)",
+         "pipe|lmtp"},
         {"remove", 0, 0, G_OPTION_ARG_NONE, &remove, "take replygate's settings out again", NULL},
         {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
          "smtpd certificate when main.cf has none (default: snakeoil or self-signed)", "FILE"},
@@ -202,9 +206,11 @@ cmd_postfix_setup(int argc, char **argv)
                            "the milter answers as user postfix. --remove takes them out.",
                            entries, &argc, &argv))
         return EX_USAGE;
-    if (argc != 1 || (tls_cert == NULL) != (tls_key == NULL) || (remove && listener)) {
+    if (argc != 1 || (tls_cert == NULL) != (tls_key == NULL) || (remove && listener) ||
+        (transport && strcmp(transport, "pipe") != 0 && strcmp(transport, "lmtp") != 0)) {
         fprintf(stderr, "usage: replygate postfix-setup [--config FILE] [--postfix-config DIR]"
-                        " [--listener ADDR:PORT] [--tls-cert FILE --tls-key FILE] [--remove]\n");
+                        " [--listener ADDR:PORT] [--transport pipe|lmtp]"
+                        " [--tls-cert FILE --tls-key FILE] [--remove]\n");
         return EX_USAGE;
     }
     if (geteuid() != 0) {
@@ -250,7 +256,16 @@ cmd_postfix_setup(int argc, char **argv)
         g_ptr_array_add(args, g_strdup_printf("CONFIG=%s", abs));
         g_ptr_array_add(args,
                         g_strdup_printf("MAX_SIZE=%" G_GUINT64_FORMAT, config->max_message_size));
+        {
+            /* lmtp(8) reaches replygate-lmtpd's socket the way smtpd reaches
+             * the milter's: relative to the queue directory when inside it. */
+            g_autofree char *nexthop = setup_milter_word(config->lmtp_socket, queue_dir);
+            g_ptr_array_add(args, g_strdup_printf("LMTP_NEXTHOP=%s", nexthop));
+        }
     }
+    /* Without --transport the door stays what it is (pipe the first time). */
+    if (transport)
+        g_ptr_array_add(args, g_strdup_printf("TRANSPORT=%s", transport));
     g_ptr_array_add(
         args,
         g_strdup_printf("DELIVER=%s", deliver ? deliver : REPLYGATE_SBINDIR "/replygate-deliver"));

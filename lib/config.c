@@ -73,7 +73,17 @@ typedef struct {
       FIELD(metrics_textfile), NULL)                                                               \
     X(sender_policy, KIND_CHOICE, "record", FIELD(sender_policy), "record|require-dmarc-pass")     \
     X(from_check, KIND_CHOICE, "record", FIELD(from_check), "record|require")                      \
-    X(action_kinds, KIND_KINDS, "", FIELD(action_kinds), NULL)
+    X(action_kinds, KIND_KINDS, "", FIELD(action_kinds), NULL)                                     \
+    X(lmtp_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/lmtp.sock", FIELD(lmtp_socket), \
+      NULL)                                                                                        \
+    X(lmtp_pool_size, KIND_SIZE, "4", FIELD(lmtp_pool_size), NULL)                                 \
+    X(lmtp_pool_wait, KIND_DURATION, "10s", FIELD(lmtp_pool_wait), NULL)                           \
+    X(lmtp_max_sessions, KIND_SIZE, "100", FIELD(lmtp_max_sessions), NULL)                         \
+    X(lmtp_idle_timeout, KIND_DURATION, "5m", FIELD(lmtp_idle_timeout), NULL)                      \
+    X(lmtp_command_timeout, KIND_DURATION, "10m", FIELD(lmtp_command_timeout), NULL)               \
+    X(lmtp_recipient_limit, KIND_SIZE, "100", FIELD(lmtp_recipient_limit), NULL)                   \
+    X(lmtp_memory_budget, KIND_SIZE, "1073741824", FIELD(lmtp_memory_budget), NULL)                \
+    X(lmtp_message_cpu_budget, KIND_DURATION, "30s", FIELD(lmtp_message_cpu_budget), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -166,6 +176,7 @@ config_free(Config *config)
     g_free(config->milter_socket_group);
     g_free(config->metrics_textfile);
     g_strfreev(config->action_kinds);
+    g_free(config->lmtp_socket);
     g_free(config);
 }
 

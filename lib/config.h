@@ -63,6 +63,16 @@ typedef struct {
     int sender_policy;   /* SenderPolicy */
     int from_check;      /* FromCheck */
     char **action_kinds; /* kinds that may come with an empty body (NULL-terminated) */
+    /* The LMTP service (replygate-lmtpd(8)). */
+    char *lmtp_socket;               /* unix:/path or inet:port@host */
+    guint64 lmtp_pool_size;          /* PostgreSQL connections at most */
+    guint64 lmtp_pool_wait;          /* seconds a delivery waits for one */
+    guint64 lmtp_max_sessions;       /* concurrent sessions; past it 421 4.3.2 */
+    guint64 lmtp_idle_timeout;       /* seconds of silence before 421 4.4.2 */
+    guint64 lmtp_command_timeout;    /* seconds one command or DATA may take */
+    guint64 lmtp_recipient_limit;    /* RCPTs per transaction; past it 452 4.5.3 */
+    guint64 lmtp_memory_budget;      /* bytes all messages in flight may use */
+    guint64 lmtp_message_cpu_budget; /* CPU seconds one message may take */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */

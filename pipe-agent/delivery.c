@@ -205,8 +205,10 @@ log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id
     g_autofree char *mid = maillog_escape(dedup_id);
 
     g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
-    if (d->env->original_recipient != NULL) {
-        /* Logged for the administrator; the key comes from the recipient. */
+    if (d->env->original_recipient != NULL &&
+        g_ascii_strcasecmp(d->env->original_recipient, d->env->recipient) != 0) {
+        /* Logged for the administrator when it differs (lmtp(8) always
+         * sends one); the key comes from the recipient. */
         g_autofree char *orcpt = maillog_escape(d->env->original_recipient);
         g_string_append_printf(line, ", orcpt=<%s>", orcpt);
     }
@@ -371,6 +373,15 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     delivery_guard(&d, spool_path);
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
+    if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
+        /* As the pipe door's processor-time limit refuses it. */
+        Verdict *refusal = verdict_new_refusal(
+            EX_DATAERR, "5.3.4 message too complex: it took too long to process");
+
+        refusal->message = g_steal_pointer(&verdict->message);
+        verdict_free(verdict);
+        verdict = refusal;
+    }
     if (verdict->tls_refused != NULL)
         maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
                         d.queue_id, verdict->tls_refused);

@@ -55,6 +55,11 @@ typedef struct {
     gpointer connect_data;
     DeliverySpoolFn spool_guard; /* may be NULL */
     gpointer spool_guard_data;
+    /* A resident door's per-message processor-time budget, asked once the
+     * message has been evaluated (NULL: none; the pipe door has a process
+     * limit instead). TRUE refuses the message with 5.3.4 into failure/. */
+    gboolean (*over_budget)(gpointer data);
+    gpointer over_budget_data;
 } DeliveryContext;
 
 /* The outcome classes of SPEC section 5's tables. */

@@ -587,6 +587,19 @@ deliver "$CFG" "$T/esc.eml" QESC
 tap_like "escaping: mail.log shows \\x1b, not the byte" "$ERR" 'message-id=<evil\\x1[bB]x@example.org>'
 tap_is "escaping: no ESC byte in the processor log" "$(grep -c "$(printf '\033')" "$PLOG")" 0
 
+# --- libpq is loaded only to store (lib/pq-lazy.c) ----------------------------------
+# The loader's own record (LD_DEBUG=files) of what one process opened.
+tap_is "lazy libpq: the agent is not linked with libpq" \
+    "$(readelf -d "$DELIVER" | grep -c 'NEEDED.*libpq')" 0
+message "$T/lazy.eml" "lazy-1@example.org" "lazy" "Loaded when needed."
+LD_DEBUG=files "$DELIVER" --config "$CFG" --dry-run -q QLAZY -f bob@example.org -r "$ADDR" \
+    <"$T/lazy.eml" >/dev/null 2>"$T/ld-dry"
+tap_is "lazy libpq: --dry-run never loads it" "$(grep -c 'file=libpq.so' "$T/ld-dry")" 0
+LD_DEBUG=files REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QLAZY -f bob@example.org \
+    -r "$ADDR" <"$T/lazy.eml" >"$T/out" 2>"$T/ld-store"
+tap_is "lazy libpq: storing loads it and stores the reply" \
+    "$?/$(grep -c 'file=libpq.so.5 \[0\];  dynamically loaded' "$T/ld-store")/$(grep -c 'message-id=<lazy-1@example.org>.*status=stored' "$T/ld-store")" "0/1/1"
+
 "$DELIVER" --version >"$T/out"
 tap_like "--version" "$(cat "$T/out")" '^replygate-deliver [0-9]'
 

@@ -5,7 +5,13 @@
 # scripts/down. Every case checks Postfix's answer (swaks), the database rows
 # (psql) and the mail.log and processor log lines in SPEC section 6's shape.
 #
-# Environment (set by meson): SRC, the source tree; BUILD, the build tree.
+# The same cases run through either delivery door: RG_TRANSPORT=pipe (the
+# default: pipe(8) and replygate-deliver) or RG_TRANSPORT=lmtp (lmtp(8) and
+# the resident replygate-lmtpd); only the log idents and the Postfix service
+# differ between the two.
+#
+# Environment (set by meson): SRC, the source tree; BUILD, the build tree;
+# RG_TRANSPORT, the door.
 set -u
 . "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -13,6 +19,8 @@ BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/lib/tap.sh"
 . "$SRC/scripts/lib/stack.sh"
 unset MAIL_CONFIG
+export RG_TRANSPORT=${RG_TRANSPORT:-pipe}
+echo "# door: $RG_TRANSPORT"
 
 T=$(mktemp -d /tmp/rg-e2e.XXXXXX)
 chmod 755 "$T"
@@ -32,6 +40,13 @@ if ! stack_up "$D" "$PORT" "$BUILD" >"$T/stack_up.log" 2>&1; then
     tap_bail "the stack did not start"
 fi
 MAILLOG=$D/mail.log
+AGENT=$RG_AGENT_IDENT  # replygate/deliver or replygate/lmtpd (stack_load)
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    # lmtp(8) logs as the service's name, relay=the socket.
+    DELIVERED="postfix/(replygate-lmtp/)?lmtp\[[0-9]+\]: %s: to=<%s>, relay=[^,]*lmtp\.sock[^,]*, .*dsn=2\.0\.0, status=sent"
+else
+    DELIVERED="postfix/pipe\[[0-9]+\]: %s: to=<%s>, relay=replygate, .*dsn=2\.0\.0, status=sent"
+fi
 PLOG=$D/log/replygate.log
 RUN=e2e-$$-$(date +%s)
 
@@ -133,10 +148,10 @@ check_log "1. mail.log: Postfix smtpd took it over TLS" "$MAILLOG" \
 tap_is "1. the stored TLS version and cipher are what Postfix negotiated" \
     "$(sql "SELECT tls_version||' with cipher '||tls_cipher FROM replygate.processed_replies WHERE message_id = '$MID1'")" \
     "$(grep -m1 'postfix/smtpd.*Anonymous TLS connection established' "$MAILLOG" | sed -n 's/.*: \(TLSv[0-9.]* with cipher [^ ]*\) .*/\1/p')"
-check_log "1. mail.log: replygate/deliver stored it (SPEC 6 shape)" "$MAILLOG" \
-    "^$E replygate/deliver\[[0-9]+\]: $QID1: message-id=<$(re "$MID1")>, key=i-1-5, source=envelope, reply=[0-9]+, attachments=0, status=stored$"
-check_log "1. mail.log: pipe(8) delivered it, status=sent" "$MAILLOG" \
-    "^$E postfix/pipe\[[0-9]+\]: $QID1: to=<$(re "$ADDR")>, relay=replygate, .*dsn=2\.0\.0, status=sent"
+check_log "1. mail.log: $AGENT stored it (SPEC 6 shape)" "$MAILLOG" \
+    "^$E $AGENT\[[0-9]+\]: $QID1: message-id=<$(re "$MID1")>, key=i-1-5, source=envelope, reply=[0-9]+, attachments=0, status=stored$"
+check_log "1. mail.log: $RG_TRANSPORT delivered it, status=sent" "$MAILLOG" \
+    "^$E $(printf "$DELIVERED" "$QID1" "$(re "$ADDR")")"
 check_log "1. processor log: processing" "$PLOG" \
     "^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3} INFO \([0-9]+\) \($QID1\) #\] replygate: processing <$(re "$MID1")>$"
 spool_file=$(grep -A2 -F "processing <$MID1>" "$PLOG" | sed -n 's/.* Matched \(.*\)$/\1/p')
@@ -201,7 +216,7 @@ sql "SELECT encode(a.data, 'base64') FROM replygate.attachments a JOIN replygate
     base64 -d >"$T/data.back"
 tap_check "5. attachment: byte for byte (cmp)" cmp -s "$T/data.bin" "$T/data.back"
 check_log "5. mail.log: attachments=1, status=stored" "$MAILLOG" \
-    "^$E replygate/deliver\[[0-9]+\]: ${QID5:-none}: message-id=<$(re "$MID5")>, key=i-1-5, source=envelope, reply=[0-9]+, attachments=1, status=stored$"
+    "^$E $AGENT\[[0-9]+\]: ${QID5:-none}: message-id=<$(re "$MID5")>, key=i-1-5, source=envelope, reply=[0-9]+, attachments=1, status=stored$"
 
 # --- 6. the dedicated address, key in References --------------------------
 echo "# [${SECONDS}s] 6. the dedicated address, key in References"
@@ -215,7 +230,7 @@ tap_like "6. dedicated address: accepted" "$(answer 6 .)" '^250 2\.0\.0 Ok: queu
 got=$(wait_sql "SELECT kind||'-'||target||'-'||\"user\"||' '||source FROM replygate.processed_replies WHERE message_id = '$MID6'" "i-9-7 references")
 tap_is "6. dedicated address: stored with key i-9-7 from references" "$got" "i-9-7 references"
 check_log "6. mail.log: source=references" "$MAILLOG" \
-    "^$E replygate/deliver\[[0-9]+\]: ${QID6:-none}: message-id=<$(re "$MID6")>, key=i-9-7, source=references, reply=[0-9]+, attachments=0, status=stored$"
+    "^$E $AGENT\[[0-9]+\]: ${QID6:-none}: message-id=<$(re "$MID6")>, key=i-9-7, source=references, reply=[0-9]+, attachments=0, status=stored$"
 
 # --- 6c. the unique Message-ID form of a notification (SPEC 3 item 9) ------
 echo "# [${SECONDS}s] 6c. the unique Message-ID form: in References, and as the recipient"
@@ -265,7 +280,7 @@ sleep 1
 for m in 2:$MID2 3:$MID3 4:$MID4 6b:$MID6B 7:$MID7; do
     tap_is "${m%%:*}. nothing stored for <${m#*:}>" "$(stored_count "${m#*:}")" 0
     tap_is "${m%%:*}. the agent never saw it (processor log, mail.log)" \
-        "$(grep -cF "<${m#*:}>" "$PLOG") $(grep -F "<${m#*:}>" "$MAILLOG" | grep -c "replygate/deliver")" "0 0"
+        "$(grep -cF "<${m#*:}>" "$PLOG") $(grep -F "<${m#*:}>" "$MAILLOG" | grep -c "$AGENT")" "0 0"
 done
 tap_is "all: no reply went to failure/ or was bounced" \
     "$(ls "$D/spool/failure" | wc -l) $(grep -c 'status=bounced' "$MAILLOG")" "0 0"
@@ -399,20 +414,29 @@ snapshot() {
      find . -type f -print0 | sort -z | xargs -0 -r md5sum
      cd "$PFX" && md5sum main.cf master.cf)
 }
-"$SRC/scripts/install" --build "$BUILD" --root "$ROOT" --postfix-config "$PFX" \
+"$SRC/scripts/install" --build "$BUILD" --root "$ROOT" --postfix-config "$PFX" --transport "$RG_TRANSPORT" \
     --database "host=$PG_DIR dbname=replygate_install user=postgres" >"$T/install1" 2>&1
 tap_is "install: first run succeeds" "$?" 0
 snapshot >"$T/snap1"
-"$SRC/scripts/install" --build "$BUILD" --root "$ROOT" --postfix-config "$PFX" \
+"$SRC/scripts/install" --build "$BUILD" --root "$ROOT" --postfix-config "$PFX" --transport "$RG_TRANSPORT" \
     --database "host=$PG_DIR dbname=replygate_install user=postgres" >"$T/install2" 2>&1
 tap_is "install: second run succeeds" "$?" 0
 snapshot >"$T/snap2"
 tap_is "install: the second run changes no file, owner or mode" "$(diff "$T/snap1" "$T/snap2")" ""
 tap_is "install: the second run reports no change" \
     "$(grep -v -e 'postfix-conf: 0 changes' -e 'migrate: nothing to apply' -e 'install: done' "$T/install2")" ""
-tap_is "install: Postfix has the service, the per-milter form (accept) and the admin's own settings" \
-    "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate_destination_recipient_limit | tr '\n' '|')$(postconf -c "$PFX" -M replygate/unix | grep -c ' 10 *pipe flags=DORXq null_sender= user=replygate')" \
-    "inet:127.0.0.1:8891, { unix:replygate/milter.sock, default_action=accept, connect_timeout=5s, command_timeout=10s, content_timeout=30s }|tempfail|lists.example.net, reply.mx.example.net|1|1"
+MILTER_ITEM="{ unix:replygate/milter.sock, default_action=accept, connect_timeout=5s, command_timeout=10s, content_timeout=30s }"
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    tap_is "install: Postfix has the lmtp service, the per-milter form (accept) and the admin's own settings" \
+        "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate-lmtp_destination_recipient_limit transport_maps | tr '\n' '|')$(postconf -c "$PFX" -M replygate-lmtp/unix | grep -c 'lmtp -o lmtp_send_xforward_command=yes')$(postconf -c "$PFX" -M replygate/unix | wc -l)" \
+        "inet:127.0.0.1:8891, $MILTER_ITEM|tempfail|lists.example.net, reply.mx.example.net|50|inline:{ reply.mx.example.net=replygate-lmtp:unix:replygate/lmtp.sock }|10"
+    tap_check "install: systemd unit for the LMTP service written (under the prefix)" \
+        grep -q "^ExecStart=/usr/local/sbin/replygate-lmtpd" "$ROOT/usr/local/lib/systemd/system/replygate-lmtpd.service"
+else
+    tap_is "install: Postfix has the service, the per-milter form (accept) and the admin's own settings" \
+        "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate_destination_recipient_limit | tr '\n' '|')$(postconf -c "$PFX" -M replygate/unix | grep -c ' 10 *pipe flags=DORXq null_sender= user=replygate')" \
+        "inet:127.0.0.1:8891, $MILTER_ITEM|tempfail|lists.example.net, reply.mx.example.net|1|1"
+fi
 tap_is "install: secret 0640 root:replygate, spool 0750 replygate" \
     "$(stat -c '%a %U:%G' "$ROOT/etc/replygate/secrets" "$ROOT/var/spool/replygate" | tr '\n' ' ')" \
     "640 root:replygate 750 replygate:replygate "
@@ -445,7 +469,7 @@ tap_is "scripts/up: exits 0" "$?" 0
 tap_like "scripts/up: the STARTTLS reply is queued" "$(cat "$T/up1")" 'queued as [0-9A-Z]+'
 tap_like "scripts/up: the plain reply is refused 530" "$(cat "$T/up1")" '530 5\.7\.0'
 tap_like "scripts/up: the auto-reply is refused 550" "$(cat "$T/up1")" '550 5\.7\.1'
-tap_like "scripts/up: prints the mail.log line status=stored" "$(cat "$T/up1")" 'replygate/deliver\[[0-9]+\]: [0-9A-Z]+: .*status=stored'
+tap_like "scripts/up: prints the mail.log line status=stored" "$(cat "$T/up1")" "$AGENT"'\[[0-9]+\]: [0-9A-Z]+: .*status=stored'
 tap_like "scripts/up: prints the processor log" "$(cat "$T/up1")" 'Moving .* => .*/success'
 paste=$(grep '^export REPLYGATE_CONFIG=' "$T/up1")
 tap_like "scripts/up: prints the line to paste" "$paste" '^export REPLYGATE_CONFIG=/'
@@ -466,7 +490,12 @@ up_pg=$(cat "$UP_DIR/pg.dir" 2>/dev/null || echo none)
 # and the postmaster (whose command lines need not name the folder).
 up_pids=$(cat "$UP_DIR/queue/pid/master.pid" "$UP_DIR/milter.pid" "$UP_DIR/rsyslog.pid" 2>/dev/null | tr -s " \n" " ")
 up_pids="$up_pids $(head -1 "$up_pg/data/postmaster.pid" 2>/dev/null)"
-tap_like "scripts/down: the pids of the up stack were found" "$up_pids" "^ *[0-9]+ [0-9]+ [0-9]+ [0-9]+ *$"
+DAEMONS=4
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    up_pids="$up_pids $(cat "$UP_DIR/lmtpd.pid" 2>/dev/null)"
+    DAEMONS=5
+fi
+tap_is "scripts/down: the pids of the up stack were found" "$(echo $up_pids | tr ' ' '\n' | grep -c '^[0-9][0-9]*$')" "$DAEMONS"
 REPLYGATE_LOCAL_DIR=$UP_DIR "$SRC/scripts/down" >"$T/down" 2>&1
 tap_is "scripts/down: exits 0" "$?" 0
 sleep 0.5
@@ -478,9 +507,12 @@ tap_is "scripts/down: master, milter, rsyslogd and postmaster are gone" "$alive"
 
 # The test stack itself stops cleanly too.
 st_pids="$(cat "$D/queue/pid/master.pid" "$D/milter.pid" "$D/rsyslog.pid" 2>/dev/null | tr -s " \n" " ") $(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)"
+# (rsyslogd writes its pid without a newline: each file on its own)
+[ "$RG_TRANSPORT" = lmtp ] && st_pids="$st_pids $(cat "$D/lmtpd.pid" 2>/dev/null)"
+echo "# the test stack's daemons: $st_pids"
 stack_down "$D" >/dev/null 2>&1
 alive=
 for p in $st_pids; do running "$p" && alive="$alive $p"; done
-tap_is "stack_down: every daemon of the test stack is gone" "$(echo $st_pids | wc -w) $alive" "4 "
+tap_is "stack_down: every daemon of the test stack is gone" "$(echo $st_pids | wc -w) $alive" "$DAEMONS "
 
 tap_done

@@ -13,11 +13,20 @@
 #   rows PREFIX          # rows whose Message-ID starts with PREFIX.
 #   distinct PREFIX      # distinct Message-IDs among them
 #   log_count ERE        # mail.log lines matching ERE
+# The door is RG_TRANSPORT (pipe, the default, or lmtp); after fault_up:
+#   AGENT               # the agent's mail.log ident (replygate/deliver or /lmtpd)
+#   DELIVERY            # an ERE for Postfix's delivery lines to replygate
 SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/lib/tap.sh"
 . "$SRC/scripts/lib/stack.sh"
 SMTP_CLIENT=$SRC/tests/fault/smtpclient.py
+export RG_TRANSPORT=${RG_TRANSPORT:-pipe}
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    DELIVERY='postfix/(replygate-lmtp/)?lmtp\[[0-9]+\]: .*relay=[^,]*lmtp\.sock'
+else
+    DELIVERY='postfix/pipe\[[0-9]+\]: .*relay=replygate,'
+fi
 FAULT_CLEANUP=()
 
 # fault_cleanup - stop every stack and undo every mount, then remove T
@@ -41,6 +50,8 @@ fault_up() {
     fi
     MAILLOG=$D/mail.log
     PLOG=$D/log/replygate.log
+    AGENT=$RG_AGENT_IDENT
+    echo "# door: $RG_TRANSPORT"
     ADDR=$("$RG_BIN/replygate" address --config "$RG_CONFIG" i 1 5)
 }
 

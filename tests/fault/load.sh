@@ -3,6 +3,7 @@
 # real stack: every one stored, none lost, none twice, counted in the
 # database and in Postfix's mail.log.
 # Environment (set by meson): SRC, the source tree; BUILD, the build tree;
+# RG_TRANSPORT, the delivery door (pipe or lmtp);
 # LOAD_MESSAGES and LOAD_CONNECTIONS to change the size.
 set -u
 . "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
@@ -28,10 +29,10 @@ tap_is "load: every queue id is a row's queue_id" \
 tls=$(grep -c -E 'postfix/smtpd.*TLS connection established from' "$MAILLOG")
 tap_check "load: mail.log shows the STARTTLS connections ($tls)" test "$tls" -ge "$C"
 tap_is "load: mail.log: $N cleanup lines with our Message-IDs" "$(log_count "postfix/cleanup.*message-id=<$P\\.")" "$N"
-tap_is "load: mail.log: $N pipe deliveries to replygate, status=sent" \
-    "$(grep -E 'postfix/pipe.*relay=replygate.*status=sent' "$MAILLOG" | grep -c -F -f "$T/qids")" "$N"
-tap_is "load: mail.log: $N agent lines status=stored" "$(log_count "replygate/deliver.*message-id=<$P\\..*status=stored")" "$N"
-tap_is "load: mail.log: nothing deferred or bounced" "$(log_count 'postfix/pipe.*status=(deferred|bounced)')" 0
+tap_is "load: mail.log: $N $RG_TRANSPORT deliveries to replygate, status=sent" \
+    "$(grep -E "$DELIVERY.*status=sent" "$MAILLOG" | grep -c -F -f "$T/qids")" "$N"
+tap_is "load: mail.log: $N agent lines status=stored" "$(log_count "$AGENT.*message-id=<$P\\..*status=stored")" "$N"
+tap_is "load: mail.log: nothing deferred or bounced" "$(log_count "$DELIVERY.*status=(deferred|bounced)")" 0
 tap_is "load: the queue is empty" "$(wait_for 60 0 queue_count)" 0
 awk -v n="$N" -v c="$C" -v a="$start" -v s="$sent_at" -v d="$done_at" 'BEGIN {
     printf "# load: %d replies, %d connections: accepted in %.1f s, all stored after %.1f s (%.1f replies/s)\n",

@@ -10,7 +10,11 @@
 # two mail.logs, each must be "stored" once and "duplicate" once, none may
 # bounce. A delivery deferred under contention (seen once in about a dozen
 # full runs, cause not yet known) is retried by Postfix; its reason is printed.
-# Environment (set by meson): SRC, the source tree; BUILD, the build tree.
+# With RG_TRANSPORT=lmtp each MX delivers through its own replygate-lmtpd,
+# each with its own pool; the check that the pools stay within
+# lmtp_pool_size is in fault.sh.
+# Environment (set by meson): SRC, the source tree; BUILD, the build tree;
+# RG_TRANSPORT, the delivery door (pipe or lmtp).
 set -u
 . "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -20,7 +24,7 @@ N=${TWO_MX_MESSAGES:-500}
 fault_up two-mx
 P=mx$$
 D2=$T/mx2
-FAULT_CLEANUP+=("stack_milter_stop '$D2'; pf_destroy '$D2'; pf_log_stop '$D2'")
+FAULT_CLEANUP+=("stack_milter_stop '$D2'; stack_lmtpd_stop '$D2'; pf_destroy '$D2'; pf_log_stop '$D2'")
 
 # --- the second MX, sharing the secrets and the database ---------------------
 mkdir -p "$D2/etc" "$D2/spool" "$D2/log"
@@ -38,8 +42,9 @@ PORT2=$(pf_free_port)
     "$SRC/scripts/postfix-conf-apply" -c "$D2/postfix" \
         REPLY_DOMAINS="$RG_DOMAIN" TLS_CERT="$D2/tls/cert.pem" TLS_KEY="$D2/tls/key.pem" \
         MILTER=unix:replygate/milter.sock DELIVER="$D2/bin/replygate-deliver" \
-        CONFIG="$D2/etc/replygate.conf" MAX_SIZE=26214400 &&
-    pf_log_start "$D2" && stack_milter_start "$D2" && pf_start "$D2"
+        CONFIG="$D2/etc/replygate.conf" MAX_SIZE=26214400 TRANSPORT="$RG_TRANSPORT" &&
+    pf_log_start "$D2" && stack_milter_start "$D2" &&
+    { [ "$RG_TRANSPORT" != lmtp ] || stack_lmtpd_start "$D2"; } && pf_start "$D2"
 } >"$T/mx2.log" 2>&1 || { sed 's/^/# /' "$T/mx2.log"; tap_bail "the second MX did not start"; }
 echo "# MX 1 on 127.0.0.1:$PORT, MX 2 on 127.0.0.1:$PORT2, one database in $PG_DIR"
 
@@ -61,24 +66,24 @@ for port in "$PORT" "$PORT2"; do
     tap_is "MX on port $port accepted all $N" \
         "$(sed -n 's/^sent=\([0-9]*\) .*/\1/p' "$T/send-$port.txt")" "$N"
 done
-got=$(wait_for 300 "$((2 * N))" sh -c "cat '$D/mail.log' '$D2/mail.log' | grep -c -E 'replygate/deliver.*message-id=<$P\\..*status=(stored|duplicate)'")
+got=$(wait_for 300 "$((2 * N))" sh -c "cat '$D/mail.log' '$D2/mail.log' | grep -c -E '$AGENT.*message-id=<$P\\..*status=(stored|duplicate)'")
 tap_is "both MXes delivered every copy ($((2 * N)) agent runs)" "$got" "$((2 * N))"
 echo "# $((2 * N)) deliveries in $((SECONDS - start)) s"
 tap_is "each message stored exactly once: $N rows" "$(rows "$P")" "$N"
 tap_is "... with $N distinct Message-IDs" "$(distinct "$P")" "$N"
-stored=$(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "replygate/deliver.*message-id=<$P\\..*status=stored")
-dups=$(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "replygate/deliver.*message-id=<$P\\..*status=duplicate")
-s1=$(grep -c -E "replygate/deliver.*<$P\\..*status=stored" "$D/mail.log")
-s2=$(grep -c -E "replygate/deliver.*<$P\\..*status=stored" "$D2/mail.log")
+stored=$(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "$AGENT.*message-id=<$P\\..*status=stored")
+dups=$(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "$AGENT.*message-id=<$P\\..*status=duplicate")
+s1=$(grep -c -E "$AGENT.*<$P\\..*status=stored" "$D/mail.log")
+s2=$(grep -c -E "$AGENT.*<$P\\..*status=stored" "$D2/mail.log")
 tap_check "both MXes stored a share (MX 1 $s1, MX 2 $s2): they really ran side by side" \
     test "$s1" -gt 0 -a "$s2" -gt 0
 tap_is "mail.logs: $N stored and $N duplicate" "$stored $dups" "$N $N"
 # A delivery deferred under contention and retried is not a loss, but it is
 # worth seeing: print every deferral with the agent's own reason.
-cat "$D/mail.log" "$D2/mail.log" | grep -E 'postfix/pipe.*status=deferred|replygate/deliver.*status=deferred' |
+cat "$D/mail.log" "$D2/mail.log" | grep -E "$DELIVERY.*status=deferred|$AGENT.*status=deferred" |
     sed 's/^/# deferred, then retried: /'
 tap_is "mail.logs: every Postfix delivery sent in the end, none bounced" \
-    "$(cat "$D/mail.log" "$D2/mail.log" | grep -c 'postfix/pipe.*relay=replygate.*status=sent') $(cat "$D/mail.log" "$D2/mail.log" | grep -c -E 'postfix/(pipe|bounce).*(status=bounced|non-delivery notification)')" \
+    "$(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "$DELIVERY.*status=sent") $(cat "$D/mail.log" "$D2/mail.log" | grep -c -E "($DELIVERY|postfix/bounce).*(status=bounced|non-delivery notification)")" \
     "$((2 * N)) 0"
 tap_is "both queues empty" "$(queue_count) $(postqueue -c "$D2/postfix" -j | wc -l)" "0 0"
 tap_done

@@ -5,14 +5,14 @@
 # default; every long option that a program's --help lists is in its page;
 # every subcommand of replygate has its section in replygate(1).
 #
-# usage: man.sh DOCS_DIR CONFIG_NAMES REPLYGATE DELIVER MILTER
+# usage: man.sh DOCS_DIR CONFIG_NAMES REPLYGATE DELIVER MILTER LMTPD
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
-docs=$1 names_prog=$2 rg=$3 deliver=$4 milter=$5
+docs=$1 names_prog=$2 rg=$3 deliver=$4 milter=$5 lmtpd=$6
 export LC_ALL=C MANWIDTH=1000 MAN_KEEP_FORMATTING=
 unset MANPAGER PAGER
 
-for page in replygate.1 replygate.conf.5 replygate-deliver.8 replygate-milter.8; do
+for page in replygate.1 replygate.conf.5 replygate-deliver.8 replygate-lmtpd.8 replygate-milter.8; do
     out=$(man --warnings -l "$docs/$page" 2>&1 >/dev/null); rc=$?
     tap_is "man --warnings -l $page: no warnings" "$rc:$out" "0:"
     out=$(groff -man -ww -z "$docs/$page" 2>&1); rc=$?
@@ -64,7 +64,10 @@ check_options "replygate-deliver" replygate-deliver.8 "$help"
 help=$("$milter" --help 2>&1)
 tap_like "replygate-milter --help lists options" "$help" '--config'
 check_options "replygate-milter" replygate-milter.8 "$help"
-for prog in "$deliver" "$milter" "$rg"; do
+help=$("$lmtpd" --help 2>&1)
+tap_like "replygate-lmtpd --help lists options" "$help" '--config'
+check_options "replygate-lmtpd" replygate-lmtpd.8 "$help"
+for prog in "$deliver" "$milter" "$lmtpd" "$rg"; do
     out=$("$prog" --version 2>&1); rc=$?
     tap_like "$(basename "$prog") --version" "$rc:$out" "^0:$(basename "$prog") [0-9]+\.[0-9]+"
 done

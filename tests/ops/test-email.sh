@@ -5,6 +5,7 @@
 # forged --to (RCPT), the milter stopped (Postfix's 4xx), the database down
 # (pipe(8) defers), and a mail.log that is not there.
 #
+# RG_TRANSPORT=lmtp runs the same cases through the LMTP door.
 # usage: test-email.sh SOURCE_DIR BUILD_DIR
 set -u
 . "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
@@ -19,6 +20,13 @@ trap cleanup EXIT
 stack_up "$dir" "$(pf_free_port)" "$build" >"$dir.up.log" 2>&1 ||
     { cat "$dir.up.log"; rm -f "$dir.up.log"; tap_bail "the stack did not come up"; }
 rm -f "$dir.up.log"
+if [ "$RG_TRANSPORT" = lmtp ]; then
+    DELIVERED='postfix/(replygate-lmtp/)?lmtp\[[0-9]+\]'
+else
+    DELIVERED='postfix/pipe\[[0-9]+\]'
+fi
+AGENT=$RG_AGENT_IDENT
+echo "# door: $RG_TRANSPORT"
 te() {
     pf_run "$dir" "$RG_BIN/replygate" test-email --config "$RG_CONFIG" \
         --server "127.0.0.1:$RG_PORT" --maillog "$dir/mail.log" "$@" 2>&1
@@ -40,8 +48,8 @@ qid=$(printf '%s\n' "$out" | sed -n 's/^OK queue \([0-9A-Za-z]*\)$/\1/p')
 tap_like "OK queue with the queue id" "$qid" '^[0-9A-Za-z]+$'
 tap_like "the 250 reply names the same queue id" "$out" "S: 250 .*queued as $qid"
 tap_like "mail.log: the agent's line for it" "$out" \
-    "ms  .* replygate/deliver\\[[0-9]+\\]: $qid: message-id=<replygate-test\\..*status=stored"
-tap_like "mail.log: pipe(8) says sent" "$out" "ms  .* postfix/pipe\\[[0-9]+\\]: $qid: .*status=sent"
+    "ms  .* $AGENT\\[[0-9]+\\]: $qid: message-id=<replygate-test\\..*status=stored"
+tap_like "mail.log: $RG_TRANSPORT says sent" "$out" "ms  .* $DELIVERED: $qid: .*status=sent"
 tap_like "OK mail.log" "$out" '^OK mail\.log \([0-9.]+ ms\)$'
 tap_like "processor: processing line, with the queue id" "$out" "ms  \\[[-0-9T:.]+ INFO \\([0-9]+\\) \\($qid\\) #\\] replygate: processing <replygate-test\\."
 tap_like "processor: moving to success" "$out" "ms  .*DEBUG \\([0-9]+\\) \\($qid\\) #\\] Moving .* => $dir/spool/success"
@@ -124,7 +132,7 @@ out=$(te --timeout 20); rc=$?
 tap_is "database down: exit 1" "$rc" 1
 tap_like "database down: the mail.log hop says deferred" "$out" \
     '^FAIL mail\.log: Postfix says status=deferred'
-tap_like "database down: the agent's 4.3.0 is shown" "$out" 'replygate/deliver\[[0-9]+\]: [0-9A-Za-z]+: .*status=deferred \(4\.3\.0 '
+tap_like "database down: the agent's 4.3.0 is shown" "$out" "$AGENT"'\[[0-9]+\]: [0-9A-Za-z]+: .*status=deferred \(4\.3\.0 '
 pg_restart
 
 # --- the milter stopped ---------------------------------------------------

@@ -8,10 +8,12 @@
 # `systemd-analyze security` rates it; `logrotate -d` accepts the logrotate
 # file and a forced run really rotates a processor log.
 #
-# usage: units.sh SOURCE_DIR MILTER
+# The LMTP service's unit gets the same checks, with its own writable paths.
+#
+# usage: units.sh SOURCE_DIR MILTER LMTPD
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
-src=$1 milter=$2
+src=$1 milter=$2 lmtpd=$3
 # The logrotate file names the user replygate: on a new machine no other test
 # may have made it yet.
 . "$src/tests/lib/postfix.sh"
@@ -77,6 +79,26 @@ tap_is "systemd-analyze verify: the metrics service and timer, no complaint" "$r
 tap_like "the metrics service writes the textfile" \
     "$(sed -n 's/^ExecStart=//p' "$src/postfix-conf/replygate-metrics.service")" ' metrics --write( |$)'
 tap_is "the timer runs it every minute" "$(sed -n 's/^OnUnitActiveSec=//p' "$src/postfix-conf/replygate-metrics.timer")" 1min
+# --- the LMTP service's unit ---------------------------------------------
+unit=$src/postfix-conf/replygate-lmtpd.service
+tap_is "lmtpd: Type=simple" "$(key Type)" simple
+tap_is "lmtpd: User=replygate" "$(key User)" replygate
+tap_like "lmtpd: ExecStart runs replygate-lmtpd in the foreground (-f), without -u" \
+    "$(key ExecStart)" '^/[^ ]*/replygate-lmtpd -f --config [^ ]+$'
+tap_is "lmtpd: ExecReload sends SIGHUP" "$(key ExecReload)" '/bin/kill -HUP $MAINPID'
+for k in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes UMask=0007; do
+    tap_is "lmtpd: $k" "$(key "${k%%=*}")" "${k#*=}"
+done
+tap_is "lmtpd: writable are the socket folder, the spool and the log folder only" \
+    "$(key ReadWritePaths)" "/var/spool/postfix/replygate /var/spool/replygate /var/log/mail-replies"
+sed "s#^ExecStart=[^ ]*#ExecStart=$lmtpd#" "$unit" >"$dir/unit/replygate-lmtpd.service"
+out=$(MANPATH=$dir/man SYSTEMD_LOG_LEVEL=notice systemd-analyze verify \
+    "$dir/unit/replygate-lmtpd.service" 2>&1); rc=$?
+tap_is "lmtpd: systemd-analyze verify: no complaint" "$rc:$out" "0:"
+out=$(systemd-analyze --offline=true security "$dir/unit/replygate-lmtpd.service" 2>&1)
+level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+tap_like "lmtpd: systemd-analyze security: exposure level below 4 (got ${level:-none})" \
+    "${level:-99}" '^[0-3]\.[0-9]$'
 
 # --- logrotate -----------------------------------------------------------
 out=$(logrotate -d -s "$dir/state.d" "$rotate" 2>&1); rc=$?

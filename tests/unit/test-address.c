@@ -166,6 +166,37 @@ test_known_answer(void)
     g_assert_cmpstr(address, ==, want);
 }
 
+/* The same known answer for keys of every length class HMAC treats apart:
+ * shorter than SHA-256's 64-byte block, exactly one block, and longer (the
+ * key is hashed first). The secret is a run of one printable character. */
+static void
+test_known_answer_key_lengths(void)
+{
+    static const gsize lengths[] = {32, 63, 64, 65, 200};
+
+    for (guint i = 0; i < G_N_ELEMENTS(lengths); i++) {
+        g_autofree char *secret = g_strnfill(lengths[i], 'k');
+        g_autofree char *cmd = g_strdup_printf(
+            "sh -c \"printf %%s i-7-9 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"",
+            secret);
+        const char *secrets[] = {secret, NULL};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(KeyRing) ring = keyring_new(secrets, &error);
+        g_autofree char *out = NULL;
+        char mac[ADDRESS_MAC_HEX + 1];
+        int status = 0;
+
+        g_assert_no_error(error);
+        g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, &error));
+        g_strstrip(out);
+        g_assert_cmpuint(strlen(out), ==, 64);
+        out[ADDRESS_MAC_HEX] = '\0';
+        address_mac(g_ptr_array_index(ring->secrets, 0), "i", 7, 9, mac);
+        if (strcmp(mac, out) != 0)
+            g_test_fail_printf("key of %zu bytes: got %s, want %s", lengths[i], mac, out);
+    }
+}
+
 /* Malformed and foreign addresses are refused with the right class. */
 static void
 test_malformed(void)
@@ -427,6 +458,7 @@ main(int argc, char **argv)
     g_test_add_func("/address/one-char-changes", test_one_char_changes);
     g_test_add_func("/address/rotation", test_rotation);
     g_test_add_func("/address/known-answer", test_known_answer);
+    g_test_add_func("/address/known-answer-key-lengths", test_known_answer_key_lengths);
     g_test_add_func("/address/malformed", test_malformed);
     g_test_add_func("/address/static", test_static);
     g_test_add_func("/address/secrets-file", test_secrets_file);

@@ -1,0 +1,190 @@
+/*
+ * pq-lazy.c - libpq loaded on first use, for the pipe agent only.
+ *
+ * Debian's libpq brings 25 shared objects (Kerberos, LDAP, SASL, gnutls,
+ * p11-kit...) whose loading and relocation cost every replygate-deliver
+ * process about 3 ms of CPU, more than the message itself, even when the
+ * process never stores anything: --dry-run, and every refusal. The agent is
+ * therefore linked with this file instead of -lpq: each libpq function it
+ * uses is defined here with libpq's own signature and calls the real one,
+ * found with dlsym() in libpq.so.5, which is dlopen()ed the first time any
+ * of them is called. A program linked with libpq (the milter, the LMTP
+ * service, the CLI) never links this file.
+ *
+ * If libpq cannot be loaded, the connecting calls return NULL, which
+ * lib/db.c reports as a database that cannot be reached: the mail is
+ * deferred (4.3.0), never lost, and mail.log says why once.
+ */
+#include <dlfcn.h>
+#include <libpq-fe.h>
+
+#include "maillog.h"
+
+#define PQ_LAZY_LIBRARY "libpq.so.5"
+
+/* The real functions, filled once (g_once) by pq_lazy_load(). */
+typedef struct {
+    gboolean loaded;
+    PGconn *(*connectdbParams)(const char *const *, const char *const *, int);
+    PGconn *(*connectStartParams)(const char *const *, const char *const *, int);
+    PostgresPollingStatusType (*connectPoll)(PGconn *);
+    ConnStatusType (*status)(const PGconn *);
+    PGTransactionStatusType (*transactionStatus)(const PGconn *);
+    int (*socket)(const PGconn *);
+    char *(*errorMessage)(const PGconn *);
+    PGresult *(*exec)(PGconn *, const char *);
+    PGresult *(*execParams)(PGconn *, const char *, int, const Oid *, const char *const *,
+                            const int *, const int *, int);
+    ExecStatusType (*resultStatus)(const PGresult *);
+    char *(*resultErrorField)(const PGresult *, int);
+    char *(*resultErrorMessage)(const PGresult *);
+    int (*ntuples)(const PGresult *);
+    char *(*getvalue)(const PGresult *, int, int);
+    void (*clear)(PGresult *);
+    void (*finish)(PGconn *);
+} PqLazy;
+
+/* pq_lazy - the real functions, loading libpq the first time */
+static const PqLazy *
+pq_lazy(void)
+{
+    static PqLazy pq;
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        void *lib = dlopen(PQ_LAZY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+        gboolean ok = lib != NULL;
+
+#define PQ_LOAD(field, name) ok = ok && (*(void **)&pq.field = dlsym(lib, name)) != NULL
+        PQ_LOAD(connectdbParams, "PQconnectdbParams");
+        PQ_LOAD(connectStartParams, "PQconnectStartParams");
+        PQ_LOAD(connectPoll, "PQconnectPoll");
+        PQ_LOAD(status, "PQstatus");
+        PQ_LOAD(transactionStatus, "PQtransactionStatus");
+        PQ_LOAD(socket, "PQsocket");
+        PQ_LOAD(errorMessage, "PQerrorMessage");
+        PQ_LOAD(exec, "PQexec");
+        PQ_LOAD(execParams, "PQexecParams");
+        PQ_LOAD(resultStatus, "PQresultStatus");
+        PQ_LOAD(resultErrorField, "PQresultErrorField");
+        PQ_LOAD(resultErrorMessage, "PQresultErrorMessage");
+        PQ_LOAD(ntuples, "PQntuples");
+        PQ_LOAD(getvalue, "PQgetvalue");
+        PQ_LOAD(clear, "PQclear");
+        PQ_LOAD(finish, "PQfinish");
+#undef PQ_LOAD
+        if (!ok) {
+            const char *why = dlerror();
+            maillog_error("cannot load %s: %s", PQ_LAZY_LIBRARY, why ? why : "a symbol is missing");
+        }
+        pq.loaded = ok;
+        g_once_init_leave(&done, 1);
+    }
+    return &pq;
+}
+
+/* Every function below: the real one, or what libpq answers for "no connection". */
+
+PGconn *
+PQconnectdbParams(const char *const *keywords, const char *const *values, int expand_dbname)
+{
+    const PqLazy *pq = pq_lazy();
+    return pq->loaded ? pq->connectdbParams(keywords, values, expand_dbname) : NULL;
+}
+
+PGconn *
+PQconnectStartParams(const char *const *keywords, const char *const *values, int expand_dbname)
+{
+    const PqLazy *pq = pq_lazy();
+    return pq->loaded ? pq->connectStartParams(keywords, values, expand_dbname) : NULL;
+}
+
+PostgresPollingStatusType
+PQconnectPoll(PGconn *conn)
+{
+    return pq_lazy()->connectPoll(conn); /* only with a connection, so loaded */
+}
+
+ConnStatusType
+PQstatus(const PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->status(conn) : CONNECTION_BAD;
+}
+
+PGTransactionStatusType
+PQtransactionStatus(const PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->transactionStatus(conn) : PQTRANS_UNKNOWN;
+}
+
+int
+PQsocket(const PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->socket(conn) : -1;
+}
+
+char *
+PQerrorMessage(const PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->errorMessage(conn) : (char *)"libpq is not loaded";
+}
+
+PGresult *
+PQexec(PGconn *conn, const char *query)
+{
+    return conn != NULL ? pq_lazy()->exec(conn, query) : NULL;
+}
+
+PGresult *
+PQexecParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+             const char *const *paramValues, const int *paramLengths, const int *paramFormats,
+             int resultFormat)
+{
+    return conn != NULL ? pq_lazy()->execParams(conn, command, nParams, paramTypes, paramValues,
+                                                paramLengths, paramFormats, resultFormat)
+                        : NULL;
+}
+
+ExecStatusType
+PQresultStatus(const PGresult *res)
+{
+    return res != NULL ? pq_lazy()->resultStatus(res) : PGRES_FATAL_ERROR;
+}
+
+char *
+PQresultErrorField(const PGresult *res, int fieldcode)
+{
+    return res != NULL ? pq_lazy()->resultErrorField(res, fieldcode) : NULL;
+}
+
+char *
+PQresultErrorMessage(const PGresult *res)
+{
+    return res != NULL ? pq_lazy()->resultErrorMessage(res) : (char *)"";
+}
+
+int
+PQntuples(const PGresult *res)
+{
+    return res != NULL ? pq_lazy()->ntuples(res) : 0;
+}
+
+char *
+PQgetvalue(const PGresult *res, int tup_num, int field_num)
+{
+    return res != NULL ? pq_lazy()->getvalue(res, tup_num, field_num) : NULL;
+}
+
+void
+PQclear(PGresult *res)
+{
+    if (res != NULL)
+        pq_lazy()->clear(res);
+}
+
+void
+PQfinish(PGconn *conn)
+{
+    if (conn != NULL)
+        pq_lazy()->finish(conn);
+}
