@@ -250,7 +250,8 @@ cmd_postfix_setup(int argc, char **argv)
         const char *final = g_getenv("REPLYGATE_FINAL_CONFIG");
         g_autofree char *abs = g_canonicalize_filename(final && *final ? final : path, NULL);
 
-        domains = g_strjoinv(" ", (char **)config->reply_domains->pdata);
+        /* reply_domains is not NULL-terminated: join it the way the manual writes it. */
+        domains = config_value_text(config, "reply_domain");
         g_ptr_array_add(args, g_strdup_printf("REPLY_DOMAINS=%s", domains));
         g_ptr_array_add(args, g_strdup_printf("MILTER=%s", milter));
         g_ptr_array_add(args, g_strdup_printf("CONFIG=%s", abs));

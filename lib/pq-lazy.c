@@ -40,6 +40,7 @@ typedef struct {
     char *(*resultErrorMessage)(const PGresult *);
     int (*ntuples)(const PGresult *);
     char *(*getvalue)(const PGresult *, int, int);
+    int (*getisnull)(const PGresult *, int, int);
     void (*clear)(PGresult *);
     void (*finish)(PGconn *);
 } PqLazy;
@@ -70,6 +71,7 @@ pq_lazy(void)
         PQ_LOAD(resultErrorMessage, "PQresultErrorMessage");
         PQ_LOAD(ntuples, "PQntuples");
         PQ_LOAD(getvalue, "PQgetvalue");
+        PQ_LOAD(getisnull, "PQgetisnull");
         PQ_LOAD(clear, "PQclear");
         PQ_LOAD(finish, "PQfinish");
 #undef PQ_LOAD
@@ -173,6 +175,13 @@ char *
 PQgetvalue(const PGresult *res, int tup_num, int field_num)
 {
     return res != NULL ? pq_lazy()->getvalue(res, tup_num, field_num) : NULL;
+}
+
+/* PQgetisnull - libpq's, through the loaded library (a result only exists once it is) */
+int
+PQgetisnull(const PGresult *res, int tup_num, int field_num)
+{
+    return res != NULL ? pq_lazy()->getisnull(res, tup_num, field_num) : 1;
 }
 
 void
