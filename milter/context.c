@@ -105,14 +105,15 @@ ctx_reply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text)
     return smfi_setreply(ctx, (char *)rcode, (char *)xcode, safe) == MI_SUCCESS;
 }
 
-/* log_stage - the log's word for a refusal stage */
+/* log_stage - the log's word for a refusal stage: Postfix's own. smtpd and
+ * cleanup name every milter action after the headers END-OF-MESSAGE (the
+ * stage at which Postfix applies it), so ours does too; the refusal row
+ * keeps "headers" and "message" apart. */
 static const char *
 log_stage(const char *stage)
 {
     if (strcmp(stage, "rcpt") == 0)
         return "RCPT";
-    if (strcmp(stage, "headers") == 0)
-        return "END-OF-HEADERS";
     return "END-OF-MESSAGE";
 }
 

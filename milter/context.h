@@ -88,7 +88,7 @@ gboolean ctx_reply(SMFICTX *ctx, const char *rcode, const char *xcode, const cha
 
 /* ctx_refuse - the one way a refusal goes out: smfi_setreply, a mail.log line,
  * the counter and (rcode 5xx) a refusal row; stage is "rcpt", "headers" or
- * "message" (the log's RCPT, END-OF-HEADERS, END-OF-MESSAGE). key may be NULL.
+ * "message" (the log says RCPT for the first, END-OF-MESSAGE for the others, as Postfix does). key may be NULL.
  * SMFIS_REJECT or SMFIS_TEMPFAIL by rcode; SMFIS_TEMPFAIL if the reply cannot be set. */
 sfsistat ctx_refuse(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *stage, const char *rcode,
                     const char *xcode, const char *text, const char *rcpt, const ReplyKey *key,

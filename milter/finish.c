@@ -47,7 +47,7 @@ eoh_autosubmit(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, AutoAction action, cons
     }
     if (action == AUTO_DISCARD) {
         text = g_strdup_printf("Auto-submitted message discarded (%s)", reason);
-        ctx_log(conn, msg, id, "discard", "END-OF-HEADERS", text, msg->first_ours);
+        ctx_log(conn, msg, id, "discard", "END-OF-MESSAGE", text, msg->first_ours);
         counters_add(DECISION_DISCARD_AUTO_SUBMITTED);
         return SMFIS_DISCARD;
     }

@@ -194,7 +194,7 @@ tap_like "4. auto-reply: RCPT accepted" "$(answer 4 'RCPT TO')" '^250 '
 tap_like "4. auto-reply: 550 5.7.1 after DATA" "$(answer 4 .)" \
     '^550 5\.7\.1 Auto-submitted message refused \(Auto-Submitted: auto-replied\)'
 check_log "4. mail.log: replygate/milter reject line with the reason" "$MAILLOG" \
-    "^$E replygate/milter\[[0-9]+\]: [0-9A-Z]+: reject: END-OF-HEADERS from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 Auto-submitted message refused \(Auto-Submitted: auto-replied\); from=<bob@example\.org> to=<$(re "$ADDR")>$"
+    "^$E replygate/milter\[[0-9]+\]: [0-9A-Z]+: reject: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 Auto-submitted message refused \(Auto-Submitted: auto-replied\); from=<bob@example\.org> to=<$(re "$ADDR")>$"
 check_log "4. mail.log: Postfix logs milter-reject" "$MAILLOG" \
     "^$E postfix/cleanup\[[0-9]+\]: [0-9A-Z]+: milter-reject: [A-Z-]+ from [^ ]*\[127\.0\.0\.1\]: 5\.7\.1 Auto-submitted message refused"
 
@@ -260,7 +260,7 @@ tap_like "6b. dedicated address, no key: RCPT accepted" "$(answer 6b 'RCPT TO')"
 tap_like "6b. dedicated address, no key: 550 5.1.1 after DATA" "$(answer 6b .)" \
     "^550 5\.1\.1 <$(re "reply@$RG_DOMAIN")>: Recipient address rejected: no reply key in the message"
 check_log "6b. mail.log: replygate/milter reject line (SPEC 6 shape)" "$MAILLOG" \
-    "^$E replygate/milter\[[0-9]+\]: [0-9A-Z]+: reject: END-OF-HEADERS from unknown\[127\.0\.0\.1\]: 550 5\.1\.1 <$(re "reply@$RG_DOMAIN")>: Recipient address rejected: no reply key in the message; from=<bob@example\.org> to=<$(re "reply@$RG_DOMAIN")>$"
+    "^$E replygate/milter\[[0-9]+\]: [0-9A-Z]+: reject: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: 550 5\.1\.1 <$(re "reply@$RG_DOMAIN")>: Recipient address rejected: no reply key in the message; from=<bob@example\.org> to=<$(re "reply@$RG_DOMAIN")>$"
 
 # --- 7. the no-reply address: discarded, logged, nothing stored ------------
 echo "# [${SECONDS}s] 7. the no-reply address: discarded, logged, nothing stored"

@@ -259,7 +259,7 @@ while IFS='|' read -r label name value sender want reason; do
     [ -n "$label" ] || continue
     logs=()
     if [ "$want" = reject ]; then
-        logs=("4F2A21041E3: reject: END-OF-HEADERS from mail.example.org[192.0.2.10]: 550 5.7.1 Auto-submitted message refused ($reason); from=<${sender#<}")
+        logs=("4F2A21041E3: reject: END-OF-MESSAGE from mail.example.org[192.0.2.10]: 550 5.7.1 Auto-submitted message refused ($reason); from=<${sender#<}")
         logs[0]="${logs[0]%>}"
         logs[0]="${logs[0]}> to=<$KEY_ADDR>"
     fi
@@ -376,7 +376,7 @@ for _ in $(seq 100); do
 done
 run_script "SIGHUP: auto_submitted_action = discard takes effect" "${M[@]}" autosubmit.lua \
     AS_NAME=Auto-Submitted AS_VALUE=auto-replied AS_SENDER="<bob@example.org>" AS_WANT=discard \
-    -- "4F2A21041E3: discard: END-OF-HEADERS from mail.example.org[192.0.2.10]: Auto-submitted message discarded (Auto-Submitted: auto-replied); from=<bob@example.org> to=<$KEY_ADDR>"
+    -- "4F2A21041E3: discard: END-OF-MESSAGE from mail.example.org[192.0.2.10]: Auto-submitted message discarded (Auto-Submitted: auto-replied); from=<bob@example.org> to=<$KEY_ADDR>"
 
 # New secrets: the second secret signs, the first still verifies (rotation).
 run_script "before the new secrets, their address is refused" "${M[@]}" key-tampered.lua \
