@@ -35,6 +35,11 @@ typedef enum {
     CUT_FORWARD,
 } CutKind;
 
+/* A text of more lines than this is not trimmed at all: each line costs a
+ * Line (24 bytes), so a text of nothing but line breaks would cost 24 times
+ * its size; no reply a person wrote has that many (issue 13). */
+#define TRIM_MAX_LINES 1000000
+
 /* Lines a '-- ' signature may have below its delimiter ('--' has fewer). */
 #define SIG_MAX_LINES 15
 #define SIG_LOOSE_MAX_LINES 6
@@ -447,20 +452,43 @@ is_blank_range(const Line *lines, guint a, guint b)
     return TRUE;
 }
 
+/* too_many_lines - does text have more than TRIM_MAX_LINES lines? */
+static gboolean
+too_many_lines(const char *text)
+{
+    gsize lines = 0;
+
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+        if (++lines > TRIM_MAX_LINES)
+            return TRUE;
+    return FALSE;
+}
+
 /* trim_reply - see trim.h. */
 void
 trim_reply(const char *text, char **reply, char **quoted)
 {
-    g_autoptr(GArray) arr = split_lines(text != NULL ? text : "");
+    g_autoptr(GArray) arr = NULL;
     g_autoptr(GString) r = g_string_new(NULL);
     g_autoptr(GString) q = g_string_new(NULL);
-    Line *lines = (Line *)(void *)arr->data;
-    guint n = arr->len;
-    guint cut = n;
+    Line *lines;
+    guint n;
+    guint cut;
     guint start = 0;
     guint end;
     CutKind kind;
 
+    if (text == NULL)
+        text = "";
+    if (too_many_lines(text)) {
+        *reply = g_strdup(text);
+        *quoted = g_strdup("");
+        return;
+    }
+    arr = split_lines(text);
+    lines = (Line *)(void *)arr->data;
+    n = arr->len;
+    cut = n;
     classify(lines, n);
     kind = find_cut(lines, n, &cut);
     if (kind == CUT_FORWARD) {
