@@ -12,6 +12,7 @@
 #include "evaluate.h"
 #include "json.h"
 #include "keyfind.h"
+#include "rg-error.h"
 #include "trace.h"
 
 /* evaluate_printable - a copy fit for a DSN line: control characters become spaces */
@@ -96,7 +97,11 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
     if (message == NULL) {
         g_autofree char *why = evaluate_printable(error != NULL ? error->message : "unknown");
 
-        evaluate_set(verdict, 65, g_strdup_printf("5.6.0 %s", why));
+        /* Over a structural cap (rg-limits.h): too big in another sense. */
+        if (error != NULL && g_error_matches(error, RG_ERROR, RG_ERROR_TOOBIG))
+            evaluate_set(verdict, 65, g_strdup_printf("5.3.4 message too complex: %s", why));
+        else
+            evaluate_set(verdict, 65, g_strdup_printf("5.6.0 %s", why));
         return verdict;
     }
     verdict->message = message;

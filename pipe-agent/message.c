@@ -17,6 +17,7 @@
 #include "message-private.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 #include "trim.h"
 
 /* Parts nested deeper than this are not looked into. */
@@ -56,6 +57,28 @@ typedef struct {
     gboolean have_plain;
     gboolean crlf; /* the raw message ends its lines with CRLF */
 } BodyParts;
+
+/* The header fields GMime has read so far, counted by its header callback:
+ * past LIMIT_HEADER_FIELDS the stream is made to end where the parser is,
+ * so GMime stops reading and builds no more. */
+typedef struct {
+    GMimeStream *stream; /* borrowed: the parser's stream */
+    guint64 fields;
+    gboolean over;
+} HeaderCount;
+
+/* message_count_header - GMime's header callback: one more field */
+static void
+message_count_header(GMimeParser *parser, const char *name, const char *value, gint64 offset,
+                     gpointer data)
+{
+    HeaderCount *count = data;
+
+    if (++count->fields <= LIMIT_HEADER_FIELDS || count->over)
+        return;
+    count->over = TRUE;
+    g_mime_stream_set_bounds(count->stream, 0, g_mime_stream_tell(count->stream));
+}
 
 /* message_gmime_init - g_mime_init() once per process */
 static void
@@ -332,6 +355,7 @@ message_parse(GBytes *raw, GError **error)
     g_autoptr(GMimeMessage) mime = NULL;
     GMimeParserOptions *options;
     BodyParts body = {NULL, NULL, FALSE, FALSE};
+    HeaderCount count = {NULL, 0, FALSE};
     static const char *fallback[] = {"UTF-8", "windows-1252", NULL};
     gsize len;
     const char *data = g_bytes_get_data(raw, &len);
@@ -354,13 +378,30 @@ message_parse(GBytes *raw, GError **error)
     g_mime_parser_options_set_fallback_charsets(options, fallback);
     g_mime_parser_options_set_warning_callback(options, message_warning, message->warnings);
 
+    /* Caps first: GMime would spend its memory before any walk could count. */
+    if (!message_limits_scan(data, len, error)) {
+        g_mime_parser_options_free(options);
+        return NULL;
+    }
     stream = g_mime_stream_mem_new_with_buffer(data, len);
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    count.stream = stream;
+    g_mime_parser_set_header_regex(parser, "^", message_count_header, &count);
     mime = g_mime_parser_construct_message(parser, options);
+    if (count.over) {
+        g_mime_parser_options_free(options);
+        g_set_error(error, RG_ERROR, RG_ERROR_TOOBIG, "more than %d header fields",
+                    LIMIT_HEADER_FIELDS);
+        return NULL;
+    }
     if (mime == NULL) {
         g_mime_parser_options_free(options);
         g_set_error(error, RG_ERROR, RG_ERROR_DATAERR, "the message cannot be parsed");
+        return NULL;
+    }
+    if (!message_limits_tree(g_mime_message_get_mime_part(mime), error)) {
+        g_mime_parser_options_free(options);
         return NULL;
     }
     message_headers(message, GMIME_OBJECT(mime));
