@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 
 typedef enum {
     KIND_STRING, /* any non-empty text, at offset (char *) */
@@ -59,7 +60,9 @@ typedef struct {
     X(max_message_size, KIND_SIZE, "26214400", FIELD(max_message_size), NULL)                      \
     X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
       FIELD(milter_socket), NULL)                                                                  \
-    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)
+    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)                            \
+    X(delivery_memory_limit, KIND_COUNT, "1073741824", FIELD(delivery_memory_limit), NULL)         \
+    X(delivery_cpu_limit, KIND_DURATION, "60", FIELD(delivery_cpu_limit), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -471,6 +474,11 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         if (!parse_u64(value, &n) || (name->kind == KIND_SIZE && n == 0)) {
             *why = name->kind == KIND_SIZE ? "must be a positive number of bytes"
                                            : "must be a number (0 or more)";
+            return FALSE;
+        }
+        /* The agent reads a message into one buffer (issue 13). */
+        if (name->offset == FIELD(max_message_size) && n > LIMIT_MESSAGE_SIZE_MAX) {
+            *why = "must be at most 1073741824 bytes (1 GiB)";
             return FALSE;
         }
         *(guint64 *)G_STRUCT_MEMBER_P(config, name->offset) = n;

@@ -41,7 +41,9 @@ typedef struct {
     GPtrArray *static_addresses; /* StaticAddress *, may be empty */
     guint64 max_message_size;
     char *milter_socket;
-    char *syslog_socket; /* the datagram socket mail.log lines go to ("/dev/log") */
+    char *syslog_socket;           /* the datagram socket mail.log lines go to ("/dev/log") */
+    guint64 delivery_memory_limit; /* RLIMIT_AS of the pipe agent in bytes, 0: none */
+    guint64 delivery_cpu_limit;    /* soft RLIMIT_CPU of the pipe agent in seconds, 0: none */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */
