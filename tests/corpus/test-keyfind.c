@@ -233,6 +233,32 @@ static const ForCase for_cases[] = {
     {"empty", "", ""},
 };
 
+/* test_keyfind_deep_groups - a To: of groups nested 50,000 deep (as the
+ * milter may see it: within Postfix's header_size_limit) is passed over,
+ * not parsed into a stack overflow; the key in Cc is still found */
+static void
+test_keyfind_deep_groups(void)
+{
+    g_autoptr(GString) deep = g_string_new(NULL);
+    g_autofree char *cc = expand("{i-30-5}");
+    HeaderField headers[2];
+    ReplyKey key;
+    const char *source = NULL;
+
+    for (int i = 0; i < 50000; i++)
+        g_string_append(deep, "g:");
+    for (int i = 0; i < 50000; i++)
+        g_string_append_c(deep, ';');
+    headers[0].name = "To";
+    headers[0].value = deep->str;
+    headers[1].name = "Cc";
+    headers[1].value = cc;
+    if (!keyfind_lookup(test_config, test_ring, "reply@reply.example.com", headers, 2, &key,
+                        &source) ||
+        g_strcmp0(source, "cc") != 0 || key.target != 30)
+        test_failf("deep groups: got %s, want the key i-30-5 from cc", source ? source : "none");
+}
+
 /* test_received_for - the "for" clause scanner */
 static void
 test_received_for(void)
@@ -433,6 +459,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/keyfind/order", test_keyfind_order);
     g_test_add_func("/keyfind/received-for", test_received_for);
+    g_test_add_func("/keyfind/deep-groups", test_keyfind_deep_groups);
     g_test_add_func("/evaluate/verdicts", test_verdicts);
     g_test_add_func("/evaluate/refusal", test_refusal);
     g_test_add_func("/evaluate/hostile-nesting", test_hostile_nesting);
