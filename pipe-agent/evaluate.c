@@ -1,8 +1,11 @@
 /*
  * evaluate.c - the agent's decision about one message (SPEC sections 3 to 5).
  *
- * The order is: parse (65 5.6.0 when the bytes are no message), auto-submitted
- * (77 5.7.1), key (67 5.1.1), empty reply (65 5.6.0), else 0 2.0.0. The key is
+ * The order is: parse (65 5.6.0 when the bytes are no message, 5.3.4 over a
+ * structural limit), a recipient in no reply domain (75 4.3.5, a configuration
+ * mistake), auto-submitted (77 5.7.1), key (67 5.1.1; 75 4.3.5 when the
+ * milter's verified trace header says it let this recipient through), empty
+ * reply (65 5.6.0), else 0 2.0.0. The key is
  * looked up even for an auto-submitted message, so --dry-run shows it. A reply
  * that is only an attachment is a reply: it is empty only when it has no text
  * and no attachment. No I/O here: deliver.c stores or prints the verdict.
@@ -112,11 +115,32 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
         keyfind_lookup(config, ring, recipient, (const HeaderField *)(void *)message->headers->data,
                        message->headers->len, &verdict->key, &verdict->key_source);
 
-    if (verdict->auto_submitted != NULL) {
+    /* Configuration mistakes defer (SPEC section 5, issue 13 item 5): Postfix
+     * routed here a recipient that no reply domain names (a typo in
+     * reply_domain, or an agent reading another file than Postfix's routing
+     * assumes); or the milter, whose trace header verifies for this queue id,
+     * let a recipient through whose key the agent cannot verify (the two
+     * read different secrets, prefixes or domains). */
+    if (address_classify(config, ring, recipient, NULL, NULL) == ADDRESS_FOREIGN) {
+        g_autofree char *rcpt = evaluate_printable(recipient);
+        g_autoptr(GString) domains = g_string_new(NULL);
+
+        for (guint i = 0; i < config->reply_domains->len; i++)
+            g_string_append_printf(domains, "%s%s", i > 0 ? " " : "",
+                                   (const char *)g_ptr_array_index(config->reply_domains, i));
+        evaluate_set(verdict, 75,
+                     g_strdup_printf("4.3.5 configuration error: the recipient <%s> is in none of "
+                                     "the reply domains (%s)",
+                                     rcpt, domains->str));
+    } else if (verdict->auto_submitted != NULL) {
         g_autofree char *why = evaluate_printable(verdict->auto_submitted);
 
         evaluate_set(verdict, 77,
                      g_strdup_printf("5.7.1 auto-submitted mail is not accepted (%s)", why));
+    } else if (!verdict->have_key && verdict->tls_version != NULL) {
+        evaluate_set(verdict, 75,
+                     g_strdup("4.3.5 configuration error: the milter accepted this recipient but "
+                              "the agent cannot verify its key"));
     } else if (!verdict->have_key) {
         evaluate_set(verdict, 67,
                      g_strdup("5.1.1 no valid reply key in the recipient or the headers"));

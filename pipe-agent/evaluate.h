@@ -15,7 +15,7 @@
 #include "message.h"
 
 typedef struct {
-    Message *message;       /* NULL when the bytes could not be parsed */
+    Message *message; /* NULL when the bytes could not be parsed */
     gboolean have_key;
     ReplyKey key;
     const char *key_source;  /* "envelope", "to", ..., "references" (static), or NULL */
@@ -24,7 +24,7 @@ typedef struct {
     char *tls_cipher;        /* likewise */
     int tls_bits;            /* likewise, 0 when unknown */
     const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
-    int exit_status;         /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
+    int exit_status;         /* 0, 65, 67, 77, or 75 (4.3.5) for a configuration mistake */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;
 
