@@ -177,20 +177,30 @@ delivery_log_defer(ProcLog *proclog, const char *queue_id, const char *status,
     proclog_error(proclog, "replygate: deferred: %s", esc);
 }
 
+/* delivery_public_status - see delivery.h */
+const char *
+delivery_public_status(const char *status)
+{
+    if (status != NULL && g_str_has_prefix(status, "4.3.5"))
+        return "4.3.5 configuration problem at the receiving site, delivery deferred";
+    return "4.3.0 temporary problem at the receiving site, delivery deferred";
+}
+
 /* delivery_defer - see delivery.h */
 DeliveryOutcome *
 delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
 {
     delivery_log_defer(proclog, queue_id ? queue_id : "NOQUEUE", status, NULL);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    return delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
 }
 
-/* defer - a temporary failure during the delivery: log it, outcome 75 */
+/* defer - a temporary failure during the delivery: log it with its details,
+ * outcome 75 with the generic text (the sender sees it in a delay notice) */
 static DeliveryOutcome *
 defer(Delivery *d, const char *status, const char *message_id)
 {
     delivery_log_defer(d->ctx->proclog, d->queue_id, status, message_id);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    return delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
 }
 
 /* log_outcome - the mail.log line of SPEC section 6 */
