@@ -365,8 +365,15 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (verdict->tls_refused != NULL)
-        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
-                        d.queue_id, verdict->tls_refused);
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; %s", d.queue_id,
+                        verdict->tls_refused,
+                        verdict->tls_version != NULL ? "TLS taken from the Received header"
+                                                     : "storing no TLS data");
+    if (verdict->tls_missing != NULL)
+        maillog_warning("%s: require_tls = yes, but this reply shows no TLS: %s", d.queue_id,
+                        verdict->tls_missing);
+    else if (verdict->tls_note != NULL && ctx->config->require_tls)
+        maillog_warning("%s: %s", d.queue_id, verdict->tls_note);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else

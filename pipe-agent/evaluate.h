@@ -20,10 +20,13 @@ typedef struct {
     ReplyKey key;
     const char *key_source;  /* "envelope", "to", ..., "references" (static), or NULL */
     char *auto_submitted;    /* the reason in words, or NULL */
-    char *tls_version;       /* from the milter's X-Replygate-TLS header, or NULL */
+    gboolean tls_trace;      /* the milter's X-Replygate-TLS header verified (it saw the message) */
+    char *tls_version;       /* from that header, else this Postfix's Received header, or NULL */
     char *tls_cipher;        /* likewise */
     int tls_bits;            /* likewise, 0 when unknown */
     const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
+    const char *tls_note;    /* TLS from the Received header: why no trace header (static) */
+    const char *tls_missing; /* require_tls and no TLS: the cause, for mail.log (static) */
     int exit_status;         /* 0, 65, 67, 77, or 75 (4.3.5) for a configuration mistake */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;

@@ -11,6 +11,7 @@
  * messages: exit status, first line, the signed TLS header (@TLS@ is one signed
  * for the queue id QID1), hostile nesting.
  */
+#include <pwd.h>
 #include <string.h>
 
 #include "evaluate.h"
@@ -334,6 +335,61 @@ static const VerdictCase verdict_cases[] = {
      "From: bob@example.org\n\nx\n", 67, "5.1.1", NULL},
     {"bad key, trace header for another queue id: 5.1.1", "bob@example.org", "{i-1-5:bad}",
      "From: bob@example.org\nX-Replygate-TLS: @TLS-OTHER@\n\nx\n", 67, "5.1.1", NULL},
+    /* The agent enforces what the milter enforces (issue 14): without the
+     * trace header, the Received header this Postfix put on top. */
+    {"smtpd with TLS, no trace header: TLS from the Received header", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1])\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 "
+     "(128/128 bits))\n\tby mx (Postfix) with ESMTPS id QID1\n\tfor <x@y>; Sat, 21 Nov 2026\n"
+     "From: bob@example.org\n\nok\n",
+     0, "2.0.0",
+     "\"tls\": {\"version\": \"TLSv1.2\", \"cipher\": \"ECDHE-RSA-AES128-GCM-SHA256\", "
+     "\"bits\": 128}"},
+    {"smtpd without TLS, no trace header (milter down or -P): 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID1 for <x@y>; Sat\n"
+     "From: bob@example.org\n\nok\n",
+     77, "5.7.0", "\"tls\": null"},
+    {"pickup (sendmail on the host): 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid 1000) id QID1; Sat\nFrom: bob@example.org\n\nok\n", 77,
+     "5.7.0", NULL},
+    {"pickup with a forged trace header: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid 1000) id QID1; Sat\nFrom: bob@example.org\n"
+     "X-Replygate-TLS: version=TLSv1.3; cipher=X; bits=256; queue=QID1; "
+     "mac=0000000000000000000000000000000000000000\n\nok\n",
+     77, "5.7.0", NULL},
+    {"plain smtpd on top, a forged TLS one below it: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from evil (evil [203.0.113.9]) by mx (Postfix) with ESMTP id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID0; Sat\nFrom: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"TLS below tls_min_version in the Received header: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) (using TLSv1 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID1; Sat\nFrom: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"a verified trace header wins over a plain Received", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID1; Sat\n"
+     "From: bob@example.org\nX-Replygate-TLS: @TLS@\n\nok\n",
+     0, "2.0.0", "\"version\": \"TLSv1.3\""},
+    {"requeued (postsuper -r): trace header signed for the first queue id", "bob@example.org",
+     "{i-1-5}",
+     "Received: by mx (Postfix, from userid @POSTFIX-UID@) id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 "
+     "bits)) by mx (Postfix) with ESMTPS id QID2; Sat\n"
+     "From: bob@example.org\nX-Replygate-TLS: @TLS-OTHER@\n\nok\n",
+     0, "2.0.0", "\"version\": \"TLSv1.3\""},
+    {"requeued plain smtpd: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid @POSTFIX-UID@) id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID2; Sat\n"
+     "From: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"no Received of a Postfix on top (the agent run by hand): no rule", "bob@example.org",
+     "{i-1-5}",
+     "Received: from a.example by b.example with SMTP id 1; Sat\nFrom: bob@example.org\n\nok\n", 0,
+     "2.0.0", "\"tls\": null"},
+    {"TLS only from the Received header does not say the milter accepted: 5.1.1", "bob@example.org",
+     "{i-1-5:bad}",
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID1; Sat\nFrom: bob@example.org\n\nok\n",
+     67, "5.1.1", NULL},
     {"no key", "bob@example.org", "reply@reply.example.com", "From: bob@example.org\n\nx\n", 67,
      "5.1.1", NULL},
     {"empty reply", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\n\n   \n", 65,
@@ -368,7 +424,8 @@ static const VerdictCase verdict_cases[] = {
 };
 
 /* sign_tls - text with @TLS@ replaced by an X-Replygate-TLS value signed for
- * TEST_QUEUE_ID, and @TLS-OTHER@ by one signed for another queue id (new string) */
+ * TEST_QUEUE_ID, @TLS-OTHER@ by one signed for another queue id, and
+ * @POSTFIX-UID@ by the uid of user postfix (new string) */
 static char *
 sign_tls(const char *text)
 {
@@ -379,8 +436,13 @@ sign_tls(const char *text)
     g_auto(GStrv) parts = g_strsplit(text, "@TLS-OTHER@", -1);
     g_autofree char *step = g_strjoinv(other, parts);
     g_auto(GStrv) parts2 = g_strsplit(step, "@TLS@", -1);
+    g_autofree char *signed_text = g_strjoinv(mine, parts2);
+    struct passwd *pw = getpwnam("postfix");
+    g_autofree char *uid = g_strdup_printf("%ld", pw != NULL ? (long)pw->pw_uid : -2L);
+    g_auto(GStrv) parts3 = g_strsplit(signed_text, "@POSTFIX-UID@", -1);
 
-    return g_strjoinv(mine, parts2);
+    /* The requeue case needs the uid of user postfix (scripts/deps installs it). */
+    return g_strjoinv(uid, parts3);
 }
 
 /* test_verdicts - evaluate_message() and verdict_to_json() on small messages */
