@@ -28,6 +28,7 @@
 #include "maillog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "seen.h"
 #include "spool.h"
 #include "store.h"
 
@@ -339,12 +340,47 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
     return outcome;
 }
 
+static DeliveryOutcome *delivery_judge(Delivery *d, GBytes *raw, gboolean over);
+
 /* delivery_run - see delivery.h */
 DeliveryOutcome *
 delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *raw, gboolean over)
 {
     Delivery d = {
         .ctx = ctx, .env = env, .queue_id = env->queue_id != NULL ? env->queue_id : "NOQUEUE"};
+    g_autoptr(Seen) seen = NULL;
+    SeenState seen_state;
+    DeliveryOutcome *outcome;
+
+    /* Before any parsing, and before a copy is kept: a repeated delivery of
+     * the same bytes to the same recipient out of the same queue file. */
+    seen = seen_open(ctx->config->spool_directory, env->queue_id, env->recipient, raw, &seen_state);
+    if (seen_state == SEEN_DONE) {
+        g_autofree char *rcpt = maillog_escape(env->recipient);
+
+        maillog_info("%s: to=<%s>, status=duplicate (the same message was delivered to this "
+                     "recipient before: another ORCPT, which Postfix's duplicate filter keeps "
+                     "apart)",
+                     d.queue_id, rcpt);
+        return delivery_outcome_new("2.0.0 delivered before", EX_OK);
+    }
+    if (seen_state == SEEN_BUSY)
+        return defer(&d, "4.3.0 the same message is being delivered to this recipient right now",
+                     NULL);
+    outcome = delivery_judge(&d, raw, over);
+    if (outcome->klass == DELIVERY_TEMPFAIL)
+        seen_abandon(seen);
+    else
+        seen_finish(seen);
+    return outcome;
+}
+
+/* delivery_judge - spool, evaluate, store or refuse (delivery_run's body) */
+static DeliveryOutcome *
+delivery_judge(Delivery *d, GBytes *raw, gboolean over)
+{
+    const DeliveryContext *ctx = d->ctx;
+    const DeliveryEnvelope *env = d->env;
     g_autoptr(GError) error = NULL;
     g_autoptr(Verdict) verdict = NULL;
     g_autofree char *spool_path = NULL;
@@ -353,27 +389,27 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     DeliveryOutcome *outcome;
 
     if (over)
-        return too_big(&d, raw);
+        return too_big(d, raw);
 
     spool_path = spool_write_new(ctx->config->spool_directory, raw, &error);
     if (spool_path == NULL) {
         g_autofree char *status = delivery_tempfail_status(error);
-        return defer(&d, status, NULL);
+        return defer(d, status, NULL);
     }
 
-    delivery_guard(&d, spool_path);
+    delivery_guard(d, spool_path);
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (verdict->tls_refused != NULL)
-        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; %s", d.queue_id,
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; %s", d->queue_id,
                         verdict->tls_refused,
                         verdict->tls_version != NULL ? "TLS taken from the Received header"
                                                      : "storing no TLS data");
     if (verdict->tls_missing != NULL)
-        maillog_warning("%s: require_tls = yes, but this reply shows no TLS: %s", d.queue_id,
+        maillog_warning("%s: require_tls = yes, but this reply shows no TLS: %s", d->queue_id,
                         verdict->tls_missing);
     else if (verdict->tls_note != NULL && ctx->config->require_tls)
-        maillog_warning("%s: %s", d.queue_id, verdict->tls_note);
+        maillog_warning("%s: %s", d->queue_id, verdict->tls_note);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else
@@ -383,15 +419,15 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     proclog_debug(ctx->proclog, "Matched %s", spool_path);
 
     if (verdict->exit_status == EX_OK && verdict->message) {
-        outcome = accept_message(&d, verdict, spool_path, dedup_id);
+        outcome = accept_message(d, verdict, spool_path, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
         spool_remove(spool_path, NULL);
         outcome =
-            defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
+            defer(d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                   dedup_id);
     } else {
-        outcome = reject(&d, verdict, spool_path, dedup_id);
+        outcome = reject(d, verdict, spool_path, dedup_id);
     }
-    delivery_guard(&d, NULL);
+    delivery_guard(d, NULL);
     return outcome;
 }

@@ -11,7 +11,11 @@
 #   3. a message over a structural limit is refused the same way, through a
 #      real delivery, and kept in failure/;
 #   4. an agent over delivery_memory_limit defers (75, 4.3.0) and leaves no
-#      copy behind.
+#      copy behind;
+#   5. the same bytes for the same recipient out of the same queue file (the
+#      ORCPT case Postfix's duplicate filter misses) are not judged twice:
+#      exit 0 with a mail.log line, no second copy; while the first runs, the
+#      second defers; another queue id and a replay are judged again.
 # Figures (time, peak memory) are printed, never asserted.
 #
 # Environment: RG_DELIVER (the agent), RG_SRC (source tree).
@@ -183,6 +187,52 @@ tap_is "400,000 MIME parts: first line" "$(head -1 "$T/out")" \
 tap_is "400,000 MIME parts: kept in failure/ with its reason" \
     "$(count failure) $(count new) $(cat "$SPOOL"/failure/*.reason 2>/dev/null)" \
     "1 0 5.3.4 message too complex: more than 10000 MIME parts"
+rm -rf "$SPOOL"
+
+# --- 5. the same message again to the same recipient from the same queue file ---------------
+# Postfix delivers one recipient once per ORCPT value; the second delivery of
+# the same bytes must cost neither a parse nor a second copy in failure/.
+rm -rf "$SPOOL"
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q QDUP -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+tap_is "first delivery: refused (65)" "$?" 65
+/usr/bin/time -f '%e %M' -o "$T/time" env REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" \
+    -q QDUP -f bob@example.org -r "$(echo "$ADDR" | tr a-z A-Z)" <"$T/parts.eml" >"$T/out" 2>"$T/err"
+rc=$?
+read -r took peak < <(tail -1 "$T/time") 2>/dev/null
+echo "# the repeated delivery: ${took:-?} s, peak $(( ${peak:-0} / 1024 )) MB"
+tap_is "the same again (recipient in another case): exit 0, nothing printed" "$rc/$(cat "$T/out")" "0/"
+tap_like "the same again: mail.log says duplicate, why" "$(cat "$T/err")" \
+    'QDUP: to=<.*>, status=duplicate \(the same message was delivered to this recipient before'
+tap_is "the same again: one copy in failure/" "$(count failure)" 1
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q QDUP2 -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+tap_is "the same bytes from another queue file: judged again (65)" "$?" 65
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q REPLAY -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q REPLAY -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+tap_is "a replay (queue id REPLAY) is always judged again (65)" "$?" 65
+# While another delivery of it runs (its marker locked), the second defers.
+rawsha=$(sha256sum <"$T/parts.eml" | cut -c1-64)
+key=$(printf '%s\0%s\0%s' QBUSY "$(echo "$ADDR" | tr A-Z a-z)" "$rawsha" | sha256sum | cut -c1-64)
+marker=$SPOOL/seen/$(date -u +%Y%m%d)/$key
+mkdir -p "$(dirname "$marker")"
+flock -o "$marker" sleep 10 &
+locker=$!
+for _ in $(seq 50); do [ -e "$marker" ] && break; sleep 0.1; done
+sleep 0.3
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q QBUSY -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+rc=$?
+kill "$locker" 2>/dev/null
+wait "$locker" 2>/dev/null
+tap_is "while the same delivery runs: deferred (75)" "$rc" 75
+tap_like "while the same delivery runs: mail.log says why" "$(cat "$T/err")" \
+    'being delivered to this recipient right now'
+REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q QBUSY -f bob@example.org -r "$ADDR" \
+    <"$T/parts.eml" >"$T/out" 2>"$T/err"
+tap_is "once it is over, the retry is judged (65)" "$?" 65
 rm -rf "$SPOOL"
 
 # --- 4. over delivery_memory_limit: deferred, no copy left ---------------------------------
