@@ -15,6 +15,7 @@
 typedef int (*CommandFunc)(int argc, char **argv);
 
 int cmd_address(int argc, char **argv);
+int cmd_message_id(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
@@ -29,7 +30,7 @@ gboolean cli_load(const char *config_path, Config **config, KeyRing **ring, GErr
 
 /* cli_parse_options - run a GOptionContext for a subcommand; prints the error
  * and returns FALSE on a usage error */
-gboolean cli_parse_options(const char *usage, const char *summary, GOptionEntry *entries,
-                           int *argc, char ***argv);
+gboolean cli_parse_options(const char *usage, const char *summary, GOptionEntry *entries, int *argc,
+                           char ***argv);
 
 #endif

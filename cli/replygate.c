@@ -17,10 +17,12 @@ typedef struct {
 
 static const Command commands[] = {
     {"address", cmd_address, "print the signed reply address for KIND TARGET USER"},
+    {"message-id", cmd_message_id, "print a unique notification Message-ID for KIND TARGET USER"},
     {"verify", cmd_verify, "check a reply address and print what it stands for"},
     {"migrate", cmd_migrate, "apply the database schema files not applied yet"},
     {"replay", cmd_replay, "deliver messages from the spool's failure/ folder again"},
-    {"test-email", cmd_test_email, "send a signed test reply over STARTTLS and follow it to its row"},
+    {"test-email", cmd_test_email,
+     "send a signed test reply over STARTTLS and follow it to its row"},
     {"bundle", cmd_bundle, "write a support bundle (.tar.gz) without secrets"},
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},

@@ -48,6 +48,9 @@ export KEY_ADDR="reply+i-1-$mac1-5@reply.example.com"
 first=${mac1:0:1}
 [ "$first" = 0 ] && other=1 || other=0
 export KEY_TAMPERED="reply+i-1-$other${mac1:1}-5@reply.example.com"
+# The unique Message-ID form of SPEC section 3 item 9, and one with a '+' in its suffix.
+export KEY_UNIQUE="reply+i-1-$mac1-5.20261206T120000Z.8f3a@reply.example.com"
+export KEY_UNIQUE_BAD="reply+i-1-$mac1-5.a+b@reply.example.com"
 # trace_headers SECRET - export TLS_HEADER_TLSv1_2 and _3: the signed X-Replygate-TLS
 # values (lib/trace.h) that the milter must add for queue id 4F2A21041E3 (lib.lua's
 # QUEUE_ID) and lib.lua's cipher and bits, when SECRET signs
@@ -125,6 +128,7 @@ expand() {
     local text=$1
     text=${text//@KEY_TAMPERED@/$KEY_TAMPERED}
     text=${text//@KEY@/$KEY_ADDR}
+    text=${text//@KEY_UNIQUE_BAD@/$KEY_UNIQUE_BAD}
     text=${text//@NOREPLY@/$NOREPLY}
     printf '%s' "$text"
 }
@@ -182,6 +186,7 @@ run_script "{tls_version} from the MAIL FROM macros" "${M[@]}" tls-at-mail.lua
 run_script "valid key accepted, X-Replygate-TLS added" "${M[@]}" key-valid.lua
 run_script "tampered key: 550 5.1.1 at RCPT" "${M[@]}" key-tampered.lua
 run_script "upper-cased key accepted" "${M[@]}" key-upper.lua
+run_script "unique Message-ID form of a key accepted; bad suffix 550 5.1.1" "${M[@]}" key-unique.lua
 run_script "every one-character change of the key refused with 550 5.1.1" "${M[@]}" mutations.lua
 run_script "malformed and unknown local parts: 550 5.1.1, hostile text escaped" "${M[@]}" \
     key-malformed.lua
@@ -189,6 +194,8 @@ run_script "a 900-byte address: 550 5.1.1 all the same" "${M[@]}" long-address.l
 run_script "dedicated address accepted" "${M[@]}" dedicated.lua
 run_script "dedicated address, key only in References: accepted and kept" "${M[@]}" \
     dedicated-references.lua
+run_script "dedicated address, unique form in a quoted References: accepted and kept" \
+    "${M[@]}" dedicated-unique-references.lua
 run_script "dedicated address, no key in the message: 550 5.1.1 after the headers" "${M[@]}" \
     dedicated-keyless.lua
 run_script "dedicated address without a key beside a key or a foreign recipient: removed" \
