@@ -210,3 +210,13 @@ write("limit-charset-invalid-bytes",
       HEAD + mid("cp") + b"Content-Type: text/plain; charset=iso-2022-jp\r\n\r\nthe answer\r\n"
       + b"\x81" * n(10 << 20, 200000),
       "exit 0\njq .reply_text | test(\"the answer\")")
+
+# A multipart whose declared boundary never appears, and whose body uses
+# another one with 400,000 empty parts: the second parse (of the body with
+# the boundary it really uses) is held to the same caps, so the body stays
+# text (main's extraction branch peaked at 554 MB on it).
+write("limit-reparse-parts-400000",
+      HEAD + mid("reparse") + b"Content-Type: multipart/mixed; boundary=never\r\n\r\n"
+      + b"--X\r\nContent-Type: text/plain\r\n\r\nthe answer\r\n" + b"--X\r\n\r\n" * n(400000, 12000)
+      + b"--X--\r\n",
+      "exit 0\njq .reply_text | test(\"the answer\")\njq .attachments | length == 0")
