@@ -81,14 +81,21 @@ replay_in_spool(const Replay *r, const char *dir)
 /* replay_open - open path for reading without following a link at its end
  * and without blocking on a FIFO; what was opened must be a regular file
  * and, when owner is not (uid_t)-1, have one link and belong to owner.
- * -1 with *why (static) when not. */
+ * -1 with *why (static) when not; *refuse (may be NULL) says whether that
+ * is for good (a link, not a regular file, someone else's) or may pass
+ * (a missing or unreadable file). */
 static int
-replay_open(const char *path, uid_t owner, const char **why)
+replay_open(const char *path, uid_t owner, const char **why, gboolean *refuse)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    gboolean dummy;
 
+    if (refuse == NULL)
+        refuse = &dummy;
+    *refuse = TRUE;
     if (fd < 0) {
+        *refuse = errno == ELOOP;
         *why = errno == ELOOP ? "a symbolic link, which is never followed" : g_strerror(errno);
         return -1;
     }
@@ -153,7 +160,7 @@ replay_read(const Replay *r, const char *path, gsize max, gsize *len)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     const char *why = NULL;
-    int fd = replay_open(path, replay_owner(r, dir), &why);
+    int fd = replay_open(path, replay_owner(r, dir), &why, NULL);
     char *text;
 
     if (fd < 0)
@@ -324,14 +331,15 @@ replay_one(Replay *r, const char *path)
     g_autofree char *esc = NULL;
     const char *argv[12];
     const char *why = NULL;
+    gboolean refuse = FALSE;
     gsize len = 0;
     int fd, status, n = 0;
     time_t since = time(NULL) - 1;
 
-    fd = replay_open(real, replay_owner(r, dir), &why);
+    fd = replay_open(real, replay_owner(r, dir), &why, &refuse);
     if (fd < 0) {
-        printf("%s: refused: %s\n", path, why);
-        return REPLAY_REFUSED;
+        printf("%s: %s: %s\n", path, refuse ? "refused" : "deferred", why);
+        return refuse ? REPLAY_REFUSED : REPLAY_DEFERRED;
     }
     raw = replay_read_fd(fd, LIMIT_MESSAGE_SIZE_MAX + 1, &len, &why);
     if (raw == NULL || lseek(fd, 0, SEEK_SET) != 0) {
