@@ -26,6 +26,8 @@ static const Command commands[] = {
     {"bundle", cmd_bundle, "write a support bundle (.tar.gz) without secrets"},
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},
+    {"postfix-setup", cmd_postfix_setup, "add replygate's settings to Postfix (or --remove them)"},
+    {"metrics", cmd_metrics, "print the counters in Prometheus' text format (--write: the textfile)"},
     {NULL, NULL, NULL},
 };
 

@@ -17,6 +17,7 @@
 #include <openssl/params.h>
 
 #include "address.h"
+#include "domain.h"
 #include "rg-error.h"
 
 /* keyring_free - release a key ring (NULL-safe) */
@@ -523,6 +524,18 @@ address_classify(const Config *config, const KeyRing *ring, const char *address,
 
         if (n >= 2 && lower[n - 1] == '.' && lower[n - 2] != '.' && lower[n - 2] != '@')
             lower[n - 1] = '\0';
+    }
+    /* A domain outside ASCII is folded as Postfix folds it under SMTPUTF8
+     * (domain.h): reply.\u017Flack.com routes to reply.slack.com. */
+    if (at != NULL && !g_str_is_ascii(at + 1)) {
+        g_autofree char *folded = domain_fold(at + 1);
+        char *refolded;
+
+        *at = '\0';
+        refolded = g_strconcat(lower, "@", folded, NULL);
+        g_free(lower);
+        lower = refolded;
+        at = strrchr(lower, '@');
     }
 
     if (config->noreply_address != NULL && strcmp(lower, config->noreply_address) == 0) {

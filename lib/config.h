@@ -42,6 +42,12 @@ typedef struct {
     guint64 max_message_size;
     char *milter_socket;
     char *syslog_socket;           /* the datagram socket mail.log lines go to ("/dev/log") */
+    char *authserv_id;             /* our verifiers' RFC 8601 authserv-id; "" when none */
+    guint64 rate_limit_per_key;    /* messages per hour to one key, per host; 0: off */
+    guint64 rate_limit_per_sender; /* messages per hour from one envelope sender; 0: off */
+    char *milter_socket_group;     /* the group of the milter's unix socket ("postfix") */
+    gboolean milter_remove_authentication_results; /* delete inbound ones claiming authserv_id */
+    char *metrics_textfile;        /* where `replygate metrics --write` puts its text */
     guint64 delivery_memory_limit; /* RLIMIT_AS of the pipe agent in bytes, 0: none */
     guint64 delivery_cpu_limit;    /* soft RLIMIT_CPU of the pipe agent in seconds, 0: none */
 } Config;

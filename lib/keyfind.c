@@ -313,6 +313,19 @@ keyfind_header_source(const Config *config, const KeyRing *ring, const HeaderSou
     return FALSE;
 }
 
+/* keyfind_reads_header - see keyfind.h */
+gboolean
+keyfind_reads_header(const char *name)
+{
+    if (name == NULL)
+        return FALSE;
+    for (gsize s = 0; s < G_N_ELEMENTS(header_sources); s++) {
+        if (g_ascii_strcasecmp(name, header_sources[s].header) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* keyfind_lookup - see keyfind.h */
 gboolean
 keyfind_lookup(const Config *config, const KeyRing *ring, const char *recipient,

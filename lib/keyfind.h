@@ -32,6 +32,10 @@ gboolean keyfind_lookup(const Config *config, const KeyRing *ring, const char *r
  * a@x; comments skipped; a new array of char * */
 GPtrArray *keyfind_message_ids(const char *value);
 
+/* keyfind_reads_header - does keyfind_lookup() read headers of this name
+ * (any case)? The milter keeps only those, so the two never drift apart. */
+gboolean keyfind_reads_header(const char *name);
+
 /* keyfind_received_for - the addresses of every "for <address>" clause in one
  * Received value, in order; a new array of char * */
 GPtrArray *keyfind_received_for(const char *received);

@@ -143,6 +143,7 @@ delivery_outcome_free(DeliveryOutcome *outcome)
     if (outcome == NULL)
         return;
     g_free(outcome->text);
+    g_free(outcome->detail);
     g_free(outcome);
 }
 
@@ -191,8 +192,12 @@ delivery_public_status(const char *status)
 DeliveryOutcome *
 delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(proclog, queue_id ? queue_id : "NOQUEUE", status, NULL);
-    return delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
 /* defer - a temporary failure during the delivery: log it with its details,
@@ -200,8 +205,12 @@ delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
 static DeliveryOutcome *
 defer(Delivery *d, const char *status, const char *message_id)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(d->ctx->proclog, d->queue_id, status, message_id);
-    return delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
 /* log_outcome - the mail.log line of SPEC section 6 */

@@ -74,6 +74,8 @@ typedef struct {
     int smtp_code;    /* the LMTP door's reply code: 250, 451, 550, 554, 552 */
     char enhanced[8]; /* "2.0.0", "4.3.0", "5.1.1", ... */
     char *text;       /* what follows the enhanced code, one line of printable text */
+    char *detail;     /* a deferral's own status with its details ("4.3.0 database
+                       * unreachable: ..."), for logs and counters, never sent; or NULL */
     gint64 reply_id;  /* the stored row (new or existing), 0 when none */
     gboolean duplicate;
 } DeliveryOutcome;
