@@ -73,6 +73,8 @@ typedef struct {
     guint64 lmtp_recipient_limit;    /* RCPTs per transaction; past it 452 4.5.3 */
     guint64 lmtp_memory_budget;      /* bytes all messages in flight may use */
     guint64 lmtp_message_cpu_budget; /* CPU seconds one message may take */
+    guint64 delivery_memory_limit; /* RLIMIT_AS of the pipe agent in bytes, 0: none */
+    guint64 delivery_cpu_limit;    /* soft RLIMIT_CPU of the pipe agent in seconds, 0: none */
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */

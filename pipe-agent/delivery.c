@@ -31,6 +31,7 @@
 #include "maillog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "seen.h"
 #include "spool.h"
 #include "store.h"
 
@@ -145,6 +146,7 @@ delivery_outcome_free(DeliveryOutcome *outcome)
     if (outcome == NULL)
         return;
     g_free(outcome->text);
+    g_free(outcome->detail);
     g_free(outcome);
 }
 
@@ -180,20 +182,38 @@ delivery_log_defer(ProcLog *proclog, const char *queue_id, const char *status,
     proclog_error(proclog, "replygate: deferred: %s", esc);
 }
 
+/* delivery_public_status - see delivery.h */
+const char *
+delivery_public_status(const char *status)
+{
+    if (status != NULL && g_str_has_prefix(status, "4.3.5"))
+        return "4.3.5 configuration problem at the receiving site, delivery deferred";
+    return "4.3.0 temporary problem at the receiving site, delivery deferred";
+}
+
 /* delivery_defer - see delivery.h */
 DeliveryOutcome *
 delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(proclog, queue_id ? queue_id : "NOQUEUE", status, NULL);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
-/* defer - a temporary failure during the delivery: log it, outcome 75 */
+/* defer - a temporary failure during the delivery: log it with its details,
+ * outcome 75 with the generic text (the sender sees it in a delay notice) */
 static DeliveryOutcome *
 defer(Delivery *d, const char *status, const char *message_id)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(d->ctx->proclog, d->queue_id, status, message_id);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
 /* log_outcome - the mail.log line of SPEC section 6 */
@@ -348,12 +368,47 @@ from_check(Delivery *d, Verdict *v, GError **error)
     return conn != NULL && fromcheck_apply(conn, d->ctx->config, v, d->env->sender, error);
 }
 
+static DeliveryOutcome *delivery_judge(Delivery *d, GBytes *raw, gboolean over);
+
 /* delivery_run - see delivery.h */
 DeliveryOutcome *
 delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *raw, gboolean over)
 {
     Delivery d = {
         .ctx = ctx, .env = env, .queue_id = env->queue_id != NULL ? env->queue_id : "NOQUEUE"};
+    g_autoptr(Seen) seen = NULL;
+    SeenState seen_state;
+    DeliveryOutcome *outcome;
+
+    /* Before any parsing, and before a copy is kept: a repeated delivery of
+     * the same bytes to the same recipient out of the same queue file. */
+    seen = seen_open(ctx->config->spool_directory, env->queue_id, env->recipient, raw, &seen_state);
+    if (seen_state == SEEN_DONE) {
+        g_autofree char *rcpt = maillog_escape(env->recipient);
+
+        maillog_info("%s: to=<%s>, status=duplicate (the same message was delivered to this "
+                     "recipient before: another ORCPT, which Postfix's duplicate filter keeps "
+                     "apart)",
+                     d.queue_id, rcpt);
+        return delivery_outcome_new("2.0.0 delivered before", EX_OK);
+    }
+    if (seen_state == SEEN_BUSY)
+        return defer(&d, "4.3.0 the same message is being delivered to this recipient right now",
+                     NULL);
+    outcome = delivery_judge(&d, raw, over);
+    if (outcome->klass == DELIVERY_TEMPFAIL)
+        seen_abandon(seen);
+    else
+        seen_finish(seen);
+    return outcome;
+}
+
+/* delivery_judge - spool, evaluate, store or refuse (delivery_run's body) */
+static DeliveryOutcome *
+delivery_judge(Delivery *d, GBytes *raw, gboolean over)
+{
+    const DeliveryContext *ctx = d->ctx;
+    const DeliveryEnvelope *env = d->env;
     g_autoptr(GError) error = NULL;
     g_autoptr(Verdict) verdict = NULL;
     g_autofree char *spool_path = NULL;
@@ -362,15 +417,15 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     DeliveryOutcome *outcome;
 
     if (over)
-        return too_big(&d, raw);
+        return too_big(d, raw);
 
     spool_path = spool_write_new(ctx->config->spool_directory, raw, &error);
     if (spool_path == NULL) {
         g_autofree char *status = delivery_tempfail_status(error);
-        return defer(&d, status, NULL);
+        return defer(d, status, NULL);
     }
 
-    delivery_guard(&d, spool_path);
+    delivery_guard(d, spool_path);
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
@@ -383,10 +438,17 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
         verdict = refusal;
     }
     if (verdict->tls_refused != NULL)
-        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
-                        d.queue_id, verdict->tls_refused);
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; %s", d->queue_id,
+                        verdict->tls_refused,
+                        verdict->tls_version != NULL ? "TLS taken from the Received header"
+                                                     : "storing no TLS data");
+    if (verdict->tls_missing != NULL)
+        maillog_warning("%s: require_tls = yes, but this reply shows no TLS: %s", d->queue_id,
+                        verdict->tls_missing);
+    else if (verdict->tls_note != NULL && ctx->config->require_tls)
+        maillog_warning("%s: %s", d->queue_id, verdict->tls_note);
     if (verdict->auth != NULL && verdict->auth->ignored != NULL)
-        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d.queue_id,
+        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d->queue_id,
                         verdict->auth->authserv_id, verdict->auth->ignored);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
@@ -396,21 +458,21 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     proclog_info(ctx->proclog, "replygate: processing <%s>", esc);
     proclog_debug(ctx->proclog, "Matched %s", spool_path);
 
-    if (verdict->exit_status == EX_OK && !from_check(&d, verdict, &error)) {
+    if (verdict->exit_status == EX_OK && !from_check(d, verdict, &error)) {
         g_autofree char *status = delivery_tempfail_status(error);
 
         spool_remove(spool_path, NULL);
-        outcome = defer(&d, status, dedup_id);
+        outcome = defer(d, status, dedup_id);
     } else if (verdict->exit_status == EX_OK && verdict->message) {
-        outcome = accept_message(&d, verdict, spool_path, dedup_id);
+        outcome = accept_message(d, verdict, spool_path, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
         spool_remove(spool_path, NULL);
         outcome =
-            defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
+            defer(d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                   dedup_id);
     } else {
-        outcome = reject(&d, verdict, spool_path, dedup_id);
+        outcome = reject(d, verdict, spool_path, dedup_id);
     }
-    delivery_guard(&d, NULL);
+    delivery_guard(d, NULL);
     return outcome;
 }
