@@ -59,7 +59,15 @@ typedef struct {
     X(max_message_size, KIND_SIZE, "26214400", FIELD(max_message_size), NULL)                      \
     X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
       FIELD(milter_socket), NULL)                                                                  \
-    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)
+    X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)                            \
+    X(database_lock_timeout, KIND_DURATION, "10s", FIELD(database_lock_timeout), NULL)             \
+    X(database_statement_timeout, KIND_DURATION, "1m", FIELD(database_statement_timeout), NULL)    \
+    X(after_queue_refusal, KIND_CHOICE, "bounce", FIELD(after_queue_refusal), "bounce|keep")       \
+    X(spool_keep_success, KIND_DURATION, "7d", FIELD(spool_keep_success), NULL)                    \
+    X(spool_keep_failure, KIND_DURATION, "30d", FIELD(spool_keep_failure), NULL)                   \
+    X(database_keep, KIND_DURATION, "365d", FIELD(database_keep), NULL)                            \
+    X(refusals_keep, KIND_DURATION, "90d", FIELD(refusals_keep), NULL)                             \
+    X(tombstones_keep, KIND_DURATION, "90d", FIELD(tombstones_keep), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,

@@ -12,6 +12,7 @@
 #include "evaluate.h"
 #include "json.h"
 #include "keyfind.h"
+#include "testmark.h"
 #include "trace.h"
 
 /* evaluate_printable - a copy fit for a DSN line: control characters become spaces */
@@ -100,6 +101,7 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
         return verdict;
     }
     verdict->message = message;
+    verdict->is_test = testmark_verify(ring, message->message_id);
     evaluate_tls(verdict, ring, message, queue_id);
     verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
                                                 message->headers->len, sender);

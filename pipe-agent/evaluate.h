@@ -15,7 +15,7 @@
 #include "message.h"
 
 typedef struct {
-    Message *message;       /* NULL when the bytes could not be parsed */
+    Message *message; /* NULL when the bytes could not be parsed */
     gboolean have_key;
     ReplyKey key;
     const char *key_source;  /* "envelope", "to", ..., "references" (static), or NULL */
@@ -24,6 +24,7 @@ typedef struct {
     char *tls_cipher;        /* likewise */
     int tls_bits;            /* likewise, 0 when unknown */
     const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
+    gboolean is_test;        /* a `replygate test-email` message (testmark.h) */
     int exit_status;         /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;
