@@ -4,11 +4,11 @@
  *   replygate-deliver [--config FILE] [--dry-run] -q QUEUE_ID -f SENDER
  *                     -r RECIPIENT [-c CLIENT_ADDR]
  *
- * Reads one message on standard input (never more than max_message_size),
- * spools it in new/, decides about it with evaluate_message(), stores it in
- * PostgreSQL, moves it to success/ or failure/, logs to mail.log and the
- * processor log, and exits with the sysexits status pipe(8) expects. For a
- * non-zero status the first line on standard output is the DSN text.
+ * The pipe(8) door of the delivery core (delivery.h): reads one message on
+ * standard input (never more than max_message_size), hands it to
+ * delivery_run(), which spools, evaluates, stores, moves and logs it, and
+ * turns the outcome into the sysexits status pipe(8) expects. For a non-zero
+ * status the first line on standard output is the DSN text.
  *
  * Only main() decides the exit status. Every resource or configuration
  * problem defers (75): a mistake of ours must never bounce a person's reply.
@@ -18,12 +18,6 @@
  * The processor log is a convenience for people. When it cannot be opened
  * the delivery goes on and mail.log says so: losing or delaying a reply over
  * a log file would be the worse failure.
- *
- * A message too big is refused after max_message_size bytes, and only those
- * are kept in failure/. A permanent refusal leaves NAME and NAME.reason in
- * failure/; a temporary one leaves nothing (Postfix keeps the message). A
- * file left in new/ means an agent was killed mid-delivery; Postfix retries
- * it and the database's unique key keeps the reply stored once.
  *
  * pipe(8) reads standard output and standard error together, so the agent
  * writes nothing to standard error on its real path: GLib's own messages go
@@ -42,13 +36,12 @@
 #include "address.h"
 #include "config.h"
 #include "db.h"
+#include "delivery.h"
 #include "evaluate.h"
 #include "maillog.h"
 #include "proclog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
-#include "spool.h"
-#include "store.h"
 
 #define READ_CHUNK 65536
 
@@ -97,15 +90,6 @@ typedef struct {
     char *recipient;
     char *client_address;
 } Options;
-
-/* Everything one delivery carries from step to step. */
-typedef struct {
-    Options *opt;
-    Config *config;
-    ProcLog *proclog;
-    PGconn *conn;         /* started early, see deliver() */
-    const char *queue_id; /* for log lines: -q or "NOQUEUE" */
-} Delivery;
 
 /* read_message - read fd up to limit bytes; *too_big when more was there.
  * Reading stops at limit + 1 bytes, so a huge message is never read whole. */
@@ -214,156 +198,6 @@ dry_run(Options *opt)
     return verdict->exit_status;
 }
 
-/* defer - a temporary failure: log it, print the DSN text, return 75 */
-static int
-defer(Delivery *d, const char *status, const char *message_id)
-{
-    g_autofree char *esc = maillog_escape(status);
-    g_autofree char *mid = maillog_escape(message_id);
-
-    if (message_id)
-        maillog_info("%s: message-id=<%s>, status=deferred (%s)", d->queue_id, mid, esc);
-    else
-        maillog_info("%s: status=deferred (%s)", d->queue_id, esc);
-    proclog_error(d->proclog, "replygate: deferred: %s", esc);
-    print_status(status);
-    return EX_TEMPFAIL;
-}
-
-/* tempfail_status - "4.3.5 ..." for configuration, "4.3.0 ..." for resources */
-static char *
-tempfail_status(const GError *error)
-{
-    if (error && error->domain == RG_ERROR && error->code == RG_ERROR_CONFIG)
-        return g_strdup_printf("4.3.5 %s", error->message);
-    return g_strdup_printf("4.3.0 %s", error ? error->message : "temporary failure");
-}
-
-/* log_outcome - the mail.log line of SPEC section 6 */
-static void
-log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id,
-            const char *status_word, const char *reason)
-{
-    g_autoptr(GString) line = g_string_new(NULL);
-    g_autofree char *mid = maillog_escape(dedup_id);
-
-    g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
-    if (v->have_key) {
-        g_autofree char *kind = maillog_escape(v->key.kind);
-        g_string_append_printf(line, ", key=%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
-                               v->key.target, v->key.user);
-        if (v->key_source)
-            g_string_append_printf(line, ", source=%s", v->key_source);
-    }
-    if (reply_id > 0)
-        g_string_append_printf(line, ", reply=%" G_GINT64_FORMAT, reply_id);
-    if (v->message)
-        g_string_append_printf(line, ", attachments=%u", v->message->attachments->len);
-    g_string_append_printf(line, ", status=%s", status_word);
-    if (reason) {
-        g_autofree char *esc = maillog_escape(reason);
-        g_string_append_printf(line, " (%s)", esc);
-    }
-    maillog_info("%s", line->str);
-}
-
-/* reject - a permanent failure: keep the file in failure/ with its reason */
-static int
-reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *moved = NULL;
-    g_autofree char *esc = maillog_escape(v->status);
-    const char *spool_dir = d->config->spool_directory;
-
-    proclog_info(d->proclog, "replygate: rejected: %s", esc);
-    if (!spool_write_reason(spool_dir, spool_path, v->status, &error) ||
-        (moved = spool_move(spool_dir, spool_path, "failure", &error)) == NULL) {
-        /* Without a copy in failure/ the message must not bounce: retry later. */
-        g_autofree char *status = tempfail_status(error);
-        g_autofree char *base = g_path_get_basename(spool_path);
-        g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
-        g_autofree char *reason_path = g_build_filename(spool_dir, "failure", reason_name, NULL);
-
-        spool_remove(reason_path, NULL);
-        spool_remove(spool_path, NULL);
-        return defer(d, status, dedup_id);
-    }
-    proclog_debug(d->proclog, "Moving %s => %s/failure", spool_path, spool_dir);
-    log_outcome(d, v, dedup_id, 0, "rejected", v->status);
-    print_status(v->status);
-    return v->exit_status;
-}
-
-/* too_big - keep the part that was read in failure/, then refuse with 5.3.4;
- * defer instead when no copy can be kept there, as reject() does */
-static int
-too_big(Delivery *d, GBytes *head)
-{
-    static const char status[] = "5.3.4 message too big";
-    g_autoptr(GError) error = NULL;
-    const char *spool_dir = d->config->spool_directory;
-    g_autofree char *path = spool_write_new(spool_dir, head, &error);
-    g_autofree char *reason =
-        g_strdup_printf("%s (over max_message_size = %" G_GUINT64_FORMAT
-                        "; only the first %" G_GUINT64_FORMAT " bytes are kept)",
-                        status, d->config->max_message_size, d->config->max_message_size);
-    g_autofree char *moved = NULL;
-
-    if (path == NULL) {
-        g_autofree char *tempfail = tempfail_status(error);
-        return defer(d, tempfail, NULL);
-    }
-    proclog_info(d->proclog, "replygate: rejected: %s", reason);
-    if (!spool_write_reason(spool_dir, path, reason, &error) ||
-        (moved = spool_move(spool_dir, path, "failure", &error)) == NULL) {
-        g_autofree char *tempfail = tempfail_status(error);
-        g_autofree char *base = g_path_get_basename(path);
-        g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
-        g_autofree char *reason_path = g_build_filename(spool_dir, "failure", reason_name, NULL);
-
-        spool_remove(reason_path, NULL);
-        spool_remove(path, NULL);
-        return defer(d, tempfail, NULL);
-    }
-    proclog_debug(d->proclog, "Moving %s => %s/failure", path, spool_dir);
-    maillog_info("%s: status=rejected (%s)", d->queue_id, status);
-    print_status(status);
-    return EX_DATAERR;
-}
-
-/* accept - store the message, then move the spool copy to success/ */
-static int
-accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *moved = NULL;
-    StoreEnvelope envelope = {
-        .queue_id = d->opt->queue_id,
-        .sender = d->opt->sender,
-        .recipient = d->opt->recipient,
-        .client_address = d->opt->client_address,
-    };
-    StoreOutcome outcome = {0};
-
-    if (!db_connect_finish(d->conn, 0, &error) ||
-        !store_message(d->conn, v, &envelope, &outcome, &error)) {
-        g_autofree char *status = tempfail_status(error);
-        /* Postfix keeps the message and retries: no second copy here. */
-        spool_remove(spool_path, NULL);
-        return defer(d, status, dedup_id);
-    }
-    abort_guard(NULL); /* stored: from here on an abort must not lose the copy */
-    moved = spool_move(d->config->spool_directory, spool_path, "success", &error);
-    if (moved)
-        proclog_debug(d->proclog, "Moving %s => %s/success", spool_path,
-                      d->config->spool_directory);
-    else
-        maillog_warning("%s: stored, but %s", d->queue_id, error->message);
-    log_outcome(d, v, dedup_id, outcome.reply_id, outcome.duplicate ? "duplicate" : "stored", NULL);
-    return EX_OK;
-}
-
 /* log_to_maillog - GLib's and GMime's own messages go to mail.log: pipe(8)
  * reads standard error too, and a warning there would become the DSN text */
 static GLogWriterOutput
@@ -386,6 +220,35 @@ log_to_maillog(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gp
     return G_LOG_WRITER_HANDLED;
 }
 
+/* print_outcome - the first line pipe(8) uses as the DSN text (none for
+ * success); returns the exit status */
+static int
+print_outcome(const DeliveryOutcome *outcome)
+{
+    if (outcome->exit_status != EX_OK) {
+        g_autofree char *status = delivery_outcome_status(outcome);
+        print_status(status);
+    }
+    return outcome->exit_status;
+}
+
+/* deliver_connect - the connection started in deliver(), once it is up */
+static PGconn *
+deliver_connect(gpointer data, GError **error)
+{
+    PGconn *conn = data;
+
+    return db_connect_finish(conn, 0, error) ? conn : NULL;
+}
+
+/* deliver_guard - the delivery core's spool copy, for the abort handler */
+static void
+deliver_guard(gpointer data, const char *path)
+{
+    (void)data;
+    abort_guard(path);
+}
+
 /* deliver - the real delivery; returns the exit status */
 static int
 deliver(Options *opt)
@@ -393,78 +256,58 @@ deliver(Options *opt)
     g_autoptr(Config) config = NULL;
     g_autoptr(KeyRing) ring = NULL;
     g_autoptr(GBytes) raw = NULL;
-    g_autoptr(Verdict) verdict = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(ProcLog) proclog = NULL;
     g_autoptr(PGconn) conn = NULL;
-    g_autofree char *spool_path = NULL;
-    g_autofree char *dedup_id = NULL;
-    g_autofree char *esc = NULL;
+    g_autoptr(DeliveryOutcome) outcome = NULL;
     gboolean over;
-    Delivery d = {.opt = opt, .queue_id = opt->queue_id ? opt->queue_id : "NOQUEUE"};
+    DeliveryEnvelope env = {
+        .queue_id = opt->queue_id,
+        .sender = opt->sender,
+        .recipient = opt->recipient,
+        .client_address = opt->client_address,
+    };
+    DeliveryContext ctx = {.spool_guard = deliver_guard};
 
     maillog_open("replygate/deliver", g_getenv("REPLYGATE_LOG_STDERR") != NULL);
     g_log_set_writer_func(log_to_maillog, NULL, NULL);
     if (opt->recipient == NULL || opt->sender == NULL) {
         /* A master.cf mistake: defer until the administrator fixes it. */
-        return defer(&d, "4.3.5 replygate-deliver needs -f SENDER and -r RECIPIENT", NULL);
+        outcome = delivery_defer(NULL, opt->queue_id,
+                                 "4.3.5 replygate-deliver needs -f SENDER and -r RECIPIENT");
+        return print_outcome(outcome);
     }
     ring = keyring_load_with_config(config_resolve_path(opt->config_path), &config, &error);
     if (ring == NULL) {
         g_autofree char *status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
-        return defer(&d, status, NULL);
+        outcome = delivery_defer(NULL, opt->queue_id, status);
+        return print_outcome(outcome);
     }
     maillog_set_socket(config->syslog_socket);
-    d.config = config;
     /* Connecting costs the server a fork; let it happen while the message is
      * read, spooled and parsed. Errors show when the connection is needed. */
     conn = db_connect_start(config->database, "replygate-deliver");
-    d.conn = conn;
 
     raw = read_message(STDIN_FILENO, config->max_message_size, &over, &error);
     if (raw == NULL) {
-        g_autofree char *status = tempfail_status(error);
-        return defer(&d, status, NULL);
+        g_autofree char *status = delivery_tempfail_status(error);
+        outcome = delivery_defer(NULL, opt->queue_id, status);
+        return print_outcome(outcome);
     }
 
     proclog = proclog_open(config->processor_log, &error);
     if (proclog == NULL) {
-        maillog_warning("%s: %s; delivering without it", d.queue_id, error->message);
+        maillog_warning("%s: %s; delivering without it", opt->queue_id ? opt->queue_id : "NOQUEUE",
+                        error->message);
         g_clear_error(&error);
     }
-    d.proclog = proclog;
-
-    if (over)
-        return too_big(&d, raw);
-
-    spool_path = spool_write_new(config->spool_directory, raw, &error);
-    if (spool_path == NULL) {
-        g_autofree char *status = tempfail_status(error);
-        return defer(&d, status, NULL);
-    }
-
-    abort_guard(spool_path);
-    verdict = evaluate_message_full(config, ring, raw, opt->sender, opt->recipient, opt->queue_id);
-    if (verdict->tls_refused != NULL)
-        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
-                        d.queue_id, verdict->tls_refused);
-    if (verdict->message)
-        dedup_id = store_dedup_id(verdict->message);
-    else
-        dedup_id = g_strdup("unparsable");
-    esc = maillog_escape(dedup_id);
-    proclog_info(proclog, "replygate: processing <%s>", esc);
-    proclog_debug(proclog, "Matched %s", spool_path);
-
-    if (verdict->exit_status == EX_OK && verdict->message)
-        return accept_message(&d, verdict, spool_path, dedup_id);
-    if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
-        spool_remove(spool_path, NULL);
-        return defer(&d,
-                     verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
-                     dedup_id);
-    }
-    return reject(&d, verdict, spool_path, dedup_id);
+    ctx.config = config;
+    ctx.ring = ring;
+    ctx.proclog = proclog;
+    ctx.connect = deliver_connect;
+    ctx.connect_data = conn;
+    outcome = delivery_run(&ctx, &env, raw, over);
+    return print_outcome(outcome);
 }
 
 /* parse_options - GOption over argv; FALSE with a message on a usage error */

@@ -22,7 +22,8 @@
 #   postfix/ queue/ data/ tls/   the Postfix instance (tests/lib/postfix.sh)
 #   queue/replygate/milter.sock  the milter socket, where smtpd finds it as
 #               unix:replygate/milter.sock, relative to its queue directory
-#   mail.log    Postfix's and replygate's syslog lines
+#   mail.log    Postfix's lines (maillog_file) and replygate's (through
+#               syslog_socket = log.sock, the instance's rsyslogd)
 #   pg.dir      the throwaway PostgreSQL's directory (tests/lib/pg.sh)
 
 STACK_SRC=${STACK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -74,16 +75,18 @@ spool_directory = $dir/spool
 processor_log = $dir/log/replygate.log
 noreply_address = $RG_NOREPLY
 milter_socket = unix:$dir/queue/replygate/milter.sock
+syslog_socket = $dir/log.sock
 EOF
     chmod 644 "$dir/etc/replygate.conf"
     chown replygate:replygate "$dir/spool" "$dir/log"
     chmod 750 "$dir/spool" "$dir/log"
 }
 
-# stack_milter_start - start the milter as user replygate, in the instance's
-# log namespace, and wait for its socket. It runs as replygate from the start
-# with umask 007 in a setgid postfix folder, so the socket is
-# replygate:postfix 0770: smtpd (group postfix) may connect, nobody else.
+# stack_milter_start - start the milter as user replygate and wait for its
+# socket. It runs as replygate from the start with umask 007 in a setgid
+# postfix folder, so the socket is replygate:postfix 0770: smtpd (group
+# postfix) may connect, nobody else. Its mail.log lines go to the instance's
+# syslog daemon through syslog_socket.
 stack_milter_start() {
     local dir=$1 i
     stack_milter_stop "$dir"
@@ -93,9 +96,8 @@ stack_milter_start() {
     rm -f "$dir/queue/replygate/milter.sock"
     (
         umask 007
-        exec setsid unshare --mount --propagation private -- /bin/sh -c \
-            'mount --bind "$0" /dev/log && exec setpriv --reuid=replygate --regid=replygate --init-groups -- "$@"' \
-            "$dir/log.sock" "$dir/bin/replygate-milter" --config "$dir/etc/replygate.conf" -f \
+        exec setsid setpriv --reuid=replygate --regid=replygate --init-groups -- \
+            "$dir/bin/replygate-milter" --config "$dir/etc/replygate.conf" -f \
             </dev/null >>"$dir/milter.out" 2>&1
     ) &
     echo $! >"$dir/milter.pid"

@@ -1,7 +1,8 @@
 /*
  * storage-unit.c - table-driven tests of the storage side's pure parts: the
  * SQLSTATE classification of db.c, the processor log line of proclog.c, and
- * the spool of spool.c (write, move, reason) in a temporary folder.
+ * the spool of spool.c (write, move, reason) in a temporary folder, and the
+ * delivery core's outcome table (SPEC section 5: exit status and LMTP reply).
  * Each case is a label, an input and what is wanted; failures print both.
  */
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "delivery.h"
 #include "proclog.h"
 #include "rg-error.h"
 #include "spool.h"
@@ -186,11 +188,65 @@ test_spool_unwritable(void)
     g_assert_error(error, RG_ERROR, RG_ERROR_TEMPFAIL);
 }
 
+typedef struct {
+    const char *label;
+    const char *status;
+    int exit_status;
+    DeliveryClass want_class;
+    int want_exit;
+    int want_code;
+    const char *want_enhanced;
+    const char *want_text;
+} OutcomeCase;
+
+static const OutcomeCase outcome_cases[] = {
+    {"stored", "2.0.0 reply accepted for i-1-5", 0, DELIVERY_STORED, 0, 250, "2.0.0",
+     "reply accepted for i-1-5"},
+    {"database down", "4.3.0 database unreachable: x", 75, DELIVERY_TEMPFAIL, 75, 451, "4.3.0",
+     "database unreachable: x"},
+    {"configuration", "4.3.5 configuration error: y", 75, DELIVERY_TEMPFAIL, 75, 451, "4.3.5",
+     "configuration error: y"},
+    {"no key", "5.1.1 no valid reply key", 67, DELIVERY_NOUSER, 67, 550, "5.1.1",
+     "no valid reply key"},
+    {"auto-submitted", "5.7.1 auto-submitted mail is not accepted", 77, DELIVERY_NOPERM, 77, 550,
+     "5.7.1", "auto-submitted mail is not accepted"},
+    {"unparsable", "5.6.0 the reply is empty", 65, DELIVERY_DATAERR, 65, 554, "5.6.0",
+     "the reply is empty"},
+    {"too big", "5.3.4 message too big", 65, DELIVERY_TOOBIG, 65, 552, "5.3.4", "message too big"},
+    {"unknown exit status defers", "5.1.1 odd", 70, DELIVERY_TEMPFAIL, 75, 451, "4.3.0", "odd"},
+    {"no code at all", "something broke", 75, DELIVERY_TEMPFAIL, 75, 451, "4.3.0",
+     "something broke"},
+    {"a code of the wrong class is replaced", "2.0.0 odd", 67, DELIVERY_NOUSER, 67, 550, "5.1.1",
+     "odd"},
+    {"text made one printable ASCII line", "5.7.1 a \u201cquote\u201d\x01\r\nforged: line", 77,
+     DELIVERY_NOPERM, 77, 550, "5.7.1", "a \"quote\"?"},
+    {"empty text", "4.3.0", 75, DELIVERY_TEMPFAIL, 75, 451, "4.3.0", "no details"},
+};
+
+/* test_outcome - SPEC section 5's tables: class, exit status, reply code, text */
+static void
+test_outcome(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(outcome_cases); i++) {
+        const OutcomeCase *c = &outcome_cases[i];
+        g_autoptr(DeliveryOutcome) got = delivery_outcome_new(c->status, c->exit_status);
+
+        if (got->klass != c->want_class || got->exit_status != c->want_exit ||
+            got->smtp_code != c->want_code || strcmp(got->enhanced, c->want_enhanced) != 0 ||
+            strcmp(got->text, c->want_text) != 0)
+            g_test_fail_printf("%s: got %d/%d/%d %s \"%s\", want %d/%d/%d %s \"%s\"", c->label,
+                               got->klass, got->exit_status, got->smtp_code, got->enhanced,
+                               got->text, c->want_class, c->want_exit, c->want_code,
+                               c->want_enhanced, c->want_text);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/db/sqlstate", test_sqlstate);
+    g_test_add_func("/delivery/outcome", test_outcome);
     g_test_add_func("/proclog/format", test_proclog_format);
     g_test_add_func("/proclog/append", test_proclog_append);
     g_test_add_func("/spool/unique-name", test_unique_name);

@@ -10,6 +10,7 @@
 #
 # Environment: RG_DELIVER (the agent), RG_CLI (replygate), RG_SRC (source tree).
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${RG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 DELIVER=${RG_DELIVER:-$SRC/build/pipe-agent/replygate-deliver}
 CLI=${RG_CLI:-$SRC/build/cli/replygate}

@@ -7,6 +7,7 @@
 #
 # Environment (set by meson): SRC, the source tree; BUILD, the build tree.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/lib/tap.sh"

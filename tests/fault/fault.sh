@@ -13,6 +13,7 @@
 #      replies, and once there is room every one is stored.
 # Environment (set by meson): SRC, the source tree; BUILD, the build tree.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/fault/common.sh"
 

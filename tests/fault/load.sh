@@ -5,6 +5,7 @@
 # Environment (set by meson): SRC, the source tree; BUILD, the build tree;
 # LOAD_MESSAGES and LOAD_CONNECTIONS to change the size.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/fault/common.sh"
 N=${LOAD_MESSAGES:-2000}

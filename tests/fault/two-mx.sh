@@ -12,6 +12,7 @@
 # full runs, cause not yet known) is retried by Postfix; its reason is printed.
 # Environment (set by meson): SRC, the source tree; BUILD, the build tree.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/fault/common.sh"
 N=${TWO_MX_MESSAGES:-500}

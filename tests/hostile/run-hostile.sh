@@ -24,6 +24,7 @@
 #   envelope dedicated   the envelope recipient is reply@reply.example.com
 # One TAP case per message and step.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 

@@ -14,7 +14,7 @@
 #   pg_stop              # stop the server (fast); keeps PG_DIR so pg_restart works
 #   pg_restart           # start the stopped server again in the same PG_DIR
 #   pg_cleanup           # stop if running, remove PG_DIR (put it in trap ... EXIT)
-#   pg_ensure_installed  # apt-get install postgresql when PG 15 is missing
+#   pg_ensure_installed  # fail with a message when PostgreSQL 15 is missing
 #
 # As root the server runs as the postgres user (runuser), because PostgreSQL
 # refuses root; otherwise it runs as the calling user. PG_DIR is mode 755 so
@@ -25,15 +25,12 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=
 PG_CONNINFO=
 
-# pg_ensure_installed - install PostgreSQL 15 with apt-get when it is missing
+# pg_ensure_installed - PostgreSQL 15 must be there (scripts/deps installs it;
+# a test never runs apt-get itself)
 pg_ensure_installed() {
     [ -x "$PG_BIN/initdb" ] && return 0
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 ||
-            { apt-get update -q >/dev/null 2>&1 &&
-              DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1; }
-    fi
-    [ -x "$PG_BIN/initdb" ] || { echo "pg.sh: PostgreSQL 15 not found in $PG_BIN" >&2; return 1; }
+    echo "pg.sh: PostgreSQL 15 not found in $PG_BIN (run scripts/deps test)" >&2
+    return 1
 }
 
 # pg_as_owner - run a command as the server's owner, from a directory it can enter

@@ -10,29 +10,33 @@
 #                                   #   DIR/mail.log  Postfix's and replygate's lines
 #                                   # listening on 127.0.0.1:PORT, no local delivery,
 #                                   # no relaying; apply postfix-conf/ on top of it.
-#   pf_log_start DIR                # a syslog daemon of its own writing DIR/mail.log
-#   pf_run DIR CMD...               # run CMD so that its syslog(3) lines reach
-#                                   #   DIR/mail.log (see below)
+#   pf_log_start DIR                # a syslog daemon of its own on DIR/log.sock,
+#                                   #   writing DIR/mail.log
+#   pf_run DIR CMD...               # run CMD (kept for older callers: the
+#                                   #   programs find DIR/log.sock through
+#                                   #   replygate.conf's syslog_socket)
 #   pf_start DIR                    # postfix start (with pf_log_start first)
 #   pf_stop DIR                     # postfix stop, then the syslog daemon
-#   pf_destroy DIR                  # pf_stop and unregister the instance
+#   pf_destroy DIR                  # pf_stop (the name of older callers)
 #   pf_free_port                    # a TCP port nothing listens on
 #   pf_wait_log DIR ERE [SECONDS]   # wait until a mail.log line matches
 #
-# Why a syslog daemon per instance: mail.log is where an operator looks, and
-# replygate-milter and replygate-deliver log through syslog(3), which always
-# writes to /dev/log. This machine has no syslog daemon, and tests run side by
-# side, so each instance gets an rsyslogd that listens on DIR/log.sock, and
-# every process of the instance (master and its children, the milter) runs in
-# a mount namespace of its own where DIR/log.sock is bind-mounted on /dev/log.
-# Postfix itself then logs through syslog too, so one DIR/mail.log holds the
-# Postfix lines and the replygate lines in the order they happened, exactly as
-# /var/log/mail.log would on a Debian MX.
+# One mail.log per instance, with Postfix's and replygate's lines in the
+# order they happened, as /var/log/mail.log holds them on a Debian MX, and
+# without the host's /dev/log (a new machine or a container has none):
+# - Postfix writes its own lines with maillog_file = DIR/mail.log (Postfix
+#   3.4+, through its postlogd service);
+# - replygate's programs send theirs to the socket replygate.conf's
+#   syslog_socket names, DIR/log.sock, where an rsyslogd of the instance's own
+#   listens and appends them to the same file, in the same line format.
+# Nothing outside DIR is written: postfix -c DIR, postqueue -c DIR and
+# postsuper -c DIR need no alternate_config_directories entry in the host's
+# main.cf when they run as root, which the tests do.
 
 PF_SRC=${PF_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-PF_SYSTEM_MAIN_CF=/etc/postfix/main.cf
 
-# pf_ensure_installed - postfix, rsyslog, swaks and openssl, with apt-get
+# pf_ensure_installed - postfix, rsyslog, swaks and openssl must be there
+# (scripts/deps installs them; a test never runs apt-get itself)
 pf_ensure_installed() {
     local missing=() p
     for p in postfix rsyslog swaks openssl; do
@@ -40,13 +44,8 @@ pf_ensure_installed() {
             missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-        >/dev/null 2>&1 ||
-        { apt-get update -q >/dev/null 2>&1 &&
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-              "${missing[@]}" >/dev/null 2>&1; } ||
-        { echo "postfix.sh: cannot install ${missing[*]}" >&2; return 1; }
+    echo "postfix.sh: missing packages: ${missing[*]} (run scripts/deps test)" >&2
+    return 1
 }
 
 # pf_ensure_user - the unprivileged user the pipe service and the milter run as
@@ -56,48 +55,6 @@ pf_ensure_user() {
         useradd --system --gid replygate --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin --comment "replygate reply agent" replygate
 }
-
-# pf_locked - run a command holding the lock on the system main.cf, since
-# several instances register themselves at the same time
-pf_locked() {
-    mkdir -p /etc/postfix /run/lock
-    (flock 9 && "$@") 9>/run/lock/replygate-postfix.lock
-}
-
-# pf_register - list DIR/postfix in the system main.cf's
-# alternate_config_directories, which postfix(1), postqueue(1) and postsuper(1)
-# demand before they accept -c. A missing main.cf (Debian's "No configuration")
-# is created with that one parameter; nothing else of it is touched.
-pf_register_locked() {
-    local dir=$1 cur
-    if [ ! -f "$PF_SYSTEM_MAIN_CF" ]; then
-        cat >"$PF_SYSTEM_MAIN_CF" <<EOF
-# Created by replygate's tests/lib/postfix.sh: this host had no Postfix
-# configuration. Only alternate_config_directories is maintained here, so that
-# private Postfix instances (postfix -c DIR) may run.
-compatibility_level = 3.6
-EOF
-    fi
-    cur=$(postconf -c /etc/postfix -nh alternate_config_directories 2>/dev/null || true)
-    case " ${cur//,/ } " in *" $dir "*) return 0 ;; esac
-    postconf -c /etc/postfix -e "alternate_config_directories = ${cur:+$cur }$dir"
-}
-pf_register() { pf_locked pf_register_locked "$1"; }
-
-# pf_unregister - take DIR/postfix out of alternate_config_directories again
-pf_unregister_locked() {
-    local dir=$1 cur out= d
-    [ -f "$PF_SYSTEM_MAIN_CF" ] || return 0
-    cur=$(postconf -c /etc/postfix -nh alternate_config_directories 2>/dev/null || true)
-    for d in ${cur//,/ }; do [ "$d" = "$dir" ] || out="${out:+$out }$d"; done
-    [ "$out" = "$cur" ] && return 0
-    if [ -n "$out" ]; then
-        postconf -c /etc/postfix -e "alternate_config_directories = $out"
-    else
-        postconf -c /etc/postfix -X alternate_config_directories
-    fi
-}
-pf_unregister() { pf_locked pf_unregister_locked "$1"; }
 
 # pf_free_port - a port on 127.0.0.1 that nothing listens on
 pf_free_port() {
@@ -153,6 +110,9 @@ local_transport = error:no local delivery
 alias_maps =
 alias_database =
 biff = no
+# Postfix's own lines, beside replygate's (see the top of tests/lib/postfix.sh).
+maillog_file = $dir/mail.log
+maillog_file_prefixes = $dir
 # Tests must not wait for DNS that this machine does not have.
 smtp_host_lookup = native
 disable_dns_lookups = yes
@@ -193,34 +153,38 @@ scache     unix  - - n -     1 scache
 postlog    unix-dgram n - n - 1 postlogd
 EOF
     echo "$port" >"$dir/port"
-    pf_register "$dir/postfix"
 }
 
 # pf_log_start - start the instance's own rsyslogd (idempotent)
 pf_log_start() {
-    local dir=$1 i
+    local dir=$1 i host
     if [ -f "$dir/rsyslog.pid" ] && kill -0 "$(cat "$dir/rsyslog.pid")" 2>/dev/null; then
         return 0
     fi
     mkdir -p "$dir/rsyslog"
     rm -f "$dir/log.sock"
+    host=$(postconf -c "$dir/postfix" -h myhostname 2>/dev/null || echo localhost)
     cat >"$dir/rsyslog.conf" <<EOF
 # The syslog daemon of one private Postfix instance (tests/lib/postfix.sh).
-global(workDirectory="$dir/rsyslog")
-# Not /dev/log: the instance's processes find this socket there through a
-# bind mount in their own mount namespace.
+# The host name is the instance's myhostname, as Postfix's own lines have it.
+global(workDirectory="$dir/rsyslog" localHostname="$host")
+# Not /dev/log: replygate's programs find this socket through syslog_socket.
 module(load="imuxsock" SysSock.Use="off")
 # No rate limit: load tests log thousands of lines a second, and a dropped
 # line would make a test of the logs fail for the wrong reason.
 input(type="imuxsock" Socket="$dir/log.sock" RateLimit.Interval="0")
-# Facility mail, in the traditional format of /var/log/mail.log.
-mail.* action(type="omfile" file="$dir/mail.log" template="RSYSLOG_TraditionalFileFormat")
+# Facility mail, in the format Postfix's maillog_file writes ("Dec 06 ..."),
+# appended to the file Postfix writes too.
+template(name="postfixlike" type="string"
+         string="%timegenerated:::date-rfc3164-buggyday% %hostname% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
+mail.* action(type="omfile" file="$dir/mail.log" template="postfixlike")
 EOF
     touch "$dir/mail.log"
     rsyslogd -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" 2>"$dir/rsyslog.err" ||
         { echo "postfix.sh: rsyslogd failed:" >&2; cat "$dir/rsyslog.err" >&2; return 1; }
     for i in $(seq 50); do
-        [ -S "$dir/log.sock" ] && return 0
+        # The agent (user replygate) and the milter must be able to send.
+        [ -S "$dir/log.sock" ] && chmod 666 "$dir/log.sock" && return 0
         sleep 0.1
     done
     echo "postfix.sh: rsyslogd did not create $dir/log.sock" >&2
@@ -238,15 +202,12 @@ pf_log_stop() {
     rm -f "$dir/rsyslog.pid"
 }
 
-# pf_run - run a command in a mount namespace where /dev/log is DIR/log.sock.
-# /dev/log must exist to be a mount point; when the host has no syslog daemon
-# it is created as an empty file, which to syslog(3) is the same as missing.
+# pf_run - run a command; its mail.log lines reach DIR/mail.log through the
+# syslog_socket of the replygate.conf it reads (older callers wrapped their
+# commands in it when the lines had to go through /dev/log)
 pf_run() {
-    local dir=$1
     shift
-    [ -e /dev/log ] || [ -L /dev/log ] || touch /dev/log
-    unshare --mount --propagation private -- /bin/sh -c \
-        'mount --bind "$0" /dev/log && exec "$@"' "$dir/log.sock" "$@"
+    "$@"
 }
 
 # pf_start - start the instance (and its syslog daemon)
@@ -256,10 +217,10 @@ pf_start() {
     postfix -c "$dir/postfix" check >"$dir/check.log" 2>&1 ||
         { echo "postfix.sh: postfix check failed:" >&2; cat "$dir/check.log" >&2; return 1; }
     if postfix -c "$dir/postfix" status >/dev/null 2>&1; then
-        pf_run "$dir" postfix -c "$dir/postfix" reload >/dev/null 2>&1
+        postfix -c "$dir/postfix" reload >/dev/null 2>&1
         return 0
     fi
-    pf_run "$dir" postfix -c "$dir/postfix" start >"$dir/start.log" 2>&1 ||
+    postfix -c "$dir/postfix" start >"$dir/start.log" 2>&1 ||
         { echo "postfix.sh: postfix start failed:" >&2; cat "$dir/start.log" >&2; return 1; }
 }
 
@@ -269,7 +230,7 @@ pf_stop() {
     if [ -f "$dir/postfix/main.cf" ] &&
         postfix -c "$dir/postfix" status >/dev/null 2>&1; then
         pid=$(cat "$dir/queue/pid/master.pid" 2>/dev/null | tr -d ' ')
-        pf_run "$dir" postfix -c "$dir/postfix" stop >/dev/null 2>&1 || true
+        postfix -c "$dir/postfix" stop >/dev/null 2>&1 || true
         # postfix stop returns before every child has gone; wait for master.
         for i in $(seq 100); do
             [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
@@ -279,11 +240,9 @@ pf_stop() {
     pf_log_stop "$dir"
 }
 
-# pf_destroy - stop the instance and take it out of the system main.cf
+# pf_destroy - stop the instance (nothing outside DIR is left to undo)
 pf_destroy() {
-    local dir=$1
-    pf_stop "$dir"
-    pf_unregister "$dir/postfix"
+    pf_stop "$1"
 }
 
 # pf_wait_log - wait until a line of DIR/mail.log matches ERE

@@ -14,6 +14,7 @@
 # with its pid file, -u, and start-up failures. Every milter it starts is
 # stopped on exit. RG_TEST_KEEP=1 keeps the folder (logs) for a look.
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 MILTER=$1

@@ -9,6 +9,7 @@
 #
 # usage: bundle.sh SOURCE_DIR BUILD_DIR
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 . "$(dirname "$0")/../lib/tap.sh"
 src=$1 build=$2
 dir=$(mktemp -d /tmp/rg-ops-bundle.XXXXXX)
@@ -35,7 +36,7 @@ swaks --server "127.0.0.1:$RG_PORT" --tls --from bob@example.org --to "$addr" \
 tap_check "the reply was delivered (mail.log)" pf_wait_log "$dir" \
     'replygate/deliver\[[0-9]+\]: [0-9A-F]+: message-id=<bundle-1@example.org>.*status=stored' 60
 # A line of some other program in the same log must stay out of the bundle.
-pf_run "$dir" logger -p mail.info -t otherdaemon "not replygate: leave me out"
+logger -u "$dir/log.sock" -p mail.info -t otherdaemon "not replygate: leave me out"
 pf_wait_log "$dir" 'otherdaemon' 10
 # A refused message in failure/.
 install -d -o replygate -g replygate -m 750 "$dir/spool/failure"

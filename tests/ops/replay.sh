@@ -10,6 +10,7 @@
 #
 # usage: replay.sh SOURCE_DIR BUILD_DIR
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 . "$(dirname "$0")/../lib/tap.sh"
 src=$1 build=$2
 dir=$(mktemp -d /tmp/rg-ops-replay.XXXXXX)

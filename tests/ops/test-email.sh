@@ -7,6 +7,7 @@
 #
 # usage: test-email.sh SOURCE_DIR BUILD_DIR
 set -u
+. "$(dirname "$0")/../lib/isolate.sh"  # own network, mount and PID namespaces
 . "$(dirname "$0")/../lib/tap.sh"
 src=$1 build=$2
 dir=$(mktemp -d /tmp/rg-ops-testemail.XXXXXX)

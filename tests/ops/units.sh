@@ -11,6 +11,10 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 src=$1 milter=$2
+# The logrotate file names the user replygate: on a new machine no other test
+# may have made it yet.
+. "$src/tests/lib/postfix.sh"
+pf_ensure_user
 unit=$src/postfix-conf/replygate-milter.service
 rotate=$src/postfix-conf/replygate.logrotate
 dir=$(mktemp -d)

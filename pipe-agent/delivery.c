@@ -1,0 +1,380 @@
+/*
+ * delivery.c - the delivery core: spool, evaluate, store, move, log, outcome.
+ *
+ * The steps, for one message and one recipient:
+ *   1. write the bytes into new/ (fsync'd file and folder);
+ *   2. evaluate_message_full(): parse, auto-submitted, key, empty reply;
+ *   3. a reply to store: one transaction (store.c), then the copy moves to
+ *      success/; a permanent refusal: the copy moves to failure/ beside a
+ *      NAME.reason file; a temporary failure: the copy is removed, because
+ *      Postfix keeps the message and retries;
+ *   4. the mail.log line of SPEC section 6 and the processor-log lines;
+ *   5. the outcome as data (SPEC section 5's tables), for the door to answer.
+ *
+ * A message too big is refused after max_message_size bytes, and only those
+ * are kept in failure/. When no copy can be kept in failure/ the refusal
+ * becomes a deferral: a message must never bounce without a copy. A file
+ * left in new/ means a delivery was killed half-way; Postfix retries it and
+ * the database's unique key keeps the reply stored once.
+ *
+ * No globals, no exit(): see delivery.h.
+ */
+#include <string.h>
+#include <sysexits.h>
+
+#include "db.h"
+#include "delivery.h"
+#include "evaluate.h"
+#include "maillog.h"
+#include "rg-autoptr.h"
+#include "rg-error.h"
+#include "spool.h"
+#include "store.h"
+
+/* One row of SPEC section 5's tables: the class for an exit status (and,
+ * for 65, an enhanced code), with each door's answer. */
+typedef struct {
+    int exit_status;
+    const char *enhanced; /* NULL: any code of the right class */
+    DeliveryClass klass;
+    int smtp_code;
+    const char *default_enhanced;
+} OutcomeRow;
+
+static const OutcomeRow outcome_table[] = {
+    {EX_OK, NULL, DELIVERY_STORED, 250, "2.0.0"},
+    {EX_TEMPFAIL, NULL, DELIVERY_TEMPFAIL, 451, "4.3.0"},
+    {EX_NOUSER, NULL, DELIVERY_NOUSER, 550, "5.1.1"},
+    {EX_NOPERM, NULL, DELIVERY_NOPERM, 550, "5.7.1"},
+    {EX_DATAERR, "5.3.4", DELIVERY_TOOBIG, 552, "5.3.4"},
+    {EX_DATAERR, NULL, DELIVERY_DATAERR, 554, "5.6.0"},
+};
+
+/* Everything one delivery carries from step to step; lives on the stack of
+ * delivery_run(). */
+typedef struct {
+    const DeliveryContext *ctx;
+    const DeliveryEnvelope *env;
+    const char *queue_id; /* for log lines: the queue id or "NOQUEUE" */
+} Delivery;
+
+/* delivery_enhanced_len - the length of a leading "D.DDD.DDD" code, or 0 */
+static gsize
+delivery_enhanced_len(const char *status)
+{
+    const char *p = status;
+    int digits;
+
+    if (p == NULL || (*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+        return 0;
+    p += 2;
+    for (int part = 0; part < 2; part++) {
+        for (digits = 0; g_ascii_isdigit(*p) && digits < 3; digits++)
+            p++;
+        if (digits == 0 || (part == 0 && *p != '.'))
+            return 0;
+        if (part == 0)
+            p++;
+    }
+    if (*p != '\0' && *p != ' ')
+        return 0;
+    return (gsize)(p - status);
+}
+
+/* delivery_outcome_new - see delivery.h */
+DeliveryOutcome *
+delivery_outcome_new(const char *status, int exit_status)
+{
+    DeliveryOutcome *outcome = g_new0(DeliveryOutcome, 1);
+    const OutcomeRow *row = &outcome_table[1]; /* an unknown status defers */
+    gsize code_len = delivery_enhanced_len(status);
+    g_autofree char *ascii = NULL;
+    const char *text;
+
+    for (guint i = 0; i < G_N_ELEMENTS(outcome_table); i++) {
+        const OutcomeRow *r = &outcome_table[i];
+
+        if (r->exit_status != exit_status)
+            continue;
+        if (r->enhanced != NULL &&
+            (code_len != strlen(r->enhanced) || strncmp(status, r->enhanced, code_len) != 0))
+            continue;
+        row = r;
+        break;
+    }
+    outcome->klass = row->klass;
+    outcome->exit_status = row->exit_status;
+    outcome->smtp_code = row->smtp_code;
+    /* The status's own code when it has the row's class ("4.3.5", "5.3.4"). */
+    if (code_len > 0 && code_len < sizeof outcome->enhanced &&
+        status[0] == row->default_enhanced[0])
+        g_strlcpy(outcome->enhanced, status, code_len + 1);
+    else
+        g_strlcpy(outcome->enhanced, row->default_enhanced, sizeof outcome->enhanced);
+    text = status != NULL ? status + code_len : "";
+    while (*text == ' ')
+        text++;
+    /* DSN and LMTP texts are printable ASCII (GLib's curly quotes become plain ones). */
+    ascii = g_str_to_ascii(*text != '\0' ? text : "no details", "C");
+    for (char *p = ascii; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r') {
+            *p = '\0';
+            break;
+        }
+        if (!g_ascii_isprint(*p))
+            *p = '?';
+    }
+    outcome->text = g_steal_pointer(&ascii);
+    return outcome;
+}
+
+/* delivery_outcome_status - see delivery.h */
+char *
+delivery_outcome_status(const DeliveryOutcome *outcome)
+{
+    return g_strdup_printf("%s %s", outcome->enhanced, outcome->text);
+}
+
+/* delivery_outcome_free - see delivery.h */
+void
+delivery_outcome_free(DeliveryOutcome *outcome)
+{
+    if (outcome == NULL)
+        return;
+    g_free(outcome->text);
+    g_free(outcome);
+}
+
+/* delivery_tempfail_status - see delivery.h */
+char *
+delivery_tempfail_status(const GError *error)
+{
+    if (error && error->domain == RG_ERROR && error->code == RG_ERROR_CONFIG)
+        return g_strdup_printf("4.3.5 %s", error->message);
+    return g_strdup_printf("4.3.0 %s", error ? error->message : "temporary failure");
+}
+
+/* delivery_guard - tell the door which spool copy an abort should remove */
+static void
+delivery_guard(Delivery *d, const char *path)
+{
+    if (d->ctx->spool_guard != NULL)
+        d->ctx->spool_guard(d->ctx->spool_guard_data, path);
+}
+
+/* delivery_log_defer - the mail.log and processor-log lines of a deferral */
+static void
+delivery_log_defer(ProcLog *proclog, const char *queue_id, const char *status,
+                   const char *message_id)
+{
+    g_autofree char *esc = maillog_escape(status);
+    g_autofree char *mid = maillog_escape(message_id);
+
+    if (message_id)
+        maillog_info("%s: message-id=<%s>, status=deferred (%s)", queue_id, mid, esc);
+    else
+        maillog_info("%s: status=deferred (%s)", queue_id, esc);
+    proclog_error(proclog, "replygate: deferred: %s", esc);
+}
+
+/* delivery_defer - see delivery.h */
+DeliveryOutcome *
+delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
+{
+    delivery_log_defer(proclog, queue_id ? queue_id : "NOQUEUE", status, NULL);
+    return delivery_outcome_new(status, EX_TEMPFAIL);
+}
+
+/* defer - a temporary failure during the delivery: log it, outcome 75 */
+static DeliveryOutcome *
+defer(Delivery *d, const char *status, const char *message_id)
+{
+    delivery_log_defer(d->ctx->proclog, d->queue_id, status, message_id);
+    return delivery_outcome_new(status, EX_TEMPFAIL);
+}
+
+/* log_outcome - the mail.log line of SPEC section 6 */
+static void
+log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id,
+            const char *status_word, const char *reason)
+{
+    g_autoptr(GString) line = g_string_new(NULL);
+    g_autofree char *mid = maillog_escape(dedup_id);
+
+    g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
+    if (d->env->original_recipient != NULL) {
+        /* Logged for the administrator; the key comes from the recipient. */
+        g_autofree char *orcpt = maillog_escape(d->env->original_recipient);
+        g_string_append_printf(line, ", orcpt=<%s>", orcpt);
+    }
+    if (v->have_key) {
+        g_autofree char *kind = maillog_escape(v->key.kind);
+        g_string_append_printf(line, ", key=%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
+                               v->key.target, v->key.user);
+        if (v->key_source)
+            g_string_append_printf(line, ", source=%s", v->key_source);
+    }
+    if (reply_id > 0)
+        g_string_append_printf(line, ", reply=%" G_GINT64_FORMAT, reply_id);
+    if (v->message)
+        g_string_append_printf(line, ", attachments=%u", v->message->attachments->len);
+    g_string_append_printf(line, ", status=%s", status_word);
+    if (reason) {
+        g_autofree char *esc = maillog_escape(reason);
+        g_string_append_printf(line, " (%s)", esc);
+    }
+    maillog_info("%s", line->str);
+}
+
+/* keep_in_failure - write NAME.reason and move NAME into failure/; on any
+ * error remove both and return FALSE (the caller defers instead) */
+static gboolean
+keep_in_failure(Delivery *d, const char *spool_path, const char *reason, GError **error)
+{
+    const char *spool_dir = d->ctx->config->spool_directory;
+    g_autofree char *moved = NULL;
+
+    if (spool_write_reason(spool_dir, spool_path, reason, error) &&
+        (moved = spool_move(spool_dir, spool_path, "failure", error)) != NULL) {
+        proclog_debug(d->ctx->proclog, "Moving %s => %s/failure", spool_path, spool_dir);
+        return TRUE;
+    } else {
+        g_autofree char *base = g_path_get_basename(spool_path);
+        g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
+        g_autofree char *reason_path = g_build_filename(spool_dir, "failure", reason_name, NULL);
+
+        spool_remove(reason_path, NULL);
+        spool_remove(spool_path, NULL);
+        return FALSE;
+    }
+}
+
+/* reject - a permanent failure: keep the file in failure/ with its reason */
+static DeliveryOutcome *
+reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *esc = maillog_escape(v->status);
+
+    proclog_info(d->ctx->proclog, "replygate: rejected: %s", esc);
+    if (!keep_in_failure(d, spool_path, v->status, &error)) {
+        /* Without a copy in failure/ the message must not bounce: retry later. */
+        g_autofree char *status = delivery_tempfail_status(error);
+        return defer(d, status, dedup_id);
+    }
+    log_outcome(d, v, dedup_id, 0, "rejected", v->status);
+    return delivery_outcome_new(v->status, v->exit_status);
+}
+
+/* too_big - keep the part that was read in failure/, then refuse with 5.3.4;
+ * defer instead when no copy can be kept there, as reject() does */
+static DeliveryOutcome *
+too_big(Delivery *d, GBytes *head)
+{
+    static const char status[] = "5.3.4 message too big";
+    g_autoptr(GError) error = NULL;
+    const Config *config = d->ctx->config;
+    g_autofree char *path = spool_write_new(config->spool_directory, head, &error);
+    g_autofree char *reason =
+        g_strdup_printf("%s (over max_message_size = %" G_GUINT64_FORMAT
+                        "; only the first %" G_GUINT64_FORMAT " bytes are kept)",
+                        status, config->max_message_size, config->max_message_size);
+
+    if (path == NULL) {
+        g_autofree char *tempfail = delivery_tempfail_status(error);
+        return defer(d, tempfail, NULL);
+    }
+    proclog_info(d->ctx->proclog, "replygate: rejected: %s", reason);
+    if (!keep_in_failure(d, path, reason, &error)) {
+        g_autofree char *tempfail = delivery_tempfail_status(error);
+        return defer(d, tempfail, NULL);
+    }
+    maillog_info("%s: status=rejected (%s)", d->queue_id, status);
+    return delivery_outcome_new(status, EX_DATAERR);
+}
+
+/* accept_message - store the message, then move the spool copy to success/ */
+static DeliveryOutcome *
+accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *moved = NULL;
+    const char *spool_dir = d->ctx->config->spool_directory;
+    StoreEnvelope envelope = {
+        .queue_id = d->env->queue_id,
+        .sender = d->env->sender,
+        .recipient = d->env->recipient,
+        .client_address = d->env->client_address,
+    };
+    StoreOutcome stored = {0};
+    DeliveryOutcome *outcome;
+    PGconn *conn = d->ctx->connect(d->ctx->connect_data, &error);
+
+    if (conn == NULL || !store_message(conn, v, &envelope, &stored, &error)) {
+        g_autofree char *status = delivery_tempfail_status(error);
+        /* Postfix keeps the message and retries: no second copy here. */
+        spool_remove(spool_path, NULL);
+        return defer(d, status, dedup_id);
+    }
+    delivery_guard(d, NULL); /* stored: from here on an abort must not lose the copy */
+    moved = spool_move(spool_dir, spool_path, "success", &error);
+    if (moved)
+        proclog_debug(d->ctx->proclog, "Moving %s => %s/success", spool_path, spool_dir);
+    else
+        maillog_warning("%s: stored, but %s", d->queue_id, error->message);
+    log_outcome(d, v, dedup_id, stored.reply_id, stored.duplicate ? "duplicate" : "stored", NULL);
+    outcome = delivery_outcome_new(v->status, EX_OK);
+    outcome->reply_id = stored.reply_id;
+    outcome->duplicate = stored.duplicate;
+    return outcome;
+}
+
+/* delivery_run - see delivery.h */
+DeliveryOutcome *
+delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *raw, gboolean over)
+{
+    Delivery d = {
+        .ctx = ctx, .env = env, .queue_id = env->queue_id != NULL ? env->queue_id : "NOQUEUE"};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Verdict) verdict = NULL;
+    g_autofree char *spool_path = NULL;
+    g_autofree char *dedup_id = NULL;
+    g_autofree char *esc = NULL;
+    DeliveryOutcome *outcome;
+
+    if (over)
+        return too_big(&d, raw);
+
+    spool_path = spool_write_new(ctx->config->spool_directory, raw, &error);
+    if (spool_path == NULL) {
+        g_autofree char *status = delivery_tempfail_status(error);
+        return defer(&d, status, NULL);
+    }
+
+    delivery_guard(&d, spool_path);
+    verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
+                                    env->queue_id);
+    if (verdict->tls_refused != NULL)
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
+                        d.queue_id, verdict->tls_refused);
+    if (verdict->message)
+        dedup_id = store_dedup_id(verdict->message);
+    else
+        dedup_id = g_strdup("unparsable");
+    esc = maillog_escape(dedup_id);
+    proclog_info(ctx->proclog, "replygate: processing <%s>", esc);
+    proclog_debug(ctx->proclog, "Matched %s", spool_path);
+
+    if (verdict->exit_status == EX_OK && verdict->message) {
+        outcome = accept_message(&d, verdict, spool_path, dedup_id);
+    } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
+        spool_remove(spool_path, NULL);
+        outcome =
+            defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
+                  dedup_id);
+    } else {
+        outcome = reject(&d, verdict, spool_path, dedup_id);
+    }
+    delivery_guard(&d, NULL);
+    return outcome;
+}
