@@ -529,3 +529,41 @@ store_seen(PGconn *conn, const StoreEnvelope *envelope, GBytes *raw, gint64 *rep
     *reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     return TRUE;
 }
+
+/* store_refusal - one row of replygate.refusals through record_refusal() */
+gboolean
+store_refusal(PGconn *conn, const StoreEnvelope *envelope, const StoreRefusal *refusal,
+              gint64 *refusal_id, GError **error)
+{
+    static const char sql[] = "SELECT replygate.record_refusal('delivery', $1, $2, $3, $4, $5,"
+                              " $6, $7, $8, $9, $10, $11, $12, $13)";
+    Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
+    g_autoptr(GPtrArray) owned = params.owned;
+    g_autoptr(PGresult) res = NULL;
+    const char *values[13];
+
+    values[0] =
+        refusal->smtp_code > 0 ? own(&params, g_strdup_printf("%d", refusal->smtp_code)) : NULL;
+    values[1] = text_param(&params, refusal->enhanced_code);
+    values[2] = text_param(&params, refusal->reason);
+    values[3] = text_param(&params, envelope->sender);
+    values[4] = envelope->recipient ? own(&params, store_recipient(envelope->recipient)) : NULL;
+    values[4] = text_param(&params, values[4]);
+    values[5] = text_param(&params, refusal->from_address);
+    values[6] = refusal->key ? text_param(&params, refusal->key->kind) : NULL;
+    values[7] = refusal->key
+                    ? own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, refusal->key->target))
+                    : NULL;
+    values[8] = refusal->key
+                    ? own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, refusal->key->user))
+                    : NULL;
+    values[9] = text_param(&params, refusal->message_id);
+    values[10] = text_param(&params, envelope->client_address);
+    values[11] = text_param(&params, refusal->client_name);
+    values[12] = text_param(&params, envelope->queue_id);
+    res = db_exec_transaction(conn, envelope->limits, sql, 13, values, NULL, NULL, error);
+    if (res == NULL)
+        return FALSE;
+    *refusal_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    return TRUE;
+}

@@ -49,6 +49,23 @@ gboolean store_message(PGconn *conn, const Verdict *verdict, const StoreEnvelope
 gboolean store_seen(PGconn *conn, const StoreEnvelope *envelope, GBytes *raw, gint64 *reply_id,
                     GError **error);
 
+/* A permanent refusal after the queue, for replygate.record_refusal()
+ * (stage "delivery"); any field may be NULL. */
+typedef struct {
+    int smtp_code;             /* what the LMTP door answers: 550, 552, 554 */
+    const char *enhanced_code; /* "5.6.0" */
+    const char *reason;        /* the refusal's text */
+    const char *from_address;
+    const ReplyKey *key; /* NULL without a valid key */
+    const char *message_id;
+    const char *client_name;
+} StoreRefusal;
+
+/* store_refusal - write a refusal row (and its NOTIFY) in one transaction;
+ * *refusal_id gets its id */
+gboolean store_refusal(PGconn *conn, const StoreEnvelope *envelope, const StoreRefusal *refusal,
+                       gint64 *refusal_id, GError **error);
+
 /* store_dedup_id - the Message-ID, or "sha256:<fingerprint>" without a usable one */
 char *store_dedup_id(const Message *message);
 
