@@ -22,6 +22,7 @@ int cmd_test_email(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_replies(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 
 /* cli_load - load the configuration (and, when ring is not NULL, the secrets)
  * named by --config, $REPLYGATE_CONFIG or the default */
@@ -29,7 +30,7 @@ gboolean cli_load(const char *config_path, Config **config, KeyRing **ring, GErr
 
 /* cli_parse_options - run a GOptionContext for a subcommand; prints the error
  * and returns FALSE on a usage error */
-gboolean cli_parse_options(const char *usage, const char *summary, GOptionEntry *entries,
-                           int *argc, char ***argv);
+gboolean cli_parse_options(const char *usage, const char *summary, GOptionEntry *entries, int *argc,
+                           char ***argv);
 
 #endif

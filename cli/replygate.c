@@ -20,9 +20,11 @@ static const Command commands[] = {
     {"verify", cmd_verify, "check a reply address and print what it stands for"},
     {"migrate", cmd_migrate, "apply the database schema files not applied yet"},
     {"replay", cmd_replay, "deliver messages from the spool's failure/ folder again"},
-    {"test-email", cmd_test_email, "send a signed test reply over STARTTLS and follow it to its row"},
+    {"test-email", cmd_test_email,
+     "send a signed test reply over STARTTLS and follow it to its row"},
     {"bundle", cmd_bundle, "write a support bundle (.tar.gz) without secrets"},
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
+    {"purge", cmd_purge, "remove replies, refusals and spool copies; leave tombstones"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},
     {NULL, NULL, NULL},
 };
