@@ -18,6 +18,9 @@
 #   pf_start DIR                    # postfix start (with pf_log_start first)
 #   pf_stop DIR                     # postfix stop, then the syslog daemon
 #   pf_destroy DIR                  # pf_stop (the name of older callers)
+#   pf_allow_local_submission DIR   # let users other than root submit to the
+#                                   #   instance with sendmail -C DIR/postfix
+#                                   #   (only inside tests/lib/isolate.sh)
 #   pf_free_port                    # a TCP port nothing listens on
 #   pf_wait_log DIR ERE [SECONDS]   # wait until a mail.log line matches
 #
@@ -54,6 +57,28 @@ pf_ensure_user() {
     getent passwd replygate >/dev/null ||
         useradd --system --gid replygate --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin --comment "replygate reply agent" replygate
+}
+
+# pf_allow_local_submission - sendmail(1) and postdrop(1) run by a user other
+# than root accept -C DIR/postfix only when the default main.cf lists it in
+# alternate_config_directories. The host's /etc/postfix is never touched for
+# that: inside the test's own mount namespace (tests/lib/isolate.sh) a copy
+# of it, kept in DIR, is mounted over /etc/postfix, and the entry goes there.
+pf_allow_local_submission() {
+    local dir=$1 etc=$1/etc-postfix cur
+    if [ -z "${RG_ISOLATED:-}" ]; then
+        echo "postfix.sh: pf_allow_local_submission needs tests/lib/isolate.sh" >&2
+        return 1
+    fi
+    if ! mountpoint -q /etc/postfix; then
+        mkdir -p "$etc"
+        cp -a /etc/postfix/. "$etc/"
+        [ -f "$etc/main.cf" ] || echo "compatibility_level = 3.6" >"$etc/main.cf"
+        mount --bind "$etc" /etc/postfix || return 1
+    fi
+    cur=$(postconf -c /etc/postfix -nh alternate_config_directories 2>/dev/null || true)
+    case " ${cur//,/ } " in *" $dir/postfix "*) return 0 ;; esac
+    postconf -c /etc/postfix -e "alternate_config_directories = ${cur:+$cur }$dir/postfix"
 }
 
 # pf_free_port - a port on 127.0.0.1 that nothing listens on

@@ -32,6 +32,8 @@ PORT=$(pf_free_port)
 stack_up "$D" "$PORT" "$BUILD" >"$T/up.log" 2>&1 || { sed 's/^/# /' "$T/up.log"; tap_bail "the stack did not start"; }
 MAILLOG=$D/mail.log
 PLOG=$D/log/replygate.log
+# The local user below (nobody) submits with sendmail -C.
+pf_allow_local_submission "$D" || tap_bail "cannot let a local user submit to the instance"
 ADDR=$("$RG_BIN/replygate" address --config "$RG_CONFIG" i 1 5)
 RUN=sec-$$-$(date +%s)
 
