@@ -304,11 +304,11 @@ record_refusal(Delivery *d, const Verdict *v, const DeliveryOutcome *refused, GE
 
 /* refuse - a permanent refusal after the queue: the copy kept in failure/
  * with reason (the details; status is what the sender may read), a row in
- * replygate.refusals, and the answer after_queue_refusal asks for. v may be
- * NULL (a message too big was never parsed). */
+ * replygate.refusals, and the answer after_queue_refusal asks for; mail.log
+ * gets log_reason. v may be NULL (a message too big was never parsed). */
 static DeliveryOutcome *
 refuse(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id,
-       const char *status, int exit_status, const char *reason)
+       const char *status, int exit_status, const char *reason, const char *log_reason)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(DeliveryOutcome) refused = delivery_outcome_new(status, exit_status);
@@ -335,10 +335,10 @@ refuse(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_
         maillog_warning("%s: the refusal is not in the database: %s", d->queue_id, why);
     }
     if (!keep) {
-        log_outcome(d, v, dedup_id, 0, "rejected", reason);
+        log_outcome(d, v, dedup_id, 0, "rejected", log_reason);
         return g_steal_pointer(&refused);
     }
-    log_outcome(d, v, dedup_id, 0, "kept", reason);
+    log_outcome(d, v, dedup_id, 0, "kept", log_reason);
     {
         g_autofree char *kept = g_strdup_printf(
             "2.0.0 refused, kept for the application (after_queue_refusal = keep): %s %s",
@@ -352,7 +352,7 @@ refuse(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_
 static DeliveryOutcome *
 reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
 {
-    return refuse(d, v, spool_path, dedup_id, v->status, v->exit_status, v->status);
+    return refuse(d, v, spool_path, dedup_id, v->status, v->exit_status, v->status, v->status);
 }
 
 /* too_big - keep the part that was read in failure/, then refuse with 5.3.4;
@@ -373,7 +373,7 @@ too_big(Delivery *d, GBytes *head)
         g_autofree char *tempfail = delivery_tempfail_status(error);
         return defer(d, tempfail, NULL);
     }
-    return refuse(d, NULL, path, NULL, status, EX_DATAERR, reason);
+    return refuse(d, NULL, path, NULL, status, EX_DATAERR, reason, status);
 }
 
 /* seen_before - a big message already stored for this recipient, found by
@@ -426,7 +426,7 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
         g_autofree char *reason =
             g_strdup_printf("5.6.0 the database cannot store this message: %s", error->message);
         return refuse(d, v, spool_path, dedup_id, "5.6.0 the message cannot be stored", EX_DATAERR,
-                      reason);
+                      reason, reason);
     }
     if (conn == NULL || error != NULL) {
         g_autofree char *status = delivery_tempfail_status(error);
