@@ -72,6 +72,8 @@ echo "# [${SECONDS}s] 3. the agent killed with SIGKILL in its transaction"
 sql "ALTER DATABASE replygate SET client_connection_check_interval = '200ms'" >/dev/null
 sql "CREATE TABLE public.fault_flags (name text PRIMARY KEY);
      INSERT INTO public.fault_flags VALUES ('sleep');
+     -- The trigger runs as the agent's role, a writer that reads nothing else.
+     GRANT SELECT ON public.fault_flags TO PUBLIC;
      CREATE FUNCTION public.fault_sleep() RETURNS trigger LANGUAGE plpgsql AS \$\$
      BEGIN
          IF NEW.subject = 'sleep-kill' AND EXISTS (SELECT 1 FROM public.fault_flags WHERE name = 'sleep') THEN
