@@ -15,6 +15,7 @@
 typedef int (*CommandFunc)(int argc, char **argv);
 
 int cmd_address(int argc, char **argv);
+int cmd_message_id(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -17,6 +17,7 @@ typedef struct {
 
 static const Command commands[] = {
     {"address", cmd_address, "print the signed reply address for KIND TARGET USER"},
+    {"message-id", cmd_message_id, "print a unique notification Message-ID for KIND TARGET USER"},
     {"verify", cmd_verify, "check a reply address and print what it stands for"},
     {"migrate", cmd_migrate, "apply the database schema files not applied yet"},
     {"replay", cmd_replay, "deliver messages from the spool's failure/ folder again"},

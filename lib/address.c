@@ -17,6 +17,7 @@
 #include <openssl/params.h>
 
 #include "address.h"
+#include "domain.h"
 #include "rg-error.h"
 
 /* keyring_free - release a key ring (NULL-safe) */
@@ -88,8 +89,7 @@ keyring_load(const char *path, GError **error)
         return NULL;
     }
     if (!g_file_get_contents(path, &text, &len, &local)) {
-        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "secrets file %s: %s", path,
-                    local->message);
+        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "secrets file %s: %s", path, local->message);
         return NULL;
     }
     ring = keyring_alloc();
@@ -296,7 +296,53 @@ scan_number(const char *p, gboolean zero_ok, guint64 *out)
     return p;
 }
 
-/* parse_key - "<kind>-<target>-<mac>-<user>" into key and mac; a reason on failure */
+/* scan_unique_suffix - is text (after the '.') a unique suffix: 1 to 64
+ * characters from [A-Za-z0-9._-] and nothing after them (SPEC section 3
+ * item 9)? A notification's Message-ID is the reply address's local part,
+ * '.', such a suffix, '@' a reply domain, so that no two notifications
+ * share one; the mac covers only kind, target and user, so the suffix is
+ * free text the application chooses. */
+static gboolean
+scan_unique_suffix(const char *text)
+{
+    gsize n = 0;
+
+    while (text[n] != '\0') {
+        char c = text[n];
+
+        if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-')
+            return FALSE;
+        if (++n > ADDRESS_SUFFIX_MAX)
+            return FALSE;
+    }
+    return n >= 1;
+}
+
+/* address_message_id - the signed local part, '.', suffix, '@' the first
+ * reply domain: a Message-ID unique to one notification that still names
+ * its key (SPEC section 3 item 9) */
+char *
+address_message_id(const Config *config, const KeyRing *ring, const char *kind, guint64 target,
+                   guint64 user, const char *suffix, GError **error)
+{
+    g_autofree char *address = NULL;
+    const char *at;
+
+    if (suffix == NULL || !scan_unique_suffix(suffix)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_INVALID,
+                    "the unique suffix must be 1 to %d characters from [A-Za-z0-9._-]",
+                    ADDRESS_SUFFIX_MAX);
+        return NULL;
+    }
+    address = address_sign(config, ring, kind, target, user, error);
+    if (address == NULL)
+        return NULL;
+    at = strrchr(address, '@');
+    return g_strdup_printf("%.*s.%s%s", (int)(at - address), address, suffix, at);
+}
+
+/* parse_key - "<kind>-<target>-<mac>-<user>[.<suffix>]" into key and mac; a
+ * reason on failure */
 static gboolean
 parse_key(const char *text, ReplyKey *key, char mac[ADDRESS_MAC_HEX + 1], const char **reason)
 {
@@ -337,7 +383,11 @@ parse_key(const char *text, ReplyKey *key, char mac[ADDRESS_MAC_HEX + 1], const 
         *reason = "malformed user";
         return FALSE;
     }
-    if (*p != '\0') {
+    if (*p == '.' && !scan_unique_suffix(p + 1)) {
+        *reason = "malformed unique suffix after the user";
+        return FALSE;
+    }
+    if (*p != '\0' && *p != '.') {
         *reason = "trailing characters after the user";
         return FALSE;
     }
@@ -474,6 +524,18 @@ address_classify(const Config *config, const KeyRing *ring, const char *address,
 
         if (n >= 2 && lower[n - 1] == '.' && lower[n - 2] != '.' && lower[n - 2] != '@')
             lower[n - 1] = '\0';
+    }
+    /* A domain outside ASCII is folded as Postfix folds it under SMTPUTF8
+     * (domain.h): reply.\u017Flack.com routes to reply.slack.com. */
+    if (at != NULL && !g_str_is_ascii(at + 1)) {
+        g_autofree char *folded = domain_fold(at + 1);
+        char *refolded;
+
+        *at = '\0';
+        refolded = g_strconcat(lower, "@", folded, NULL);
+        g_free(lower);
+        lower = refolded;
+        at = strrchr(lower, '@');
     }
 
     if (config->noreply_address != NULL && strcmp(lower, config->noreply_address) == 0) {

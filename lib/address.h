@@ -15,6 +15,8 @@
 #define ADDRESS_MAC_HEX 40
 #define ADDRESS_KIND_MAX 16
 #define ADDRESS_SECRET_MIN 32
+/* Longest unique suffix of the Message-ID form <local>.<suffix>@<domain>. */
+#define ADDRESS_SUFFIX_MAX 64
 
 typedef struct {
     GPtrArray *secrets; /* GBytes *, the first one signs */
@@ -61,10 +63,18 @@ void address_mac(GBytes *secret, const char *kind, guint64 target, guint64 user,
                  char out[ADDRESS_MAC_HEX + 1]);
 
 /* address_sign - the full signed address, in lower case, in the first reply domain */
-char *address_sign(const Config *config, const KeyRing *ring, const char *kind,
-                   guint64 target, guint64 user, GError **error);
+char *address_sign(const Config *config, const KeyRing *ring, const char *kind, guint64 target,
+                   guint64 user, GError **error);
+
+/* address_message_id - a notification's unique Message-ID without its angle
+ * brackets: the signed address's local part, '.', suffix (1 to 64 of
+ * [A-Za-z0-9._-]), '@' the first reply domain (SPEC section 3 item 9) */
+char *address_message_id(const Config *config, const KeyRing *ring, const char *kind,
+                         guint64 target, guint64 user, const char *suffix, GError **error);
 
 /* address_classify - what an address is; accepts "<addr>" or "addr", any case.
+ * A key may carry a unique suffix, "<local>.<suffix>@<domain>" (1 to 64 of
+ * [A-Za-z0-9._-]), the form of a notification's Message-ID: it is the same key.
  * key may be NULL; reason (may be NULL) gets a static string saying why a
  * key was refused. */
 AddressClass address_classify(const Config *config, const KeyRing *ring, const char *address,

@@ -12,6 +12,26 @@
 
 #define TOKEN_MAX 64
 
+/* Every header name the rules below read; autosubmit_reads_header() answers
+ * from it, so keep it in step with autosubmit_reason(). */
+static const char *const autosubmit_names[] = {
+    "Auto-Submitted",        "X-Autoreply", "X-Autorespond",
+    "X-FC-Machinegenerated", "Precedence",  "X-Precedence",
+};
+
+/* autosubmit_reads_header - see autosubmit.h */
+gboolean
+autosubmit_reads_header(const char *name)
+{
+    if (name == NULL)
+        return FALSE;
+    for (guint i = 0; i < G_N_ELEMENTS(autosubmit_names); i++) {
+        if (g_ascii_strcasecmp(name, autosubmit_names[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* header_token - the value before any ';' or comment, unfolded and trimmed */
 static char *
 header_token(const char *value)

@@ -21,4 +21,8 @@ typedef struct {
  * NULL means the sender is unknown and is not judged. Free with g_free(). */
 char *autosubmit_reason(const HeaderField *headers, gsize n_headers, const char *envelope_sender);
 
+/* autosubmit_reads_header - does autosubmit_reason() read headers of this
+ * name (any case)? It reads only the first header of each such name. */
+gboolean autosubmit_reads_header(const char *name);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "domain.h"
 #include "rg-error.h"
 
 typedef enum {
@@ -60,6 +61,12 @@ typedef struct {
     X(milter_socket, KIND_SOCKET, "unix:/var/spool/postfix/replygate/milter.sock",                 \
       FIELD(milter_socket), NULL)                                                                  \
     X(syslog_socket, KIND_PATH, "/dev/log", FIELD(syslog_socket), NULL)                            \
+    X(authserv_id, KIND_STRING, "", FIELD(authserv_id), NULL)                                      \
+    X(rate_limit_per_key, KIND_COUNT, "0", FIELD(rate_limit_per_key), NULL)                        \
+    X(rate_limit_per_sender, KIND_COUNT, "0", FIELD(rate_limit_per_sender), NULL)                  \
+    X(milter_socket_group, KIND_STRING, "postfix", FIELD(milter_socket_group), NULL)               \
+    X(milter_remove_authentication_results, KIND_BOOL, "yes",                                      \
+      FIELD(milter_remove_authentication_results), NULL)                                           \
     X(database_lock_timeout, KIND_DURATION, "10s", FIELD(database_lock_timeout), NULL)             \
     X(database_statement_timeout, KIND_DURATION, "1m", FIELD(database_statement_timeout), NULL)    \
     X(after_queue_refusal, KIND_CHOICE, "bounce", FIELD(after_queue_refusal), "bounce|keep")       \
@@ -156,17 +163,23 @@ config_free(Config *config)
     g_clear_pointer(&config->static_addresses, g_ptr_array_unref);
     g_free(config->milter_socket);
     g_free(config->syslog_socket);
+    g_free(config->authserv_id);
+    g_free(config->milter_socket_group);
     g_free(config);
 }
 
-/* config_is_reply_domain - is domain (any case) one of the reply domains? */
+/* config_is_reply_domain - is domain (any case, folded as Postfix folds it
+ * with smtputf8_enable = yes: see domain.h) one of the reply domains? */
 gboolean
 config_is_reply_domain(const Config *config, const char *domain)
 {
+    g_autofree char *folded = NULL;
+
     if (config == NULL || domain == NULL)
         return FALSE;
+    folded = domain_fold(domain);
     for (guint i = 0; i < config->reply_domains->len; i++) {
-        if (g_ascii_strcasecmp(g_ptr_array_index(config->reply_domains, i), domain) == 0)
+        if (strcmp(g_ptr_array_index(config->reply_domains, i), folded) == 0)
             return TRUE;
     }
     return FALSE;
@@ -395,7 +408,8 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
     switch (name->kind) {
     case KIND_STRING:
     case KIND_PATH:
-        if (*value == '\0') {
+        /* A name whose default is empty may be set empty again ("none"). */
+        if (*value == '\0' && !(name->default_value != NULL && *name->default_value == '\0')) {
             *why = "must not be empty";
             return FALSE;
         }

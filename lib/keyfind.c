@@ -34,9 +34,11 @@ typedef struct {
 static const HeaderSource header_sources[] = {
     {"To", "to", SOURCE_ADDRESS_LIST},
     {"Delivered-To", "delivered-to", SOURCE_ADDRESS_LIST},
+    {"X-Delivered-To", "x-delivered-to", SOURCE_ADDRESS_LIST},
     {"Envelope-To", "envelope-to", SOURCE_ADDRESS_LIST},
     {"X-Envelope-To", "x-envelope-to", SOURCE_ADDRESS_LIST},
     {"X-Original-To", "x-original-to", SOURCE_ADDRESS_LIST},
+    {"X-Forwarded-To", "x-forwarded-to", SOURCE_ADDRESS_LIST},
     {"Received", "received", SOURCE_RECEIVED},
     {"Cc", "cc", SOURCE_ADDRESS_LIST},
     {"In-Reply-To", "references", SOURCE_MESSAGE_IDS},
@@ -91,6 +93,42 @@ keyfind_list_collect(InternetAddressList *list, GPtrArray *out, int depth)
     }
 }
 
+/* keyfind_quoted_addresses - the addresses written inside quoted strings
+ * of a value: some clients and forwarders write a whole list as one quoted
+ * string ("<a@x>,<b@y>"), which an RFC 5322 parser reads as a display name */
+static void
+keyfind_quoted_addresses(const char *value, GPtrArray *out)
+{
+    const char *p = value;
+
+    while ((p = strchr(p, '"')) != NULL) {
+        const char *start = ++p;
+
+        while (*p != '\0' && *p != '"') {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            p++;
+        }
+        if (memchr(start, '@', (gsize)(p - start)) != NULL) {
+            const char *q = start;
+
+            while (q < p) {
+                const char *t;
+
+                while (q < p && (g_ascii_isspace(*q) || strchr(",;<>", *q) != NULL))
+                    q++;
+                for (t = q; t < p && !g_ascii_isspace(*t) && strchr(",;<>", *t) == NULL; t++)
+                    ;
+                if (t > q && memchr(q, '@', (gsize)(t - q)) != NULL)
+                    g_ptr_array_add(out, g_strndup(q, (gsize)(t - q)));
+                q = t;
+            }
+        }
+        if (*p == '"')
+            p++;
+    }
+}
+
 /* keyfind_address_list - the addresses of one address-list header value */
 static GPtrArray *
 keyfind_address_list(const char *value)
@@ -102,6 +140,8 @@ keyfind_address_list(const char *value)
     list = internet_address_list_parse(options, value);
     if (list != NULL)
         keyfind_list_collect(list, out, 0);
+    if (strchr(value, '"') != NULL)
+        keyfind_quoted_addresses(value, out);
     if (out->len == 0) {
         /* Delivered-To and friends are sometimes written bare or oddly;
          * let address_classify() judge the stripped value itself. */
@@ -113,23 +153,71 @@ keyfind_address_list(const char *value)
     return out;
 }
 
-/* keyfind_message_ids - the left@right of every message id in a value */
-static GPtrArray *
+/* keyfind_add_id - append s[0, len) as a message id when it holds '@', with
+ * white space and quotes (left by folding or a quoted list) dropped */
+static void
+keyfind_add_id(GPtrArray *out, const char *s, gsize len)
+{
+    GString *id;
+
+    if (len == 0 || memchr(s, '@', len) == NULL)
+        return;
+    id = g_string_sized_new(len);
+    for (gsize i = 0; i < len; i++)
+        if (!g_ascii_isspace(s[i]) && s[i] != '"')
+            g_string_append_c(id, s[i]);
+    if (id->len > 0 && strchr(id->str, '@') != NULL)
+        g_ptr_array_add(out, g_string_free(id, FALSE));
+    else
+        g_string_free(id, TRUE);
+}
+
+/* keyfind_message_ids - see keyfind.h; one linear scan: every "<...>" that
+ * holds '@', and bare left@right words outside them, wherever commas,
+ * quotes or comments put them */
+GPtrArray *
 keyfind_message_ids(const char *value)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    GMimeReferences *refs = g_mime_references_parse(NULL, value);
+    const char *p = value;
 
-    if (refs != NULL) {
-        int n = g_mime_references_length(refs);
+    if (value == NULL)
+        return out;
+    while (*p != '\0') {
+        if (*p == '<') {
+            const char *start = ++p;
 
-        for (int i = 0; i < n; i++) {
-            const char *id = g_mime_references_get_message_id(refs, i);
+            /* A '<' before the '>' means the first one was never closed. */
+            while (*p != '\0' && *p != '>' && *p != '<')
+                p++;
+            if (*p == '>') {
+                keyfind_add_id(out, start, (gsize)(p - start));
+                p++;
+            }
+        } else if (*p == '(') {
+            int depth = 0;
 
-            if (id != NULL && strchr(id, '@') != NULL)
-                g_ptr_array_add(out, g_strdup(id));
+            /* A comment, nested ones included, holds no id. */
+            for (; *p != '\0'; p++) {
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+                else if (*p == '(')
+                    depth++;
+                else if (*p == ')' && --depth == 0) {
+                    p++;
+                    break;
+                }
+            }
+        } else if (g_ascii_isspace(*p) || *p == ',' || *p == '"' || *p == ';' || *p == '>') {
+            p++;
+        } else {
+            const char *start = p;
+
+            /* A bare id, as some clients write In-Reply-To: a@x */
+            while (*p != '\0' && !g_ascii_isspace(*p) && strchr(",\";<>()", *p) == NULL)
+                p++;
+            keyfind_add_id(out, start, (gsize)(p - start));
         }
-        g_mime_references_free(refs);
     }
     return out;
 }
@@ -216,6 +304,19 @@ keyfind_header_source(const Config *config, const KeyRing *ring, const HeaderSou
         for (guint j = 0; j < candidates->len; j++)
             if (keyfind_try(config, ring, g_ptr_array_index(candidates, j), key))
                 return TRUE;
+    }
+    return FALSE;
+}
+
+/* keyfind_reads_header - see keyfind.h */
+gboolean
+keyfind_reads_header(const char *name)
+{
+    if (name == NULL)
+        return FALSE;
+    for (gsize s = 0; s < G_N_ELEMENTS(header_sources); s++) {
+        if (g_ascii_strcasecmp(name, header_sources[s].header) == 0)
+            return TRUE;
     }
     return FALSE;
 }

@@ -5,7 +5,7 @@
 
 #include "rg-error.h"
 
-G_DEFINE_QUARK(replygate-error-quark, rg_error)
+G_DEFINE_QUARK(replygate - error - quark, rg_error)
 
 /* rg_error_exit_status - the sysexits status main() uses for an error */
 int

@@ -1,97 +1,36 @@
 /*
- * callbacks.c - the libmilter callbacks of replygate-milter.
+ * callbacks.c - the libmilter callbacks of replygate-milter, up to the headers.
  *
- * libmilter calls these from many threads at once, so nothing here keeps
- * state outside the two contexts hung on each SMFICTX (OpenDKIM's model):
- * - the connection context, made at negotiate or connect, holds the client's
- *   host and address and lives until close;
- * - the message context, made afresh at MAIL FROM, holds the sender, the
- *   recipients of ours, the headers and a reference to the configuration
- *   snapshot; it ends at end of message, abort or close.
+ * Negotiation, connect, HELO, MAIL FROM, RCPT TO and each header; the end of
+ * headers and of the message are in finish.c, the contexts in context.c.
  * Every failure of our own answers SMFIS_TEMPFAIL, never an accept. Each
  * reject or discard writes one mail.log line in Postfix's shape.
  *
- * Mail to the bare dedicated address is looked up after the headers with the
- * agent's own keyfind_lookup(): without a key the agent would refuse it and
- * Postfix would bounce that to a sender who may be forged, so the milter
- * refuses it first (every recipient keyless) or drops those recipients.
+ * At RCPT a recipient in a reply domain is judged at once: TLS, then the key
+ * (a key that does not verify makes the configuration and secrets files be
+ * looked at first: an address signed with a secret added a moment ago must
+ * not be refused), then the per-key and per-sender rate limits, then the
+ * number of distinct recipients of ours. A transaction without the macros
+ * {rcpt_mailer} and {rcpt_host}, which only smtpd(8) sends, is a non-SMTP
+ * submission (sendmail(1) through non_smtpd_milters): Postfix cannot refuse
+ * a recipient there, so it is passed on untouched but for the inbound
+ * headers we delete, and the delivery agent judges it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <libmilter/mfapi.h>
-
 #include "callbacks.h"
-#include "decide.h"
+#include "context.h"
+#include "finish.h"
 #include "maillog.h"
 #include "rg-error.h"
-#include "snapshot.h"
-#include "trace.h"
 
 /* The macros the decisions need, asked for at each stage (smfi_setsymlist). */
 #define TLS_MACROS "{tls_version} {cipher} {cipher_bits}"
-
-typedef struct {
-    Snapshot *snap;       /* one reference, taken at MAIL FROM */
-    char *sender;         /* as MAIL FROM gave it: "<bob@example.org>" or "<>" */
-    GPtrArray *noreply;   /* char *: no-reply recipients exactly as RCPT TO gave them */
-    GPtrArray *dedicated; /* char *: bare dedicated recipients, as RCPT TO gave them */
-    GPtrArray *keyless;   /* char *: those of them the headers give no key, dropped at EOM */
-    char *first_ours;     /* the first accepted recipient of ours, for log lines */
-    guint n_rcpts;        /* accepted recipients, ours and foreign */
-    guint n_ours;         /* accepted recipients of ours (key, dedicated, static, no-reply) */
-    GPtrArray *names;     /* char *: header names in message order */
-    GPtrArray *values;    /* char *: their values */
-    char *tls_version;    /* TLS macros as seen at RCPT, for end of message */
-    char *cipher;
-    char *cipher_bits;
-} MsgCtx;
-
-typedef struct {
-    char *host;            /* escaped for logs */
-    char *addr;            /* printable address */
-    unsigned long noreply; /* the SMFIP_NR_* steps negotiated: their callbacks do not answer */
-    gboolean failed;       /* an internal error no answer could carry yet */
-    MsgCtx *msg;
-} ConnCtx;
-
-/* msg_free - release a message context (NULL-safe) */
-static void
-msg_free(MsgCtx *msg)
-{
-    if (msg == NULL)
-        return;
-    snapshot_unref(msg->snap);
-    g_free(msg->sender);
-    g_ptr_array_unref(msg->noreply);
-    g_ptr_array_unref(msg->dedicated);
-    g_ptr_array_unref(msg->keyless);
-    g_free(msg->first_ours);
-    g_ptr_array_unref(msg->names);
-    g_ptr_array_unref(msg->values);
-    g_free(msg->tls_version);
-    g_free(msg->cipher);
-    g_free(msg->cipher_bits);
-    g_free(msg);
-}
-
-/* msg_new - a message context holding a reference to snap */
-static MsgCtx *
-msg_new(Snapshot *snap, const char *sender)
-{
-    MsgCtx *msg = g_new0(MsgCtx, 1);
-
-    msg->snap = snap; /* the caller's reference moves here */
-    msg->sender = g_strdup(sender);
-    msg->noreply = g_ptr_array_new_with_free_func(g_free);
-    msg->dedicated = g_ptr_array_new_with_free_func(g_free);
-    msg->keyless = g_ptr_array_new_with_free_func(g_free);
-    msg->names = g_ptr_array_new_with_free_func(g_free);
-    msg->values = g_ptr_array_new_with_free_func(g_free);
-    return msg;
-}
+/* Only smtpd(8) sends these two: their absence means a non-SMTP submission. */
+#define ROUTE_MACROS "{rcpt_mailer} {rcpt_host}"
 
 /* conn_free - release a connection context and its message (NULL-safe) */
 static void
@@ -102,6 +41,7 @@ conn_free(ConnCtx *conn)
     msg_free(conn->msg);
     g_free(conn->host);
     g_free(conn->addr);
+    g_free(conn->raw_host);
     g_free(conn);
 }
 
@@ -132,66 +72,17 @@ conn_msg(SMFICTX *ctx)
     return conn != NULL ? conn->msg : NULL;
 }
 
-/* symval - a macro's value, or NULL */
-static const char *
-symval(SMFICTX *ctx, const char *name)
-{
-    const char *value = smfi_getsymval(ctx, (char *)name);
-
-    return value != NULL && *value != '\0' ? value : NULL;
-}
-
-/* queue_id - the queue id for log lines, "NOQUEUE" before the MTA has one */
-static char *
-queue_id(SMFICTX *ctx)
-{
-    const char *id = symval(ctx, "i");
-
-    return maillog_escape(id != NULL ? id : "NOQUEUE");
-}
-
-/* log_address - an envelope address without brackets, escaped for logs */
-static char *
-log_address(const char *address)
-{
-    g_autofree char *bare = address_strip(address != NULL ? address : "");
-
-    return maillog_escape(bare);
-}
-
-/* log_decision - "QUEUEID: action: STAGE from host[addr]: text; from=<..> to=<..>" */
-static void
-log_decision(const ConnCtx *conn, const MsgCtx *msg, const char *id, const char *action,
-             const char *stage, const char *text, const char *rcpt)
-{
-    g_autofree char *from = log_address(msg->sender);
-    g_autofree char *to = log_address(rcpt);
-    g_autofree char *safe = maillog_escape(text);
-
-    maillog_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s>", id, action, stage, conn->host,
-                 conn->addr, safe, from, to);
-}
-
-/* set_reply - smfi_setreply with text made safe for it */
-static gboolean
-set_reply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text)
-{
-    g_autofree char *safe = decide_reply_text(text);
-
-    return smfi_setreply(ctx, (char *)rcode, (char *)xcode, safe) == MI_SUCCESS;
-}
-
 /* remember_tls - keep the TLS macros seen at RCPT for the trace header */
 static void
 remember_tls(SMFICTX *ctx, MsgCtx *msg)
 {
-    const char *version = symval(ctx, "{tls_version}");
+    const char *version = ctx_symval(ctx, "{tls_version}");
 
     if (version == NULL || msg->tls_version != NULL)
         return;
     msg->tls_version = g_strdup(version);
-    msg->cipher = g_strdup(symval(ctx, "{cipher}"));
-    msg->cipher_bits = g_strdup(symval(ctx, "{cipher_bits}"));
+    msg->cipher = g_strdup(ctx_symval(ctx, "{cipher}"));
+    msg->cipher_bits = g_strdup(ctx_symval(ctx, "{cipher_bits}"));
 }
 
 /* set_symlist - ask for the macros of one stage (libmilter's prototype lacks const) */
@@ -244,7 +135,7 @@ rg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
         /* Postfix evaluates each list when the command arrives, so TLS is current. */
         if (!set_symlist(ctx, SMFIM_HELO, TLS_MACROS) ||
             !set_symlist(ctx, SMFIM_ENVFROM, "i " TLS_MACROS) ||
-            !set_symlist(ctx, SMFIM_ENVRCPT, "i " TLS_MACROS) ||
+            !set_symlist(ctx, SMFIM_ENVRCPT, "i " TLS_MACROS " " ROUTE_MACROS) ||
             !set_symlist(ctx, SMFIM_EOH, "i") || !set_symlist(ctx, SMFIM_EOM, "i " TLS_MACROS))
             return SMFIS_TEMPFAIL;
     }
@@ -267,9 +158,12 @@ rg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, buf, sizeof buf);
     g_free(conn->host);
+    g_clear_pointer(&conn->raw_host, g_free);
     /* Without a verified name the MTA sends "[addr]"; Postfix logs that as "unknown". */
     if (hostname == NULL || hostname[0] == '[' || hostname[0] == '\0')
         hostname = (char *)"unknown";
+    else
+        conn->raw_host = g_strndup(hostname, 255);
     conn->host = maillog_escape(hostname);
     g_free(conn->addr);
     conn->addr = g_strdup(buf);
@@ -306,6 +200,120 @@ rg_envfrom(SMFICTX *ctx, char **argv)
     return answer(conn, SMFIP_NR_MAIL);
 }
 
+/* decide_fresh - decide_rcpt(); a key that does not verify under the message's
+ * snapshot is judged again under a newer one when the files changed */
+static RcptDecision
+decide_fresh(SMFICTX *ctx, MsgCtx *msg, const char *rcpt, ReplyKey *key)
+{
+    const char *tls = ctx_symval(ctx, "{tls_version}");
+    RcptDecision decision = decide_rcpt(msg->snap->config, msg->snap->ring, rcpt, tls);
+    Snapshot *now;
+
+    if (decision.klass != ADDRESS_BAD_KEY)
+        goto done;
+    snapshot_refresh(TRUE);
+    now = snapshot_current();
+    if (now != NULL && now != msg->snap) {
+        /* The rest of the message is judged with the new files too. */
+        snapshot_unref(msg->snap);
+        msg->snap = now;
+        decision = decide_rcpt(msg->snap->config, msg->snap->ring, rcpt, tls);
+    } else {
+        snapshot_unref(now);
+    }
+done:
+    *key = decision.key;
+    return decision;
+}
+
+/* sender_name - the envelope sender as a rate-limit name (lower case, cut) */
+static char *
+sender_name(const char *sender)
+{
+    g_autofree char *bare = address_strip(sender);
+
+    if (strlen(bare) > 320)
+        bare[320] = '\0';
+    return g_ascii_strdown(bare, -1);
+}
+
+/* key_name - "kind-target-user" */
+static char *
+key_name(const ReplyKey *key)
+{
+    return g_strdup_printf("%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, key->kind, key->target,
+                           key->user);
+}
+
+/* key_counted - was this key counted for the message already? */
+static gboolean
+key_counted(const MsgCtx *msg, const char *name)
+{
+    for (guint i = 0; i < msg->keys->len; i++) {
+        if (strcmp(g_ptr_array_index(msg->keys, i), name) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* charge_rcpt - count this recipient's message against the limits; -1 when it
+ * may pass, else the table whose limit was reached (*limit set) */
+static int
+charge_rcpt(MsgCtx *msg, const RcptDecision *decision, const ReplyKey *key, guint64 *limit)
+{
+    const Config *config = msg->snap->config;
+    g_autofree char *sender = NULL;
+    g_autofree char *keyname = NULL;
+    RateCharge charges[2];
+    guint n = 0;
+    int over;
+
+    if (decision->action == RCPT_NOREPLY)
+        return -1; /* discarded anyway */
+    if (config->rate_limit_per_sender > 0 && !msg->sender_done) {
+        sender = sender_name(msg->sender);
+        if (*sender != '\0')
+            charges[n++] = (RateCharge){RATE_SENDER, sender, config->rate_limit_per_sender};
+    }
+    if (config->rate_limit_per_key > 0 && key->kind[0] != '\0') {
+        keyname = key_name(key);
+        if (!key_counted(msg, keyname) && msg->keys->len < CONTEXT_KEYS_MAX)
+            charges[n++] = (RateCharge){RATE_KEY, keyname, config->rate_limit_per_key};
+    }
+    if (n == 0)
+        return -1;
+    over = ratelimit_charge(ctx_limiter(), charges, n, g_get_monotonic_time() / G_USEC_PER_SEC);
+    if (over >= 0) {
+        *limit = charges[over].limit;
+        return (int)charges[over].table;
+    }
+    for (guint i = 0; i < n; i++) {
+        if (charges[i].table == RATE_SENDER)
+            msg->sender_done = TRUE;
+        else
+            g_ptr_array_add(msg->keys, g_strdup(charges[i].name));
+    }
+    return -1;
+}
+
+/* accept_ours - record an accepted recipient of ours */
+static void
+accept_ours(SMFICTX *ctx, MsgCtx *msg, const char *rcpt, const char *bare,
+            const RcptDecision *decision)
+{
+    char *kept = g_strdup(rcpt);
+
+    g_hash_table_add(msg->seen, g_strdup(bare));
+    g_ptr_array_add(msg->ours, kept);
+    if (decision->action == RCPT_NOREPLY)
+        g_ptr_array_add(msg->noreply, kept);
+    else if (decision->klass == ADDRESS_DEDICATED)
+        g_ptr_array_add(msg->dedicated, kept);
+    if (msg->first_ours == NULL)
+        msg->first_ours = g_strdup(rcpt);
+    remember_tls(ctx, msg);
+}
+
 /* rg_envrcpt - accept, refuse or mark one recipient */
 static sfsistat
 rg_envrcpt(SMFICTX *ctx, char **argv)
@@ -313,53 +321,64 @@ rg_envrcpt(SMFICTX *ctx, char **argv)
     ConnCtx *conn = smfi_getpriv(ctx);
     MsgCtx *msg = conn_msg(ctx);
     const char *rcpt = argv != NULL ? argv[0] : NULL;
-    RcptDecision decision;
+    g_autofree char *bare = NULL;
     g_autofree char *text = NULL;
-    const char *rcode;
-    const char *xcode;
+    RcptDecision decision;
+    ReplyKey key;
+    guint64 limit = 0;
+    int over;
 
-    if (msg == NULL || rcpt == NULL)
+    if (msg == NULL || rcpt == NULL) {
+        counters_add(DECISION_TEMPFAIL);
         return SMFIS_TEMPFAIL;
-    decision = decide_rcpt(msg->snap->config, msg->snap->ring, rcpt, symval(ctx, "{tls_version}"));
+    }
+    decision = decide_fresh(ctx, msg, rcpt, &key);
+    if (decision.action == RCPT_FOREIGN) {
+        msg->n_foreign++;
+        return SMFIS_CONTINUE;
+    }
+    bare = address_strip(rcpt);
+    if (ctx_symval(ctx, "{rcpt_mailer}") == NULL && ctx_symval(ctx, "{rcpt_host}") == NULL) {
+        /* Non-SMTP: cleanup(8) cannot refuse a recipient (it would loop in
+         * maildrop); the agent applies every rule itself. */
+        msg->non_smtp = TRUE;
+        if (!g_hash_table_contains(msg->seen, bare) && msg_n_ours(msg) < CONTEXT_OURS_MAX)
+            accept_ours(ctx, msg, rcpt, bare, &decision);
+        counters_add(DECISION_NON_SMTP);
+        return SMFIS_CONTINUE;
+    }
     switch (decision.action) {
-    case RCPT_FOREIGN:
-        msg->n_rcpts++;
-        return SMFIS_CONTINUE;
-    case RCPT_NOREPLY:
-        g_ptr_array_add(msg->noreply, g_strdup(rcpt));
-        /* fall through */
-    case RCPT_ACCEPT:
-        if (decision.klass == ADDRESS_DEDICATED)
-            g_ptr_array_add(msg->dedicated, g_strdup(rcpt));
-        msg->n_rcpts++;
-        msg->n_ours++;
-        if (msg->first_ours == NULL)
-            msg->first_ours = g_strdup(rcpt);
-        remember_tls(ctx, msg);
-        return SMFIS_CONTINUE;
     case RCPT_NEED_TLS:
-        rcode = DECIDE_TLS_RCODE;
-        xcode = DECIDE_TLS_XCODE;
-        text = g_strdup(DECIDE_TLS_TEXT);
-        break;
+        return ctx_refuse(ctx, conn, msg, "rcpt", DECIDE_TLS_RCODE, DECIDE_TLS_XCODE,
+                          DECIDE_TLS_TEXT, rcpt, NULL, DECISION_REJECT_TLS);
     case RCPT_UNKNOWN:
-    default:
-        rcode = DECIDE_UNKNOWN_RCODE;
-        xcode = DECIDE_UNKNOWN_XCODE;
         text = decide_unknown_text(rcpt);
+        return ctx_refuse(ctx, conn, msg, "rcpt", DECIDE_UNKNOWN_RCODE, DECIDE_UNKNOWN_XCODE, text,
+                          rcpt, NULL, DECISION_REJECT_KEY);
+    default:
         break;
     }
-    if (!set_reply(ctx, rcode, xcode, text))
-        return SMFIS_TEMPFAIL;
-    {
-        g_autofree char *line = g_strdup_printf("%s %s %s", rcode, xcode, text);
-        /* The queue id is not known at RCPT time (SPEC section 6). */
-        log_decision(conn, msg, "NOQUEUE", "reject", "RCPT", line, rcpt);
+    /* A repeat of a recipient already accepted: Postfix delivers it once. */
+    if (g_hash_table_contains(msg->seen, bare)) {
+        counters_add(DECISION_FOLD);
+        return SMFIS_CONTINUE;
     }
-    return SMFIS_REJECT;
+    if (msg_n_ours(msg) >= CONTEXT_OURS_MAX)
+        return ctx_refuse(ctx, conn, msg, "rcpt", DECIDE_TOO_MANY_RCODE, DECIDE_TOO_MANY_XCODE,
+                          DECIDE_TOO_MANY_TEXT, rcpt, NULL, DECISION_DEFER_RECIPIENTS);
+    over = charge_rcpt(msg, &decision, &key, &limit);
+    if (over >= 0) {
+        text = decide_rate_text(over == RATE_SENDER, rcpt, msg->sender, limit);
+        return ctx_refuse(
+            ctx, conn, msg, "rcpt", DECIDE_RATE_RCODE, DECIDE_RATE_XCODE, text, rcpt, NULL,
+            over == RATE_SENDER ? DECISION_DEFER_RATE_SENDER : DECISION_DEFER_RATE_KEY);
+    }
+    accept_ours(ctx, msg, rcpt, bare, &decision);
+    counters_add(DECISION_ACCEPT);
+    return SMFIS_CONTINUE;
 }
 
-/* rg_header - keep the headers of messages to us, for EOH and EOM */
+/* rg_header - give each header of a message to us to its book */
 static sfsistat
 rg_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -370,209 +389,9 @@ rg_header(SMFICTX *ctx, char *name, char *value)
         return SMFIS_TEMPFAIL;
     if (msg == NULL || name == NULL)
         conn->failed = TRUE; /* answered with a tempfail at end of headers */
-    else if (msg->n_ours > 0) {
-        g_ptr_array_add(msg->names, g_strdup(name));
-        g_ptr_array_add(msg->values, g_strdup(value != NULL ? value : ""));
-    }
+    else if (msg_n_ours(msg) > 0)
+        headerbook_add(msg->book, name, value);
     return answer(conn, SMFIP_NR_HDR);
-}
-
-/* refuse_keyless - after the headers: refuse mail whose every recipient is a bare
- * dedicated address without a key, or mark such recipients for end of message */
-static sfsistat
-refuse_keyless(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const HeaderField *fields, gsize n_fields)
-{
-    g_autoptr(GPtrArray) found = g_ptr_array_new();
-    g_autofree char *id = NULL;
-    g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
-    const char *first;
-    KeylessAction action;
-
-    if (msg->dedicated->len == 0)
-        return SMFIS_CONTINUE;
-    action = decide_keyless(msg->snap->config, msg->snap->ring,
-                            (const char *const *)msg->dedicated->pdata, msg->dedicated->len,
-                            msg->n_rcpts, fields, n_fields, found);
-    if (action == KEYLESS_NONE)
-        return SMFIS_CONTINUE;
-    if (action == KEYLESS_DROP) {
-        for (guint i = 0; i < found->len; i++)
-            g_ptr_array_add(msg->keyless, g_strdup(g_ptr_array_index(found, i)));
-        return SMFIS_CONTINUE;
-    }
-    first = g_ptr_array_index(found, 0);
-    text = decide_keyless_text(first);
-    if (!set_reply(ctx, DECIDE_KEYLESS_RCODE, DECIDE_KEYLESS_XCODE, text))
-        return SMFIS_TEMPFAIL;
-    id = queue_id(ctx);
-    line = g_strdup_printf("%s %s %s", DECIDE_KEYLESS_RCODE, DECIDE_KEYLESS_XCODE, text);
-    log_decision(conn, msg, id, "reject", "END-OF-HEADERS", line, first);
-    return SMFIS_REJECT;
-}
-
-/* rg_eoh - refuse or discard auto-submitted mail to us, and keyless mail to
- * the dedicated address */
-static sfsistat
-rg_eoh(SMFICTX *ctx)
-{
-    ConnCtx *conn = smfi_getpriv(ctx);
-    MsgCtx *msg = conn_msg(ctx);
-    g_autofree HeaderField *fields = NULL;
-    g_autofree char *reason = NULL;
-    g_autofree char *id = NULL;
-    g_autofree char *text = NULL;
-    AutoAction action;
-
-    if (msg == NULL || conn->failed)
-        return SMFIS_TEMPFAIL;
-    if (msg->n_ours == 0)
-        return SMFIS_ACCEPT; /* nothing of ours: never touched */
-    fields = g_new0(HeaderField, msg->names->len + 1);
-    for (guint i = 0; i < msg->names->len; i++) {
-        fields[i].name = g_ptr_array_index(msg->names, i);
-        fields[i].value = g_ptr_array_index(msg->values, i);
-    }
-    action = decide_autosubmit(msg->snap->config, fields, msg->names->len, msg->sender, &reason);
-    if (action == AUTO_NONE)
-        return refuse_keyless(ctx, conn, msg, fields, msg->names->len);
-    id = queue_id(ctx);
-    if (action == AUTO_DISCARD) {
-        text = g_strdup_printf("Auto-submitted message discarded (%s)", reason);
-        log_decision(conn, msg, id, "discard", "END-OF-HEADERS", text, msg->first_ours);
-        return SMFIS_DISCARD;
-    }
-    text = decide_autosubmit_text(reason);
-    if (!set_reply(ctx, DECIDE_AUTO_RCODE, DECIDE_AUTO_XCODE, text))
-        return SMFIS_TEMPFAIL;
-    {
-        g_autofree char *line =
-            g_strdup_printf("%s %s %s", DECIDE_AUTO_RCODE, DECIDE_AUTO_XCODE, text);
-        log_decision(conn, msg, id, "reject", "END-OF-HEADERS", line, msg->first_ours);
-    }
-    return SMFIS_REJECT;
-}
-
-/* delete_rcpts - smfi_delrcpt each recipient of list, one log line each */
-static gboolean
-delete_rcpts(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id, GPtrArray *list,
-             const char *text)
-{
-    for (guint i = 0; i < list->len; i++) {
-        char *rcpt = g_ptr_array_index(list, i);
-
-        if (smfi_delrcpt(ctx, rcpt) != MI_SUCCESS)
-            return FALSE;
-        log_decision(conn, msg, id, "discard", "END-OF-MESSAGE", text, rcpt);
-    }
-    return TRUE;
-}
-
-/* drop_noreply - remove no-reply recipients and dedicated ones without a key;
- * TRUE when the whole message goes */
-static gboolean
-drop_noreply(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id, gboolean *failed)
-{
-    *failed = FALSE;
-    if (msg->noreply->len == 0 && msg->keyless->len == 0)
-        return FALSE;
-    if (msg->noreply->len + msg->keyless->len >= msg->n_rcpts) {
-        /* Keyless recipients alone never get here: the end of headers refused them. */
-        log_decision(conn, msg, id, "discard", "END-OF-MESSAGE",
-                     msg->keyless->len == 0
-                         ? "message to the no-reply address discarded"
-                         : "message to the no-reply address and to the dedicated address "
-                           "without a reply key discarded",
-                     g_ptr_array_index(msg->noreply->len > 0 ? msg->noreply : msg->keyless, 0));
-        return TRUE;
-    }
-    if (!delete_rcpts(ctx, conn, msg, id, msg->noreply, "no-reply recipient removed") ||
-        !delete_rcpts(ctx, conn, msg, id, msg->keyless,
-                      "recipient removed: no reply key in the message")) {
-        *failed = TRUE;
-        return FALSE;
-    }
-    return FALSE;
-}
-
-/* strip_headers - delete every inbound X-Replygate-* header, each occurrence */
-static gboolean
-strip_headers(SMFICTX *ctx, ConnCtx *conn, MsgCtx *msg, const char *id)
-{
-    g_autoptr(GArray) plan =
-        decide_header_deletions((const char *const *)msg->names->pdata, msg->names->len);
-
-    for (guint i = 0; i < plan->len; i++) {
-        HeaderDeletion *deletion = &g_array_index(plan, HeaderDeletion, i);
-
-        if (smfi_chgheader(ctx, (char *)deletion->name, deletion->index, NULL) != MI_SUCCESS)
-            return FALSE;
-    }
-    if (plan->len > 0) {
-        g_autofree char *text = g_strdup_printf(
-            "%u inbound X-Replygate-* header(s) removed: only the milter writes them", plan->len);
-        log_decision(conn, msg, id, "strip", "END-OF-MESSAGE", text, msg->first_ours);
-    }
-    return TRUE;
-}
-
-/* trace_value - the signed X-Replygate-TLS value (trace.h) for this queue id,
- * or NULL without TLS. Without the queue id {i} the agent could not verify the
- * header, so none is added and a warning is logged: the reply is stored
- * without TLS data rather than with a header that any sender could forge. */
-static char *
-trace_value(const MsgCtx *msg, const char *qid, const char *version, const char *cipher,
-            const char *bits, const char *log_id)
-{
-    guint64 n = 0;
-    char *value;
-
-    if (version == NULL || *version == '\0')
-        return NULL;
-    if (bits == NULL || !g_ascii_string_to_unsigned(bits, 10, 0, 65536, &n, NULL))
-        n = 0;
-    value = trace_header_value(msg->snap->ring, qid, version, cipher, (int)n);
-    if (value == NULL)
-        maillog_warning("%s: no usable queue id macro {i} at end of message: adding no %s header",
-                        log_id, TRACE_HEADER);
-    return value;
-}
-
-/* rg_eom - drop no-reply and keyless recipients, strip forged headers, add the TLS trace header */
-static sfsistat
-rg_eom(SMFICTX *ctx)
-{
-    ConnCtx *conn = smfi_getpriv(ctx);
-    MsgCtx *msg = conn_msg(ctx);
-    g_autofree char *id = NULL;
-    g_autofree char *tls = NULL;
-    gboolean failed = FALSE;
-    sfsistat status = SMFIS_CONTINUE;
-    const char *version;
-
-    if (msg == NULL || conn->failed)
-        return SMFIS_TEMPFAIL;
-    if (msg->n_ours == 0)
-        return SMFIS_CONTINUE;
-    id = queue_id(ctx);
-    if (drop_noreply(ctx, conn, msg, id, &failed))
-        status = SMFIS_DISCARD;
-    else if (failed || !strip_headers(ctx, conn, msg, id))
-        status = SMFIS_TEMPFAIL;
-    else {
-        version = symval(ctx, "{tls_version}");
-        if (version != NULL)
-            tls = trace_value(msg, symval(ctx, "i"), version, symval(ctx, "{cipher}"),
-                              symval(ctx, "{cipher_bits}"), id);
-        else
-            tls = trace_value(msg, symval(ctx, "i"), msg->tls_version, msg->cipher,
-                              msg->cipher_bits, id);
-        /* Without TLS (require_tls = no) nothing is added: absence means no TLS. */
-        if (tls != NULL && smfi_addheader(ctx, (char *)TRACE_HEADER, tls) != MI_SUCCESS)
-            status = SMFIS_TEMPFAIL;
-    }
-    g_clear_pointer(&conn->msg, msg_free);
-    return status;
 }
 
 /* rg_abort - the message ended early: drop its context */
@@ -610,8 +429,8 @@ callbacks_register(GError **error)
         .xxfi_envfrom = rg_envfrom,
         .xxfi_envrcpt = rg_envrcpt,
         .xxfi_header = rg_header,
-        .xxfi_eoh = rg_eoh,
-        .xxfi_eom = rg_eom,
+        .xxfi_eoh = finish_eoh,
+        .xxfi_eom = finish_eom,
         .xxfi_abort = rg_abort,
         .xxfi_close = rg_close,
         .xxfi_negotiate = rg_negotiate,

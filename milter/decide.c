@@ -28,9 +28,11 @@ decide_tls_sufficient(const Config *config, const char *tls_version)
 RcptDecision
 decide_rcpt(const Config *config, const KeyRing *ring, const char *rcpt, const char *tls_version)
 {
-    RcptDecision decision = {RCPT_UNKNOWN, ADDRESS_UNKNOWN, NULL};
+    RcptDecision decision;
 
-    decision.klass = address_classify(config, ring, rcpt, NULL, &decision.why);
+    memset(&decision, 0, sizeof decision);
+    decision.action = RCPT_UNKNOWN;
+    decision.klass = address_classify(config, ring, rcpt, &decision.key, &decision.why);
     if (decision.klass == ADDRESS_FOREIGN) {
         decision.action = RCPT_FOREIGN;
         return decision;
@@ -87,26 +89,34 @@ decide_keyless_text(const char *rcpt)
     return rejected_text(rcpt, "no reply key in the message");
 }
 
+/* decide_dedicated - the key of a message to the bare dedicated address, looked up once */
+DedicatedLookup
+decide_dedicated(const Config *config, const KeyRing *ring, const HeaderField *headers,
+                 gsize n_headers, gboolean truncated, ReplyKey *key)
+{
+    const char *source = NULL;
+
+    /* The agent's own lookup, in SPEC section 3 order: what it would find. */
+    if (keyfind_lookup(config, ring, NULL, headers, n_headers, key, &source))
+        return DEDICATED_KEY;
+    return truncated ? DEDICATED_UNDECIDED : DEDICATED_NONE;
+}
+
 /* decide_keyless - refuse, drop or keep the dedicated recipients without a key */
 KeylessAction
 decide_keyless(const Config *config, const KeyRing *ring, const char *const *dedicated,
                gsize n_dedicated, guint n_rcpts, const HeaderField *headers, gsize n_headers,
                GPtrArray *keyless)
 {
-    guint before = keyless->len;
+    ReplyKey key;
 
-    for (gsize i = 0; i < n_dedicated; i++) {
-        ReplyKey key;
-        const char *source = NULL;
-
-        /* The agent's own lookup, in SPEC section 3 order: what it would find. */
-        if (!keyfind_lookup(config, ring, dedicated[i], headers, n_headers, &key, &source))
-            g_ptr_array_add(keyless, (gpointer)dedicated[i]);
-    }
-    if (keyless->len == before)
+    if (n_dedicated == 0 ||
+        decide_dedicated(config, ring, headers, n_headers, FALSE, &key) == DEDICATED_KEY)
         return KEYLESS_NONE;
+    for (gsize i = 0; i < n_dedicated; i++)
+        g_ptr_array_add(keyless, (gpointer)dedicated[i]);
     /* Nothing else would be delivered: refuse while the sender is connected. */
-    if (keyless->len - before >= n_rcpts)
+    if (n_dedicated >= n_rcpts)
         return KEYLESS_REJECT;
     return KEYLESS_DROP;
 }
@@ -136,44 +146,51 @@ decide_autosubmit_text(const char *reason)
 gboolean
 decide_header_is_ours(const char *name)
 {
-    gsize len = strlen(DECIDE_HEADER_PREFIX);
-
-    return name != NULL && g_ascii_strncasecmp(name, DECIDE_HEADER_PREFIX, len) == 0 &&
-           name[len] != '\0';
+    return headers_is_ours(name);
 }
 
 /* decide_header_deletions - delete every X-Replygate-* header, highest index first */
 GArray *
 decide_header_deletions(const char *const *names, gsize n_names)
 {
+    g_autoptr(HeaderBook) book = headerbook_new(NULL);
+    g_autoptr(GArray) own = NULL;
     GArray *plan = g_array_new(FALSE, FALSE, sizeof(HeaderDeletion));
+    g_autoptr(GHashTable) first = g_hash_table_new(g_str_hash, g_str_equal);
 
     for (gsize i = 0; i < n_names; i++) {
-        int count = 0;
-        gboolean seen_before = FALSE;
-
-        if (!decide_header_is_ours(names[i]))
+        if (!headers_is_ours(names[i]))
             continue;
-        /* Each name (any case) is planned once, at its first occurrence. */
-        for (gsize j = 0; j < i && !seen_before; j++)
-            seen_before = g_ascii_strcasecmp(names[j], names[i]) == 0;
-        if (seen_before)
-            continue;
-        for (gsize j = i; j < n_names; j++) {
-            if (g_ascii_strcasecmp(names[j], names[i]) == 0)
-                count++;
-        }
-        /*
-         * From the last occurrence down to the first: Sendmail keeps the
-         * numbering after a deletion and Postfix skips deleted headers, and
-         * deleting backwards removes the right ones under both rules.
-         */
-        for (int index = count; index >= 1; index--) {
-            HeaderDeletion deletion = {names[i], index};
-            g_array_append_val(plan, deletion);
-        }
+        headerbook_add(book, names[i], "");
+        /* The book keeps its own copy of each name's first spelling; the plan
+         * returned borrows the caller's instead (first occurrence). */
+        if (!g_hash_table_contains(first, names[i]))
+            g_hash_table_insert(first, (gpointer)names[i], (gpointer)names[i]);
+    }
+    own = headerbook_deletions(book, NULL, NULL);
+    for (guint i = 0; i < own->len; i++) {
+        HeaderDeletion deletion = g_array_index(own, HeaderDeletion, i);
+        deletion.name = g_hash_table_lookup(first, deletion.name);
+        g_array_append_val(plan, deletion);
     }
     return plan;
+}
+
+/* decide_rate_text - the 450 4.7.1 text past a rate limit */
+char *
+decide_rate_text(gboolean by_sender, const char *rcpt, const char *sender, guint64 limit)
+{
+    g_autofree char *bare = address_strip(by_sender ? sender : rcpt);
+
+    if (strlen(bare) > DECIDE_REPLY_ADDRESS_MAX)
+        strcpy(bare + DECIDE_REPLY_ADDRESS_MAX - 3, "...");
+    if (by_sender)
+        return g_strdup_printf("<%s>: Sender address rejected: too many messages from this "
+                               "sender (%" G_GUINT64_FORMAT " an hour), try again later",
+                               bare, limit);
+    return g_strdup_printf("<%s>: Recipient address rejected: too many messages for this reply "
+                           "key (%" G_GUINT64_FORMAT " an hour), try again later",
+                           bare, limit);
 }
 
 /* decide_reply_text - text made safe for smfi_setreply: printable ASCII, '%' doubled */

@@ -4,9 +4,11 @@
  *   replygate-milter [--config FILE] [-p SOCKET] [-f] [-u USER] [-P PIDFILE]
  *
  * The order matters: the configuration and secrets are loaded first (a
- * broken one never starts), then the socket is opened as root, then the
- * process becomes a daemon and writes its pid file, then drops to USER, and
- * only then do threads start.
+ * broken one never starts), then the socket is opened as root with its mode,
+ * group and owner set (listen.c), then the process becomes a daemon and
+ * writes its pid file, then drops to USER, and only then do threads start:
+ * the refusal writer (refusals.c), libmilter's, and the main thread's
+ * signals and chores (serve.c).
  *
  * The signal handling (serve.c) and the daemon steps (daemon.c) live apart;
  * the libmilter callbacks are in callbacks.c, the decisions in decide.c.
@@ -23,7 +25,10 @@
 
 #include "callbacks.h"
 #include "daemon.h"
+#include "listen.h"
 #include "maillog.h"
+#include "notify.h"
+#include "refusals.h"
 #include "rg-error.h"
 #include "serve.h"
 #include "snapshot.h"
@@ -86,37 +91,13 @@ parse_options(int *argc, char ***argv, Options *opt, GError **error)
     return TRUE;
 }
 
-/* open_socket - register the callbacks and open the listening socket */
-static gboolean
-open_socket(const char *socket, const struct passwd *pw, GError **error)
+/* database_conninfo - the database of the current configuration, for the refusal writer */
+static char *
+database_conninfo(void)
 {
-    const char *path = config_unix_socket_path(socket);
+    g_autoptr(Snapshot) snap = snapshot_current();
 
-    if (smfi_setconn((char *)socket) != MI_SUCCESS) {
-        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "bad milter socket \"%s\"", socket);
-        return FALSE;
-    }
-    if (!callbacks_register(error))
-        return FALSE;
-    if (path != NULL) {
-        g_autofree char *dir = g_path_get_dirname(path);
-        if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-            g_set_error(error, RG_ERROR, RG_ERROR_CONFIG, "socket folder %s does not exist", dir);
-            return FALSE;
-        }
-    }
-    /* TRUE: remove a socket file left over by a previous run. */
-    if (smfi_opensocket(TRUE) != MI_SUCCESS) {
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot open milter socket %s", socket);
-        return FALSE;
-    }
-    /* The socket's mode follows the umask; its group, the folder's (setgid). */
-    if (path != NULL && pw != NULL && chown(path, pw->pw_uid, (gid_t)-1) != 0) {
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot give %s to %s: %s", path,
-                    pw->pw_name, g_strerror(errno));
-        return FALSE;
-    }
-    return TRUE;
+    return snap != NULL ? g_strdup(snap->config->database) : NULL;
 }
 
 /* main - start, serve, stop */
@@ -173,7 +154,9 @@ main(int argc, char **argv)
         pidfile = g_canonicalize_filename(opt.pidfile, NULL);
     else if (!opt.foreground)
         pidfile = g_strdup(MILTER_DEFAULT_PIDFILE);
-    if (!open_socket(socket, pw, &error) || (!opt.foreground && !daemon_detach(&error))) {
+    if (!callbacks_register(&error) ||
+        !listen_open(socket, pw, snap->config->milter_socket_group, &error) ||
+        (!opt.foreground && !daemon_detach(&error))) {
         fprintf(stderr, "replygate-milter: %s\n", error->message);
         maillog_error("%s", error->message);
         return error->code == RG_ERROR_CONFIG ? EX_CONFIG : EX_TEMPFAIL;
@@ -184,8 +167,15 @@ main(int argc, char **argv)
         return EX_TEMPFAIL;
     }
     snapshot_install(g_steal_pointer(&snap));
+    snapshot_reloader_init(config_path, opt.socket != NULL ? NULL : socket);
+    notify_init();
+    if (!refusals_start(database_conninfo, &error)) {
+        maillog_error("%s", error->message);
+        return EX_TEMPFAIL;
+    }
     maillog_info("started %s on %s, configuration %s", REPLYGATE_VERSION, socket, config_path);
-    status = serve_run(config_path, opt.socket != NULL ? NULL : socket);
+    status = serve_run(socket);
+    refusals_stop(2000);
     /* A stale socket file would only make Postfix's connects fail slower. */
     if (config_unix_socket_path(socket) != NULL && unlink(config_unix_socket_path(socket)) != 0 &&
         errno != ENOENT)

@@ -25,7 +25,9 @@
 
 #include <libmilter/mfapi.h>
 
+#include "counters.h"
 #include "maillog.h"
+#include "notify.h"
 #include "rg-error.h"
 #include "serve.h"
 #include "snapshot.h"
@@ -59,24 +61,67 @@ milter_thread(void *data)
     return NULL;
 }
 
-/* reload - SIGHUP: load a new snapshot; a broken one keeps the old. config_socket
- * is the milter_socket listened on, NULL when -p chose the socket */
-static void
-reload(const char *config_path, const char *config_socket)
-{
-    g_autoptr(GError) error = NULL;
-    Snapshot *fresh = snapshot_load(config_path, &error);
+/* The chores' clock, touched by the main thread only. */
+static gint64 next_counters; /* monotonic µs */
+static gint64 next_probe;    /* monotonic µs; 0: no watchdog */
+static gboolean ready_sent;  /* READY=1 went to systemd */
+static char *counters_error; /* the last error writing the counters, logged once */
 
-    if (fresh == NULL) {
-        maillog_error("reload failed, keeping the previous configuration: %s", error->message);
+/* write_counters - the counters file of the current configuration's spool */
+static void
+write_counters(void)
+{
+    g_autoptr(Snapshot) snap = snapshot_current();
+    g_autoptr(GError) error = NULL;
+
+    if (snap == NULL)
+        return;
+    if (counters_write(snap->config->spool_directory, &error)) {
+        g_clear_pointer(&counters_error, g_free);
         return;
     }
-    if (config_socket != NULL && strcmp(config_socket, fresh->config->milter_socket) != 0)
-        maillog_warning("milter_socket changed to %s: it takes effect at the next start",
-                        fresh->config->milter_socket);
-    maillog_set_socket(fresh->config->syslog_socket);
-    snapshot_install(fresh);
-    maillog_info("configuration reloaded from %s", config_path);
+    /* Once per distinct error: a missing spool must not fill mail.log. */
+    if (g_strcmp0(counters_error, error->message) != 0)
+        maillog_warning("cannot write the decision counters: %s", error->message);
+    g_free(counters_error);
+    counters_error = g_strdup(error->message);
+}
+
+/* probe_and_ping - a round trip on our own socket; READY=1 after the first
+ * that succeeds, WATCHDOG=1 after each one */
+static void
+probe_and_ping(const char *socket, gint64 interval_ms)
+{
+    const char *why = NULL;
+    int timeout = (int)MIN(MAX(interval_ms, 100), 5000);
+
+    if (!notify_probe(socket, timeout, &why)) {
+        maillog_warning("watchdog: no milter round trip on %s (%s): no ping sent", socket, why);
+        return;
+    }
+    if (!ready_sent) {
+        ready_sent = notify_send("READY=1\nSTATUS=answering on the milter socket");
+    }
+    if (interval_ms > 0)
+        notify_send("WATCHDOG=1");
+}
+
+/* serve_chores - what the main thread does each second between signals */
+static void
+serve_chores(const char *socket)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 interval = notify_watchdog_interval_ms();
+
+    snapshot_refresh(FALSE);
+    if (now >= next_counters) {
+        write_counters();
+        next_counters = now + COUNTERS_INTERVAL * G_USEC_PER_SEC;
+    }
+    if (notify_enabled() && (!ready_sent || interval > 0) && now >= next_probe) {
+        probe_and_ping(socket, interval);
+        next_probe = now + (interval > 0 ? interval : 1000) * 1000;
+    }
 }
 
 /* serve_catch_signals - SIGHUP, SIGTERM and SIGINT into the pipe, in this thread only */
@@ -142,10 +187,9 @@ wait_byte(int timeout_ms)
     }
 }
 
-/* serve_run - run the milter thread; handle signals here until it ends (config_socket: see reload)
- */
+/* serve_run - run the milter thread; handle signals and chores here until it ends */
 int
-serve_run(const char *config_path, const char *config_socket)
+serve_run(const char *socket)
 {
     sigset_t set;
     struct sigaction wake;
@@ -170,6 +214,8 @@ serve_run(const char *config_path, const char *config_socket)
         return EX_TEMPFAIL;
     }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    /* The first chores at once: READY=1 follows the first round trip. */
+    serve_chores(socket);
 
     for (;;) {
         /*
@@ -178,15 +224,19 @@ serve_run(const char *config_path, const char *config_socket)
          * thread cuts it short, again every 100 ms in case one came just
          * before the poll began.
          */
-        int byte = wait_byte(stopping ? 100 : -1);
+        gint64 tick = notify_watchdog_interval_ms();
+        int byte = wait_byte(stopping ? 100 : (int)(tick > 0 && tick < 1000 ? tick : 1000));
 
         if (byte == 0)
             break; /* smfi_main() returned */
-        if (byte < 0)
+        if (byte < 0 && stopping)
             pthread_kill(thread, SIGUSR2);
-        else if (byte == SIGHUP && !stopping)
-            reload(config_path, config_socket);
-        else if ((byte == SIGTERM || byte == SIGINT) && !stopping) {
+        else if (byte == SIGHUP && !stopping) {
+            notify_send("RELOADING=1");
+            snapshot_reload("SIGHUP");
+            notify_send("READY=1");
+        } else if ((byte == SIGTERM || byte == SIGINT) && !stopping) {
+            notify_send("STOPPING=1");
             maillog_info("stopping on signal %d", byte);
             stopping = TRUE;
             /* smfi_stop() waits for a lock the accept loop holds while it polls. */
@@ -195,6 +245,9 @@ serve_run(const char *config_path, const char *config_socket)
                 smfi_stop();
             pthread_kill(thread, SIGUSR2);
         }
+        /* Each chore keeps its own clock, so a storm of signals delays none. */
+        if (!stopping)
+            serve_chores(socket);
     }
     pthread_join(thread, NULL);
     if (have_stopper) {
@@ -205,6 +258,7 @@ serve_run(const char *config_path, const char *config_socket)
         deadline.tv_sec += 2;
         pthread_timedjoin_np(stopper, NULL, &deadline);
     }
+    write_counters();
     if (!stopping || milter_result != MI_SUCCESS) {
         maillog_error("the milter stopped unexpectedly");
         return EX_TEMPFAIL;

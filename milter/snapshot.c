@@ -5,7 +5,10 @@
  * configuration that fails to load leaves the current one in place.
  */
 #include <pthread.h>
+#include <string.h>
 
+#include "filewatch.h"
+#include "maillog.h"
 #include "snapshot.h"
 
 /* The current snapshot; read and written only under snapshot_lock. */
@@ -75,4 +78,99 @@ snapshot_current(void)
         snap = snapshot_ref(snapshot_now);
     pthread_mutex_unlock(&snapshot_lock);
     return snap;
+}
+
+/* The reloader: set once by snapshot_reloader_init() before threads start. */
+static char *reload_config_path;
+static char *reload_config_socket;
+static FileWatch *reload_watch;
+/* One reload at a time; taken before snapshot_lock, never inside it. */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* watch_current - watch the configuration file and the current secrets file */
+static void
+watch_current(void)
+{
+    g_autoptr(Snapshot) snap = snapshot_current();
+    const char *paths[] = {reload_config_path, snap != NULL ? snap->config->secrets_file : NULL,
+                           NULL};
+
+    filewatch_set(reload_watch, paths);
+}
+
+/* snapshot_reloader_init - the configuration to reload from; watch its files */
+void
+snapshot_reloader_init(const char *config_path, const char *config_socket)
+{
+    reload_config_path = g_strdup(config_path);
+    reload_config_socket = g_strdup(config_socket);
+    reload_watch = filewatch_new(1000);
+    watch_current();
+}
+
+/* snapshot_reloader_free - stop watching */
+void
+snapshot_reloader_free(void)
+{
+    g_clear_pointer(&reload_watch, filewatch_free);
+    g_clear_pointer(&reload_config_path, g_free);
+    g_clear_pointer(&reload_config_socket, g_free);
+}
+
+/* reload_locked - load and install (under reload_lock) */
+static gboolean
+reload_locked(const char *why)
+{
+    g_autoptr(GError) error = NULL;
+    Snapshot *fresh;
+
+    /* The files' state is taken first, so a change made while they are read
+     * is seen at the next look. */
+    watch_current();
+    fresh = snapshot_load(reload_config_path, &error);
+    if (fresh == NULL) {
+        maillog_error("reload failed, keeping the previous configuration: %s", error->message);
+        return FALSE;
+    }
+    if (reload_config_socket != NULL &&
+        strcmp(reload_config_socket, fresh->config->milter_socket) != 0)
+        maillog_warning("milter_socket changed to %s: it takes effect at the next start",
+                        fresh->config->milter_socket);
+    maillog_set_socket(fresh->config->syslog_socket);
+    snapshot_install(fresh);
+    /* The secrets file may have moved with the configuration. */
+    watch_current();
+    maillog_info("configuration reloaded from %s (%s)", reload_config_path, why);
+    return TRUE;
+}
+
+/* snapshot_reload - load a new snapshot and make it current */
+gboolean
+snapshot_reload(const char *why)
+{
+    gboolean ok;
+
+    if (reload_config_path == NULL)
+        return FALSE;
+    pthread_mutex_lock(&reload_lock);
+    ok = reload_locked(why);
+    pthread_mutex_unlock(&reload_lock);
+    return ok;
+}
+
+/* snapshot_refresh - reload when the configuration or the secrets file changed */
+gboolean
+snapshot_refresh(gboolean force)
+{
+    gboolean ok = FALSE;
+
+    if (reload_watch == NULL)
+        return FALSE;
+    /* Looked at under the lock: a thread that finds nothing new while another
+     * reloads waits for that reload, then sees its snapshot. */
+    pthread_mutex_lock(&reload_lock);
+    if (filewatch_changed(reload_watch, force))
+        ok = reload_locked("changed on disk");
+    pthread_mutex_unlock(&reload_lock);
+    return ok;
 }

@@ -12,6 +12,9 @@
  * segments" of the output. Segments at the end of the message go to
  * *quoted; a quote segment followed by more text is an interleaved reply
  * and stays in the result, as does a quote that only carries a forward.
+ * A <blockquote> that no client marked (no type="cite", no client class
+ * around it) is the author's own inline quote: html_to_text_marked() says
+ * which lines it made, so that trim_reply_marked() keeps them.
  *
  * Unclosed tags, deep nesting and huge attributes cost linear time: each
  * byte is read a bounded number of times and end tags search only the top
@@ -31,13 +34,14 @@
 #define NAME_IS(name, lit) ((name)[0] == (lit)[0] && strcmp((name), (lit)) == 0)
 
 enum {
-    EL_QUOTE = 1 << 0, /* opened a quote segment */
-    EL_BLOCK = 1 << 1, /* line break before and after */
-    EL_PARA = 1 << 2,  /* blank line before and after */
-    EL_LIST = 1 << 3,  /* pushed a list counter */
-    EL_BQ = 1 << 4,    /* raised the blockquote level */
-    EL_PRE = 1 << 5,   /* raised the pre level */
-    EL_LINK = 1 << 6,  /* pushed a link */
+    EL_QUOTE = 1 << 0,  /* opened a quote segment */
+    EL_BLOCK = 1 << 1,  /* line break before and after */
+    EL_PARA = 1 << 2,   /* blank line before and after */
+    EL_LIST = 1 << 3,   /* pushed a list counter */
+    EL_BQ = 1 << 4,     /* raised the blockquote level */
+    EL_PRE = 1 << 5,    /* raised the pre level */
+    EL_LINK = 1 << 6,   /* pushed a link */
+    EL_INLINE = 1 << 7, /* an unmarked top-level blockquote: the author's inline quote */
 };
 
 typedef struct {
@@ -58,10 +62,11 @@ typedef struct {
 
 typedef struct {
     GString *out;
-    GArray *segments; /* Segment */
-    GArray *stack;    /* Elem */
-    GArray *lists;    /* gint: next number, or -1 for a bullet list */
-    GArray *links;    /* Link */
+    GArray *segments;      /* Segment */
+    GArray *stack;         /* Elem */
+    GArray *lists;         /* gint: next number, or -1 for a bullet list */
+    GArray *links;         /* Link */
+    GArray *inline_ranges; /* gsize pairs: [start, end) of the author's inline quotes in out */
     guint quote_depth;
     gboolean rest_quoted;
     guint bq_level;
@@ -350,6 +355,11 @@ pop_elem(Html *h)
         finish_link(h);
     if (e.flags & EL_LIST)
         g_array_set_size(h->lists, h->lists->len - 1);
+    if (e.flags & EL_INLINE) {
+        gsize end = h->out->len;
+
+        g_array_append_val(h->inline_ranges, end);
+    }
     if (e.flags & EL_BQ)
         h->bq_level--;
     if (e.flags & EL_PRE)
@@ -449,8 +459,17 @@ open_elem(Html *h, const HtmlTag *t)
         g_string_append(h->out, marker);
     } else if (NAME_IS(t->name, "blockquote")) {
         e.flags |= EL_BLOCK | EL_BQ;
-        h->bq_level++;
         line_break(h, 1);
+        /* No client marked it, and it sits in no quote block: the author
+         * wrote it as part of the reply. Its lines are recorded. */
+        if (!(e.flags & EL_QUOTE) && h->quote_depth == 0 && !h->rest_quoted && h->bq_level == 0 &&
+            !t->self_closing) {
+            gsize start = h->out->len;
+
+            e.flags |= EL_INLINE;
+            g_array_append_val(h->inline_ranges, start);
+        }
+        h->bq_level++;
     } else if (NAME_IS(t->name, "pre")) {
         e.flags |= EL_BLOCK | EL_PRE;
         h->pre_level++;
@@ -485,13 +504,16 @@ open_elem(Html *h, const HtmlTag *t)
 }
 
 /* tidy - trim each line's end, keep at most one blank line in a row, drop
- * blank lines at both ends. */
+ * blank lines at both ends. With ranges (gsize pairs into s, in order) and
+ * flags, one byte per output line: 1 when the line starts inside a range. */
 static char *
-tidy(const char *s, gsize len)
+tidy(const char *s, gsize len, const GArray *ranges, GByteArray *flags)
 {
     GString *out = g_string_sized_new(len);
     gsize i = 0;
     guint blanks = 0;
+    guint r = 0;
+    guint n_ranges = ranges != NULL ? ranges->len / 2 : 0;
 
     while (i < len) {
         const char *nl = memchr(s + i, '\n', len - i);
@@ -503,10 +525,20 @@ tidy(const char *s, gsize len)
         if (e == i) {
             blanks++;
         } else {
-            if (out->len > 0)
+            guint8 in = 0;
+
+            if (out->len > 0) {
                 g_string_append(out, blanks > 0 ? "\n\n" : "\n");
+                if (flags != NULL && blanks > 0)
+                    g_byte_array_append(flags, &in, 1);
+            }
             g_string_append_len(out, s + i, e - i);
             blanks = 0;
+            while (r < n_ranges && g_array_index(ranges, gsize, 2 * r + 1) <= i)
+                r++;
+            in = r < n_ranges && g_array_index(ranges, gsize, 2 * r) <= i;
+            if (flags != NULL)
+                g_byte_array_append(flags, &in, 1);
         }
         i = end + 1;
     }
@@ -550,9 +582,10 @@ starts_with_forward(const char *s, gsize a, gsize b)
     return FALSE;
 }
 
-/* split_segments - main text and trailing quotes from the rendered output. */
+/* split_segments - main text and trailing quotes from the rendered output;
+ * the main text is a prefix of it, so the inline ranges hold for it. */
 static void
-split_segments(Html *h, char **text, char **quoted)
+split_segments(Html *h, char **text, char **quoted, GByteArray *flags)
 {
     const char *s = h->out->str;
     gsize n = h->out->len;
@@ -586,13 +619,20 @@ split_segments(Html *h, char **text, char **quoted)
     }
 #undef SEG_START
 #undef SEG_END
-    *text = tidy(main_text->str, main_text->len);
-    *quoted = tidy(quote_text->str, quote_text->len);
+    *text = tidy(main_text->str, main_text->len, h->inline_ranges, flags);
+    *quoted = tidy(quote_text->str, quote_text->len, NULL, NULL);
 }
 
 /* html_to_text - see trim.h. */
 char *
 html_to_text(const char *html, gsize len, char **quoted)
+{
+    return html_to_text_marked(html, len, quoted, NULL);
+}
+
+/* html_to_text_marked - see trim.h. */
+char *
+html_to_text_marked(const char *html, gsize len, char **quoted, GByteArray **keep)
 {
     Html h = {0};
     g_autoptr(GString) buf = g_string_new(NULL);
@@ -608,6 +648,7 @@ html_to_text(const char *html, gsize len, char **quoted)
     h.stack = g_array_new(FALSE, FALSE, sizeof(Elem));
     h.lists = g_array_new(FALSE, FALSE, sizeof(gint));
     h.links = g_array_new(FALSE, FALSE, sizeof(Link));
+    h.inline_ranges = g_array_new(FALSE, FALSE, sizeof(gsize));
     g_array_append_val(h.segments, first);
 
     while (i < len) {
@@ -659,16 +700,19 @@ html_to_text(const char *html, gsize len, char **quoted)
     while (h.stack->len > 0)
         pop_elem(&h);
 
+    if (keep != NULL)
+        *keep = g_byte_array_new();
     if (quoted != NULL) {
-        split_segments(&h, &text, &q);
+        split_segments(&h, &text, &q, keep != NULL ? *keep : NULL);
         *quoted = q;
     } else {
-        text = tidy(h.out->str, h.out->len);
+        text = tidy(h.out->str, h.out->len, h.inline_ranges, keep != NULL ? *keep : NULL);
     }
     g_string_free(h.out, TRUE);
     g_array_free(h.segments, TRUE);
     g_array_free(h.stack, TRUE);
     g_array_free(h.lists, TRUE);
     g_array_free(h.links, TRUE);
+    g_array_free(h.inline_ranges, TRUE);
     return text;
 }

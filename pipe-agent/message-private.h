@@ -28,6 +28,10 @@ GBytes *message_part_bytes(GMimePart *part, gboolean text);
 /* message_part_text - a text part's content as valid UTF-8 (new string) */
 char *message_part_text(GMimePart *part);
 
+/* message_raw_text - bytes of no declared charset (a multipart's body that
+ * never met its boundary) as valid UTF-8, LF line ends (new string) */
+char *message_raw_text(const char *data, gsize len);
+
 /* message-attach.c */
 
 /* message_attachment_new - an attachment for an object; takes data */

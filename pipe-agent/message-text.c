@@ -74,6 +74,37 @@ message_part_bytes(GMimePart *part, gboolean text)
     return message_stream_bytes(mem);
 }
 
+/* The WHATWG Encoding Standard's labels of its Shift_JIS and EUC-JP
+ * decoders. Both decode bytes below 0x80 as ASCII, as mail clients do, so
+ * '~' and '\\' stay themselves; glibc's SHIFT_JIS makes them U+203E and
+ * U+00A5. Its CP932 (Windows-31J, the table WHATWG's Shift_JIS uses) and
+ * EUC-JP-MS (EUC-JP with the same NEC and IBM extensions) do as WHATWG. */
+static const char *const shift_jis_labels[] = {
+    "csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis", "windows-31j",
+    "x-sjis",     "cp932", "ibm-943",  "sjis-open", "sjis-win",  NULL,
+};
+static const char *const euc_jp_labels[] = {
+    "cseucpkdfmtjapanese", "euc-jp", "x-euc-jp", "eucjp", "euc_jp", "eucjp-ms", "euc-jp-ms", NULL,
+};
+
+/* message_japanese_charset - the iconv name for a Japanese charset label
+ * that WHATWG decodes differently from glibc's same name, else declared.
+ * ISO-2022-JP is left as it is: its own escape to JIS-Roman maps 0x5C and
+ * 0x7E to the yen sign and overline in WHATWG's decoder too. */
+static const char *
+message_japanese_charset(const char *declared, const char *canon)
+{
+    for (gsize i = 0; shift_jis_labels[i] != NULL; i++)
+        if (g_ascii_strcasecmp(declared, shift_jis_labels[i]) == 0 ||
+            g_ascii_strcasecmp(canon, shift_jis_labels[i]) == 0)
+            return "CP932";
+    for (gsize i = 0; euc_jp_labels[i] != NULL; i++)
+        if (g_ascii_strcasecmp(declared, euc_jp_labels[i]) == 0 ||
+            g_ascii_strcasecmp(canon, euc_jp_labels[i]) == 0)
+            return "EUC-JP-MS";
+    return declared;
+}
+
 /* message_charset_for - the charset to convert from, or NULL for "as UTF-8".
  * Latin-1 and US-ASCII labels often hide windows-1252 (curly quotes in
  * 0x80-0x9F), which is a superset for every printable Latin-1 byte. */
@@ -93,7 +124,7 @@ message_charset_for(const char *declared)
         g_ascii_strcasecmp(canon, "us-ascii") == 0 || g_ascii_strcasecmp(canon, "ascii") == 0 ||
         g_ascii_strcasecmp(canon, "latin1") == 0)
         return "windows-1252";
-    return declared;
+    return message_japanese_charset(declared, canon);
 }
 
 /* message_unflow - undo RFC 3676 format=flowed: join soft-broken lines of the
@@ -192,6 +223,32 @@ message_convert(const char *data, gsize len, const char *from, gsize *out_len)
     g_mime_iconv_close(cd);
     *out_len = out->len;
     return g_string_free(out, FALSE);
+}
+
+/* message_raw_text - bytes of no declared charset as valid UTF-8 with LF
+ * line ends: UTF-8 when they are, else windows-1252 (new string) */
+char *
+message_raw_text(const char *data, gsize len)
+{
+    GString *lf = g_string_sized_new(len);
+    g_autofree char *converted = NULL;
+    gsize converted_len = 0;
+
+    for (gsize i = 0; i < len; i++)
+        if (data[i] != '\r' || i + 1 >= len || data[i + 1] != '\n')
+            g_string_append_c(lf, data[i]);
+    if (!g_utf8_validate(lf->str, (gssize)lf->len, NULL))
+        converted = message_convert(lf->str, lf->len, "windows-1252", &converted_len);
+    if (converted != NULL) {
+        g_string_free(lf, TRUE);
+        return message_valid_text(converted, converted_len);
+    }
+    {
+        char *text = message_valid_text(lf->str, lf->len);
+
+        g_string_free(lf, TRUE);
+        return text;
+    }
 }
 
 /* message_part_text - a text part's content as valid UTF-8 (new string) */

@@ -13,6 +13,7 @@
 
 #include <gmime/gmime.h>
 
+#include "keyfind.h"
 #include "message.h"
 #include "message-private.h"
 #include "rg-autoptr.h"
@@ -54,7 +55,9 @@ typedef struct {
     GString *plain; /* the text/plain parts, in order */
     char *html;     /* the first text/html part */
     gboolean have_plain;
-    gboolean crlf; /* the raw message ends its lines with CRLF */
+    gboolean crlf;     /* the raw message ends its lines with CRLF */
+    gboolean reparsed; /* a multipart was parsed again with the boundary its body uses */
+    GPtrArray *owned;  /* GMimeObject *, parsed here, alive until the walk ends */
 } BodyParts;
 
 /* message_gmime_init - g_mime_init() once per process */
@@ -150,6 +153,96 @@ message_leaf(Message *message, BodyParts *body, GMimeObject *object)
                                            g_mime_part_get_filename(part)));
 }
 
+/* message_body_boundary - the boundary a multipart's body really uses when
+ * the one of its header never appears: the first line "--TOKEN" (1 to 70
+ * boundary characters, no space) that a "Content-" header line follows and
+ * that appears again below, as "--TOKEN" or "--TOKEN--"; NULL when there is
+ * none. One pass over the lines, each compared with the one candidate. */
+static char *
+message_body_boundary(const char *text)
+{
+    const char *p = text;
+    const char *token = NULL;
+    gsize token_len = 0;
+
+    while (p != NULL && *p != '\0') {
+        const char *eol = strchr(p, '\n');
+        gsize len = eol != NULL ? (gsize)(eol - p) : strlen(p);
+
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len >= 3 && p[0] == '-' && p[1] == '-') {
+            if (token == NULL) {
+                gsize n = len - 2;
+
+                while (n > 0 && p[2 + n - 1] == ' ')
+                    n--;
+                if (n >= 1 && n <= 70 && memchr(p + 2, ' ', n) == NULL &&
+                    memchr(p + 2, '\t', n) == NULL && eol != NULL &&
+                    g_ascii_strncasecmp(eol + 1, "Content-", 8) == 0) {
+                    token = p + 2;
+                    token_len = n;
+                }
+            } else if ((len == token_len + 2 ||
+                        (len == token_len + 4 && p[len - 1] == '-' && p[len - 2] == '-')) &&
+                       memcmp(p + 2, token, token_len) == 0) {
+                return g_strndup(token, token_len);
+            }
+        }
+        p = eol != NULL ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* message_orphan_body - a multipart whose boundary never appears
+ * (truncated, or a wrong boundary) holds its whole body in the prologue (the preamble).
+ * When that body uses another boundary, parse it again with that one (once
+ * per message, so the work stays bounded) and return the new part to walk;
+ * otherwise the body is the text, never an empty reply that bounces. */
+static GMimeObject *
+message_orphan_body(BodyParts *body, GMimeMultipart *multipart)
+{
+    const char *preamble = g_mime_multipart_get_prologue(multipart);
+    GMimeContentType *type = g_mime_object_get_content_type(GMIME_OBJECT(multipart));
+    g_autofree char *boundary = NULL;
+    g_autofree char *text = NULL;
+
+    if (preamble == NULL || *preamble == '\0')
+        return NULL;
+    if (!body->reparsed && (boundary = message_body_boundary(preamble)) != NULL) {
+        g_autoptr(GMimeStream) stream = NULL;
+        g_autoptr(GMimeParser) parser = NULL;
+        g_autofree char *head =
+            g_strdup_printf("Content-Type: multipart/%s; boundary=\"%s\"\r\n\r\n",
+                            type != NULL && g_mime_content_type_get_media_subtype(type) != NULL
+                                ? g_mime_content_type_get_media_subtype(type)
+                                : "mixed",
+                            boundary);
+        g_autoptr(GByteArray) bytes = g_byte_array_new();
+        GMimeObject *part;
+
+        body->reparsed = TRUE;
+        g_byte_array_append(bytes, (const guint8 *)head, (guint)strlen(head));
+        g_byte_array_append(bytes, (const guint8 *)preamble, (guint)strlen(preamble));
+        stream = g_mime_stream_mem_new_with_buffer((const char *)bytes->data, bytes->len);
+        parser = g_mime_parser_new_with_stream(stream);
+        part = g_mime_parser_construct_part(parser, NULL);
+        if (part != NULL && GMIME_IS_MULTIPART(part) &&
+            g_mime_multipart_get_count(GMIME_MULTIPART(part)) > 0) {
+            g_ptr_array_add(body->owned, part); /* freed after the walk */
+            return part;
+        }
+        if (part != NULL)
+            g_object_unref(part);
+    }
+    text = message_raw_text(preamble, strlen(preamble));
+    if (body->have_plain && body->plain->len > 0 && body->plain->str[body->plain->len - 1] != '\n')
+        g_string_append_c(body->plain, '\n');
+    g_string_append(body->plain, text);
+    body->have_plain = TRUE;
+    return NULL;
+}
+
 /* message_walk - visit the MIME tree with an explicit stack, depth-limited */
 static void
 message_walk(Message *message, BodyParts *body, GMimeObject *root)
@@ -174,6 +267,13 @@ message_walk(Message *message, BodyParts *body, GMimeObject *root)
              * signature: protocol, not something the person attached. */
             if (GMIME_IS_MULTIPART_SIGNED(item.object) && n > 1)
                 n = 1;
+            if (n == 0) {
+                WalkItem again = {message_orphan_body(body, multipart), item.depth + 1};
+
+                if (again.object != NULL)
+                    g_array_append_val(stack, again);
+                continue;
+            }
 
             /* Pushed in reverse, so the parts are visited in order. */
             for (int i = n - 1; i >= 0; i--) {
@@ -221,7 +321,7 @@ message_headers(Message *message, GMimeObject *object)
 
 /* message_envelope - subject, date, sender and thread ids */
 static void
-message_envelope(Message *message, GMimeMessage *mime, GMimeParserOptions *options)
+message_envelope(Message *message, GMimeMessage *mime)
 {
     const char *subject = g_mime_message_get_subject(mime);
     const char *id = g_mime_message_get_message_id(mime);
@@ -258,36 +358,31 @@ message_envelope(Message *message, GMimeMessage *mime, GMimeParserOptions *optio
             message->from_address = message_valid_text(addr, strlen(addr));
         break;
     }
+    /* The key lookup's own reader of message ids, so the ids stored are the
+     * ones it looked at: Exchange and iOS write References as one quoted
+     * string, others as a comma-separated list. */
     value = message_header(message, "In-Reply-To");
     if (value != NULL) {
-        g_autofree char *decoded = g_mime_utils_decode_message_id(value);
+        g_autoptr(GPtrArray) ids = keyfind_message_ids(value);
+        g_autofree char *decoded = NULL;
 
+        if (ids->len == 0)
+            decoded = g_mime_utils_decode_message_id(value);
+        else
+            decoded = g_strdup(g_ptr_array_index(ids, 0));
         if (decoded != NULL && *decoded != '\0')
             message->in_reply_to = message_valid_text(decoded, strlen(decoded));
     }
     value = message_header(message, "References");
     if (value != NULL) {
-        GMimeReferences *refs = g_mime_references_parse(options, value);
+        g_autoptr(GPtrArray) ids = keyfind_message_ids(value);
 
-        for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-            const char *ref = g_mime_references_get_message_id(refs, i);
+        for (guint i = 0; i < ids->len; i++) {
+            const char *ref = g_ptr_array_index(ids, i);
 
             g_ptr_array_add(message->references, message_valid_text(ref, strlen(ref)));
         }
-        if (refs != NULL)
-            g_mime_references_free(refs);
     }
-}
-
-/* message_join_quoted - the quoted parts joined with one line break between */
-static char *
-message_join_quoted(const char *first, const char *second)
-{
-    if (first == NULL || *first == '\0')
-        return g_strdup(second != NULL ? second : "");
-    if (second == NULL || *second == '\0')
-        return g_strdup(first);
-    return g_strconcat(first, first[strlen(first) - 1] == '\n' ? "" : "\n", second, NULL);
 }
 
 /* message_is_blank - only ASCII white space, or nothing */
@@ -304,10 +399,6 @@ message_is_blank(const char *text)
 static void
 message_texts(Message *message, BodyParts *body)
 {
-    g_autofree char *html_quoted = NULL;
-    g_autofree char *trim_quoted = NULL;
-    g_autofree char *unquoted = NULL;
-
     message->body_html = g_steal_pointer(&body->html);
     /* Some clients send an empty text/plain beside the real HTML one. */
     if (body->have_plain && message->body_html != NULL && message_is_blank(body->plain->str))
@@ -323,12 +414,10 @@ message_texts(Message *message, BodyParts *body)
         message->quoted_text = g_strdup("");
         return;
     }
-    /* Only HTML: the whole text, then the text without the quote blocks the
-     * client marked, then the usual cut over what is left. */
-    message->body_text = html_to_text(message->body_html, strlen(message->body_html), NULL);
-    unquoted = html_to_text(message->body_html, strlen(message->body_html), &html_quoted);
-    trim_reply(unquoted, &message->reply_text, &trim_quoted);
-    message->quoted_text = message_join_quoted(trim_quoted, html_quoted);
+    /* Only HTML: trim-html.c cuts the client's quote blocks, then the usual
+     * cut over what is left. */
+    trim_html_reply(message->body_html, strlen(message->body_html), &message->body_text,
+                    &message->reply_text, &message->quoted_text);
 }
 
 /* message_parse - see message.h */
@@ -340,7 +429,7 @@ message_parse(GBytes *raw, GError **error)
     g_autoptr(GMimeParser) parser = NULL;
     g_autoptr(GMimeMessage) mime = NULL;
     GMimeParserOptions *options;
-    BodyParts body = {NULL, NULL, FALSE, FALSE};
+    BodyParts body = {NULL, NULL, FALSE, FALSE, FALSE, NULL};
     static const char *fallback[] = {"UTF-8", "windows-1252", NULL};
     gsize len;
     const char *data = g_bytes_get_data(raw, &len);
@@ -379,9 +468,10 @@ message_parse(GBytes *raw, GError **error)
                     "the message cannot be parsed: it has no header fields");
         return NULL;
     }
-    message_envelope(message, mime, options);
+    message_envelope(message, mime);
 
     body.plain = g_string_new(NULL);
+    body.owned = g_ptr_array_new_with_free_func(g_object_unref);
     {
         const char *eol = memchr(data, '\n', len);
 
@@ -390,6 +480,7 @@ message_parse(GBytes *raw, GError **error)
     message_walk(message, &body, g_mime_message_get_mime_part(mime));
     message_texts(message, &body);
     g_string_free(body.plain, TRUE);
+    g_ptr_array_free(body.owned, TRUE);
     g_free(body.html);
     g_mime_parser_options_free(options);
     return g_steal_pointer(&message);

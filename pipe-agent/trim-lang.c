@@ -28,7 +28,192 @@ static const HeaderWord header_words[] = {
     {"написал", FALSE},   {"написала", FALSE}, {"пишет", FALSE},       {"пише", FALSE},
     {"написав", FALSE},   {"написала", FALSE}, {"写道", TRUE},         {"寫道", TRUE},
     {"書きました", TRUE}, {"のメール", TRUE},  {"작성", TRUE},         {"썼습니다", TRUE},
-    {"쓴 글", TRUE},      {NULL, FALSE},
+    {"쓴 글", TRUE},      {"撰写", TRUE},      {"撰寫", TRUE},         {NULL, FALSE},
+};
+
+/* Weekdays that open a date-first header ("понедельник, 6 октября 2014 г.
+ * пользователь Jane написал:", "Samstag, 21. November 2026 ..."): the full
+ * names, and the abbreviations only with their '.' or ',', since a short
+ * word alone ("Do", "Ma") opens sentences too. Non-ASCII words are listed
+ * in both cases; ASCII is compared without case. */
+static const char *const weekdays[] = {
+    /* English */
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Mon,",
+    "Tue,",
+    "Wed,",
+    "Thu,",
+    "Fri,",
+    "Sat,",
+    "Sun,",
+    /* German */
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonnabend",
+    "Sonntag",
+    "Mo.",
+    "Di.",
+    "Mi.",
+    "Do.",
+    "Fr.",
+    "Sa.",
+    "So.",
+    /* French */
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "lun.",
+    "mar.",
+    "mer.",
+    "jeu.",
+    "ven.",
+    "sam.",
+    "dim.",
+    /* Spanish, Portuguese */
+    "lunes",
+    "martes",
+    "miércoles",
+    "Miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "Sábado",
+    "domingo",
+    "segunda-feira",
+    "terça-feira",
+    "Terça-feira",
+    "quarta-feira",
+    "quinta-feira",
+    "sexta-feira",
+    /* Italian */
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "sabato",
+    "domenica",
+    /* Dutch */
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    /* Swedish, Norwegian, Danish */
+    "måndag",
+    "Måndag",
+    "tisdag",
+    "onsdag",
+    "torsdag",
+    "fredag",
+    "lördag",
+    "Lördag",
+    "söndag",
+    "Söndag",
+    "mandag",
+    "tirsdag",
+    "lørdag",
+    "Lørdag",
+    "søndag",
+    "Søndag",
+    /* Polish */
+    "poniedziałek",
+    "Poniedziałek",
+    "wtorek",
+    "środa",
+    "Środa",
+    "czwartek",
+    "piątek",
+    "Piątek",
+    "sobota",
+    "niedziela",
+    "pon.",
+    "wt.",
+    "śr.",
+    "czw.",
+    "pt.",
+    "sob.",
+    "niedz.",
+    /* Russian */
+    "понедельник",
+    "Понедельник",
+    "вторник",
+    "Вторник",
+    "среда",
+    "Среда",
+    "четверг",
+    "Четверг",
+    "пятница",
+    "Пятница",
+    "суббота",
+    "Суббота",
+    "воскресенье",
+    "Воскресенье",
+    "пн,",
+    "вт,",
+    "ср,",
+    "чт,",
+    "пт,",
+    "сб,",
+    "вс,",
+    /* Ukrainian */
+    "понеділок",
+    "Понеділок",
+    "вівторок",
+    "Вівторок",
+    "середа",
+    "Середа",
+    "четвер",
+    "Четвер",
+    "п'ятниця",
+    "пʼятниця",
+    "П'ятниця",
+    "субота",
+    "Субота",
+    "неділя",
+    "Неділя",
+    "нд,",
+    /* Chinese, Japanese, Korean */
+    "星期",
+    "周",
+    "週",
+    "月曜日",
+    "火曜日",
+    "水曜日",
+    "木曜日",
+    "金曜日",
+    "土曜日",
+    "日曜日",
+    "월요일",
+    "화요일",
+    "수요일",
+    "목요일",
+    "금요일",
+    "토요일",
+    "일요일",
+    NULL,
+};
+
+/* Words Gmail writes before the name in date-first headers: "пользователь
+ * Jane написал:", "користувач Jane написав:", "użytkownik Jane napisał:". */
+static const char *const user_words[] = {
+    "пользователь", "Пользователь", "користувач", "Користувач", "użytkownik", "Użytkownik", NULL,
 };
 
 /* Words that open a quote header in the clients that start with one. */
@@ -46,14 +231,14 @@ static const HeaderKey header_keys[] = {
     /* English */
     {"From", TRIM_KEY_FROM},
     {"Sent", TRIM_KEY_SENT},
-    {"Date", TRIM_KEY_SENT},
+    {"Date", TRIM_KEY_DATE},
     {"To", TRIM_KEY_TO},
     {"Subject", TRIM_KEY_SUBJECT},
     {"Cc", TRIM_KEY_CC},
     /* German */
     {"Von", TRIM_KEY_FROM},
     {"Gesendet", TRIM_KEY_SENT},
-    {"Datum", TRIM_KEY_SENT},
+    {"Datum", TRIM_KEY_DATE},
     {"An", TRIM_KEY_TO},
     {"Betreff", TRIM_KEY_SUBJECT},
     {"Kopie", TRIM_KEY_CC},
@@ -69,7 +254,7 @@ static const HeaderKey header_keys[] = {
     {"Enviado em", TRIM_KEY_SENT},
     {"Enviada em", TRIM_KEY_SENT},
     {"Enviado", TRIM_KEY_SENT},
-    {"Fecha", TRIM_KEY_SENT},
+    {"Fecha", TRIM_KEY_DATE},
     {"Para", TRIM_KEY_TO},
     {"Asunto", TRIM_KEY_SUBJECT},
     {"Assunto", TRIM_KEY_SUBJECT},
@@ -77,7 +262,7 @@ static const HeaderKey header_keys[] = {
     /* Italian */
     {"Da", TRIM_KEY_FROM},
     {"Inviato", TRIM_KEY_SENT},
-    {"Data", TRIM_KEY_SENT},
+    {"Data", TRIM_KEY_DATE},
     {"Oggetto", TRIM_KEY_SUBJECT},
     /* Dutch */
     {"Van", TRIM_KEY_FROM},
@@ -91,7 +276,7 @@ static const HeaderKey header_keys[] = {
     {"Ämne", TRIM_KEY_SUBJECT},
     {"Fra", TRIM_KEY_FROM},
     {"Sendt", TRIM_KEY_SENT},
-    {"Dato", TRIM_KEY_SENT},
+    {"Dato", TRIM_KEY_DATE},
     {"Til", TRIM_KEY_TO},
     {"Emne", TRIM_KEY_SUBJECT},
     /* Polish */
@@ -103,7 +288,7 @@ static const HeaderKey header_keys[] = {
     /* Russian, Ukrainian */
     {"От", TRIM_KEY_FROM},
     {"Отправлено", TRIM_KEY_SENT},
-    {"Дата", TRIM_KEY_SENT},
+    {"Дата", TRIM_KEY_DATE},
     {"Кому", TRIM_KEY_TO},
     {"Тема", TRIM_KEY_SUBJECT},
     {"Копия", TRIM_KEY_CC},
@@ -113,7 +298,7 @@ static const HeaderKey header_keys[] = {
     /* Chinese (simplified, traditional) */
     {"发件人", TRIM_KEY_FROM},
     {"发送时间", TRIM_KEY_SENT},
-    {"日期", TRIM_KEY_SENT},
+    {"日期", TRIM_KEY_DATE},
     {"收件人", TRIM_KEY_TO},
     {"主题", TRIM_KEY_SUBJECT},
     {"抄送", TRIM_KEY_CC},
@@ -127,13 +312,13 @@ static const HeaderKey header_keys[] = {
     /* Japanese */
     {"差出人", TRIM_KEY_FROM},
     {"送信日時", TRIM_KEY_SENT},
-    {"日付", TRIM_KEY_SENT},
+    {"日付", TRIM_KEY_DATE},
     {"宛先", TRIM_KEY_TO},
     {"件名", TRIM_KEY_SUBJECT},
     /* Korean */
     {"보낸 사람", TRIM_KEY_FROM},
     {"보낸 날짜", TRIM_KEY_SENT},
-    {"날짜", TRIM_KEY_SENT},
+    {"날짜", TRIM_KEY_DATE},
     {"받는 사람", TRIM_KEY_TO},
     {"보낸사람", TRIM_KEY_FROM},
     {"받는사람", TRIM_KEY_TO},
@@ -230,91 +415,6 @@ static const char *const forward_phrases[] = {
     NULL,
 };
 
-/* Mobile and app signatures: a prefix, and a suffix when the device name
- * sits in the middle ("Von meinem iPhone gesendet"). */
-typedef struct {
-    const char *prefix;
-    const char *suffix;
-} MobileSig;
-
-static const MobileSig mobile_sigs[] = {
-    {"Sent from my ", NULL},
-    {"Sent from Yahoo Mail", NULL},
-    {"Sent with Proton Mail", NULL},
-    {"Sent with ProtonMail", NULL},
-    {"Sent from Proton Mail", NULL},
-    {"Get Outlook for ", NULL},
-    {"Sent from Outlook", NULL},
-    {"Sent from Mail for Windows", NULL},
-    {"Sent from Gmail", NULL},
-    {"Sent from Samsung", NULL},
-    {"Sent from the all new AOL app", NULL},
-    {"Von meinem ", "gesendet"},
-    {"Gesendet von meinem ", NULL},
-    {"Gesendet von ", NULL},
-    {"Gesendet mit ", NULL},
-    {"Outlook für ", NULL},
-    {"Diese Nachricht wurde von meinem ", NULL},
-    {"Envoyé de mon ", NULL},
-    {"Envoyé depuis ", NULL},
-    {"Envoyé avec ", NULL},
-    {"Télécharger Outlook pour ", NULL},
-    {"Obtenir Outlook pour ", NULL},
-    {"Enviado desde mi ", NULL},
-    {"Enviado desde ", NULL},
-    {"Enviado con ", NULL},
-    {"Obtener Outlook para ", NULL},
-    {"Enviado do meu ", NULL},
-    {"Enviado do ", NULL},
-    {"Enviado com ", NULL},
-    {"Obter o Outlook para ", NULL},
-    {"Inviato da ", NULL},
-    {"Inviato dal mio ", NULL},
-    {"Inviato con ", NULL},
-    {"Scarica Outlook per ", NULL},
-    {"Ottieni Outlook per ", NULL},
-    {"Verzonden vanaf mijn ", NULL},
-    {"Verstuurd vanaf mijn ", NULL},
-    {"Verzonden met ", NULL},
-    {"Verstuurd met ", NULL},
-    {"Download Outlook voor ", NULL},
-    {"Skickat från min ", NULL},
-    {"Skickat från ", NULL},
-    {"Skickat med ", NULL},
-    {"Hämta Outlook för ", NULL},
-    {"Sendt fra min ", NULL},
-    {"Sendt fra ", NULL},
-    {"Sendt med ", NULL},
-    {"Få Outlook for ", NULL},
-    {"Hent Outlook til ", NULL},
-    {"Wysłane z mojego ", NULL},
-    {"Wysłano z mojego ", NULL},
-    {"Wysłane z ", NULL},
-    {"Wysłano z ", NULL},
-    {"Pobierz aplikację Outlook", NULL},
-    {"Отправлено с моего ", NULL},
-    {"Отправлено с ", NULL},
-    {"Отправлено из ", NULL},
-    {"Получить Outlook для ", NULL},
-    {"Надіслано з мого ", NULL},
-    {"Надіслано з ", NULL},
-    {"Отримати Outlook для ", NULL},
-    {"发自我的", NULL},
-    {"發自我的", NULL},
-    {"从我的", "发送"},
-    {"從我的", NULL},
-    {"获取 Outlook", NULL},
-    {"取得 Outlook", NULL},
-    {"使用 Proton Mail", NULL},
-    {"", "から送信"},
-    {"", "を入手"},
-    {"", "에서 보냄"},
-    {"", "에서 보냈습니다"},
-    {"", "Outlook 받기"},
-    {"", "から送信しました"},
-    {NULL, NULL},
-};
-
 /* LOWER - ASCII lower case of a byte, inline (g_ascii_tolower is a call). */
 #define LOWER(c) ((char)((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c)))
 
@@ -325,15 +425,6 @@ ci_prefix(const char *s, gsize len, const char *p)
     gsize plen = strlen(p);
 
     return plen <= len && g_ascii_strncasecmp(s, p, plen) == 0;
-}
-
-/* ci_suffix - does s (len bytes) end with p, ASCII case-insensitively? */
-static gboolean
-ci_suffix(const char *s, gsize len, const char *p)
-{
-    gsize plen = strlen(p);
-
-    return plen <= len && g_ascii_strncasecmp(s + len - plen, p, plen) == 0;
 }
 
 /* ci_equal - is s (len bytes) equal to p, ASCII case-insensitively? */
@@ -352,7 +443,8 @@ static const guint8 normalize_special[256] = {
 };
 
 /* trim_lang_normalize - NBSP-like and zero-width spaces and the BOM to ' ',
- * fullwidth colon to ':', collapse and trim spaces. The result is never
+ * direction marks and joiners dropped, fullwidth colon to ':', collapse and
+ * trim spaces. The result is never
  * longer than the input, so it is written into out's buffer directly, a run
  * of ordinary bytes at a time. */
 void
@@ -395,6 +487,13 @@ trim_lang_normalize(GString *out, const char *s, gsize len)
         if (step > 0) {
             space = TRUE;
             i += step;
+            continue;
+        }
+        /* Direction marks and joiners are invisible, and no space either:
+         * Windows Mail writes "\u200e12\u200e:\u200e00". */
+        if (left >= 3 && u[0] == 0xE2 &&
+            ((u[1] == 0x80 && u[2] >= 0x8C && u[2] <= 0x8F) || (u[1] == 0x81 && u[2] == 0xA0))) {
+            i += 3;
             continue;
         }
         if (space && o > out->str)
@@ -541,9 +640,110 @@ has_angle_address(const char *s, gsize len)
     return at != NULL && memchr(at, '>', len - (gsize)(at - s)) != NULL;
 }
 
+/* starts_with_weekday - does s open with a weekday of the table, as a word? */
+static gboolean
+starts_with_weekday(const char *s, gsize len)
+{
+    gsize i;
+
+    for (i = 0; weekdays[i] != NULL; i++) {
+        gsize wl = strlen(weekdays[i]);
+        char last = weekdays[i][wl - 1];
+
+        if (!ci_prefix(s, len, weekdays[i]))
+            continue;
+        /* "Sat," and "Mo." carry their end; a full name needs one. */
+        if (last == '.' || last == ',' || (guchar)weekdays[i][0] >= 0xE3 || wl == len ||
+            strchr(" ,.", s[wl]) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* has_user_word - does s hold Gmail's "пользователь" or its translations? */
+static gboolean
+has_user_word(const char *s, gsize len)
+{
+    gsize i;
+
+    for (i = 0; user_words[i] != NULL; i++)
+        if (g_strstr_len(s, (gssize)len, user_words[i]) != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+/* strip_decoration - drop the dashes and emphasis around a header:
+ * "---- On ... wrote ----" (Zoho), "*On ... wrote:*"; TRUE when a run of
+ * two or more closes it, which then stands for the missing colon */
+static gboolean
+strip_decoration(const char **s, gsize *len)
+{
+    static const char deco[] = "-*_=~ ";
+    gsize closing = 0;
+
+    while (*len > 0 && strchr(deco, (*s)[0]) != NULL) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && strchr(deco, (*s)[*len - 1]) != NULL) {
+        closing += (*s)[*len - 1] != ' ';
+        (*len)--;
+    }
+    return closing >= 2;
+}
+
+/* is_date_address - the old Gmail form, a date first and the address last,
+ * with or without a colon: "2013/7/20 Jane via Site <jane@example.com>",
+ * "2016-03-03 17:21 GMT+01:00 Jane <jane@example.com>:" */
+static gboolean
+is_date_address(const char *s, gsize len)
+{
+    gsize i = 0;
+    gsize end = len;
+    gsize lt;
+    int part;
+
+    for (part = 0; part < 3; part++) {
+        gsize start = i;
+
+        while (i < len && g_ascii_isdigit(s[i]))
+            i++;
+        if (i == start || i - start > (part == 0 ? 4 : 2) || (part == 0 && i - start != 4))
+            return FALSE;
+        if (part < 2) {
+            if (i >= len || (s[i] != '/' && s[i] != '-' && s[i] != '.'))
+                return FALSE;
+            i++;
+        }
+    }
+    if (i >= len || s[i] != ' ')
+        return FALSE;
+    while (end > i && (s[end - 1] == ':' || s[end - 1] == ' '))
+        end--;
+    if (end <= i || s[end - 1] != '>')
+        return FALSE;
+    for (lt = end - 1; lt > i && s[lt - 1] != '<'; lt--)
+        ;
+    /* Exactly one address, and a name (or "via Site") before it. */
+    return lt > i + 1 && memchr(s + lt, '@', end - lt) != NULL &&
+           memchr(s + lt, ' ', end - lt) == NULL;
+}
+
+/* ends_with_header_word - does s end with one of the verbs ("wrote")? */
+static gboolean
+ends_with_header_word(const char *s, gsize len)
+{
+    gsize p = len;
+
+    while (p > 0 && s[p - 1] != ' ')
+        p--;
+    return p < len && has_header_word(s + (p > 0 ? p - 1 : 0), len - (p > 0 ? p - 1 : 0));
+}
+
 /* trim_lang_is_header_start - does the line open the way quote headers do:
- * a lead word ("On ", "Am ", "Le ", ...), a digit, "<...@...>", an address
- * wrapped after its '<', or a date with a year and a time? */
+ * a lead word ("On ", "Am ", "Le ", ...), a weekday, a digit, "<...@...>",
+ * an address wrapped after its '<', a date with a year and a time, or the
+ * dashes of Zoho's "---- On"? */
 gboolean
 trim_lang_is_header_start(const char *s, gsize len)
 {
@@ -551,6 +751,7 @@ trim_lang_is_header_start(const char *s, gsize len)
     gboolean year = FALSE;
     gboolean time = FALSE;
 
+    strip_decoration(&s, &len);
     if (len == 0)
         return FALSE;
     if (g_ascii_isdigit(s[0]) || s[len - 1] == '<' || has_angle_address(s, len))
@@ -558,6 +759,8 @@ trim_lang_is_header_start(const char *s, gsize len)
     for (i = 0; header_leads[i] != NULL; i++)
         if (ci_prefix(s, len, header_leads[i]))
             return TRUE;
+    if (starts_with_weekday(s, len))
+        return TRUE;
     for (i = 0; i + 3 < len; i++) {
         if (g_ascii_isdigit(s[i]) && (s[i + 1] == ':' || s[i + 1] == '.') &&
             g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]))
@@ -570,25 +773,67 @@ trim_lang_is_header_start(const char *s, gsize len)
     return year && time;
 }
 
-/* trim_lang_is_quote_header - an "On ... wrote:" line in any language? */
+/* trim_lang_is_weak_header - is the normalized text a quote header only by
+ * Gmail's old colon-less "2013/7/20 Jane <addr>" form? A sentence can look
+ * like it ("2015-12-22 meeting with <jane@example.com>"), so it counts only
+ * before a '>' quote. */
+gboolean
+trim_lang_is_weak_header(const char *s, gsize len)
+{
+    strip_decoration(&s, &len);
+    while (len > 0 && s[len - 1] == ' ')
+        len--;
+    return len > 0 && s[len - 1] != ':' && is_date_address(s, len);
+}
+
+/* trim_lang_is_header_lead - does the line open with a lead word ("On ",
+ * "Am ", "W dniu ", ...) or a weekday, the strong openings of a header? */
+gboolean
+trim_lang_is_header_lead(const char *s, gsize len)
+{
+    gsize i;
+
+    strip_decoration(&s, &len);
+    for (i = 0; header_leads[i] != NULL; i++)
+        if (ci_prefix(s, len, header_leads[i]))
+            return TRUE;
+    return starts_with_weekday(s, len);
+}
+
+/* trim_lang_is_quote_header - an "On ... wrote:" line in any language? Also
+ * the date-first forms (Gmail's "2013/7/20 Jane <addr>", "понедельник, 6
+ * октября 2014 г. пользователь Jane написал:") and the decorated ones
+ * (Zoho's "---- On ... wrote ----", "*On ... wrote:*"). */
 gboolean
 trim_lang_is_quote_header(const char *s, gsize len)
 {
+    gboolean decorated = strip_decoration(&s, &len);
     gboolean digit = FALSE;
+    gboolean colon;
     gboolean lead = FALSE;
     gsize i;
 
-    if (len < 6 || len > 3 * TRIM_LANG_MAX_LINE || s[len - 1] != ':')
+    if (len < 6 || len > TRIM_HEADER_MAX_LINES * TRIM_LANG_MAX_LINE)
+        return FALSE;
+    if (is_date_address(s, len))
+        return TRUE;
+    colon = s[len - 1] == ':';
+    if (!colon && !decorated)
         return FALSE;
     for (i = 0; i < len && !digit; i++)
         digit = g_ascii_isdigit(s[i]);
     /* A date, or at least an address: "Jane <jane@example.com> wrote:". */
     if ((!digit && !has_angle_address(s, len)) || !has_time_or_year(s, len))
         return FALSE;
-    lead = memchr(s, '@', len) != NULL || trim_lang_is_header_start(s, len);
+    lead =
+        memchr(s, '@', len) != NULL || trim_lang_is_header_start(s, len) || has_user_word(s, len);
     if (!lead)
         return FALSE;
-    return has_header_word(s, len) || ends_with_address(s, len);
+    if (colon)
+        return has_header_word(s, len) || ends_with_address(s, len);
+    /* Zoho closes its header with dashes instead of a colon, after the
+     * verb ("wrote ----") or after the address ("schrieb Jane <j@x> ----"). */
+    return ends_with_header_word(s, len) || (s[len - 1] == '>' && has_header_word(s, len));
 }
 
 /* trim_lang_header_key - the Outlook header key that opens the line. */
@@ -649,57 +894,20 @@ trim_lang_rule(const char *s, gsize len)
 
         for (i = 0; i < len && s[i] == '_'; i++)
             ;
-        return i == len ? TRIM_RULE_UNDERSCORE : TRIM_RULE_NONE;
+        if (i == len)
+            return TRIM_RULE_UNDERSCORE;
     }
-    while (a < b && (s[a] == '-' || s[a] == ' ')) {
-        dashes += s[a] == '-';
+    /* "-----Original Message-----", "*-------- Original Message --------*"
+     * (emphasis around Outlook's rule), "==== Forwarded message ====" (Zoho). */
+    while (a < b && strchr("-=*_ ", s[a]) != NULL) {
+        dashes += s[a] == '-' || s[a] == '=' || s[a] == '_';
         a++;
     }
-    while (b > a && (s[b - 1] == '-' || s[b - 1] == ' ' || s[b - 1] == ':'))
+    while (b > a && strchr("-=*_ :", s[b - 1]) != NULL)
         b--;
     if (dashes >= 3 && phrase_in(s + a, b - a, original_phrases))
         return TRIM_RULE_ORIGINAL;
     if (phrase_in(s + a, b - a, forward_phrases))
         return TRIM_RULE_FORWARD;
     return TRIM_RULE_NONE;
-}
-
-/* trim_lang_is_mobile_signature - a whole line like "Sent from my iPhone". */
-gboolean
-trim_lang_is_mobile_signature(const char *s, gsize len)
-{
-    const MobileSig *m;
-
-    if (len > 0 && s[len - 1] == '>') {
-        /* "Get Outlook for iOS<https://aka.ms/o0ukef>": the link is not the text. */
-        gsize lt = len - 1;
-
-        while (lt > 0 && s[lt] != '<')
-            lt--;
-        if (s[lt] == '<' && lt > 0)
-            len = lt;
-    }
-    while (len > 0 && (s[len - 1] == '.' || s[len - 1] == '!' || s[len - 1] == ' '))
-        len--;
-    if (len < 4 || len > 200 || !(g_ascii_isalpha(s[0]) || (guchar)s[0] >= 0x80))
-        return FALSE;
-    for (m = mobile_sigs; m->prefix != NULL; m++) {
-        if (m->prefix[0] != '\0' && LOWER(s[0]) != LOWER(m->prefix[0]))
-            continue;
-        if (!ci_prefix(s, len, m->prefix))
-            continue;
-        if (m->suffix == NULL) {
-            gsize pl = strlen(m->prefix);
-
-            /* "Sent from my iPhone" names a device; a long sentence is text. */
-            if (len > pl + 70)
-                continue;
-            if (len > pl || m->prefix[pl - 1] != ' ')
-                return TRUE;
-            continue;
-        }
-        if (ci_suffix(s, len, m->suffix) && len <= strlen(m->prefix) + strlen(m->suffix) + 60)
-            return TRUE;
-    }
-    return FALSE;
 }

@@ -1,31 +1,27 @@
 /*
  * trim.c - split a plain-text reply into what the person wrote and what
- * was quoted: quote headers, Outlook header blocks, "Original Message"
- * rules, '>' quotes, '-- ' and mobile signatures.
+ * was quoted: quote headers, Outlook and Windows Mail header blocks,
+ * "Original Message" rules, '>' quotes, '-- ' and '--' signatures, device
+ * signatures (every one of a stack), delimiter lines.
  *
- * The text is cut into lines and every line is classified once (quote
- * depth, code fence, header, rule, signature); the cut is then decided
- * from the top (the first Outlook block or unquoted original) and from the
- * bottom (trailing quotes and signatures). Every step looks at each line a
- * bounded number of times, so the work is linear in the input: there is no
- * regular expression anywhere on this path.
+ * The text is cut into lines and every line is classified once
+ * (trim-lines.c: quote depth, code fence, header, rule, signature,
+ * delimiter); the cut is then decided here from the top (the first Outlook block or unquoted
+ * original) and from the bottom (trailing quotes and signatures). When that would leave nothing of
+ * a body that holds text, the text is kept (the never-empty rule). Every step looks at each line a
+ * bounded number of times, so the work is linear in the input: there is no regular expression
+ * anywhere on this path.
+ *
+ * What is kept on purpose: a forward keeps the forwarded text; an inline
+ * reply keeps the quoted lines between its answers; a fenced code block is
+ * never cut; an inline quote the author wrote in HTML (a <blockquote> that
+ * no client marked) stays as "> " lines unless a quote header introduces it.
  */
 #include <string.h>
 
+#include "trim-lines.h"
 #include "trim-private.h"
 #include "trim.h"
-
-typedef struct {
-    const char *s;
-    guint32 len;
-    guint16 depth;      /* number of leading '>' */
-    guint8 code : 1;    /* inside (or on) a fenced code block */
-    guint8 blank : 1;   /* only white space, outside code */
-    guint8 sig;         /* 1 for "-- ", 2 for "--" */
-    guint8 header_span; /* 1 to 3: an "On ... wrote:" header starts here */
-    guint8 key;         /* TrimKey */
-    guint8 rule;        /* TrimRule */
-} Line;
 
 typedef enum {
     CUT_NONE,
@@ -35,220 +31,21 @@ typedef enum {
     CUT_FORWARD,
 } CutKind;
 
-/* Lines a '-- ' signature may have below its delimiter ('--' has fewer). */
+/* Lines a '-- ' signature may have below its delimiter ('--' has fewer,
+ * unless they look like a signature: a closing, a link, a telephone). */
 #define SIG_MAX_LINES 15
 #define SIG_LOOSE_MAX_LINES 6
+/* Non-blank lines a delimiter line's signature block may have. */
+#define DELIM_MAX_LINES 10
 
-/* split_lines - cut text into lines without their "\r\n" or "\n". */
-static GArray *
-split_lines(const char *text)
-{
-    GArray *lines = g_array_new(FALSE, TRUE, sizeof(Line));
-    const char *p = text;
-
-    for (;;) {
-        const char *nl = strchr(p, '\n');
-        Line l = {0};
-        gsize len = nl != NULL ? (gsize)(nl - p) : strlen(p);
-
-        if (nl == NULL && len == 0)
-            break;
-        l.s = p;
-        if (len > 0 && p[len - 1] == '\r')
-            len--;
-        l.len = (guint32)MIN(len, G_MAXUINT32);
-        g_array_append_val(lines, l);
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return lines;
-}
-
-/* is_fence - does the line open or close a ``` or ~~~ code block? */
+/* memchr_digit - does the line hold a digit? */
 static gboolean
-is_fence(const Line *l)
+memchr_digit(const Line *l)
 {
-    guint32 i = 0;
-
-    while (i < l->len && i < 3 && l->s[i] == ' ')
-        i++;
-    return l->len - i >= 3 && (memcmp(l->s + i, "```", 3) == 0 || memcmp(l->s + i, "~~~", 3) == 0);
-}
-
-/* mark_code - mark paired fences and the lines between them as code; an
- * unpaired last fence is plain text, so it cannot hide a quote. */
-static void
-mark_code(Line *lines, guint n)
-{
-    guint i;
-    gint open = -1;
-
-    for (i = 0; i < n; i++) {
-        if (!is_fence(&lines[i]))
-            continue;
-        if (open < 0) {
-            open = (gint)i;
-        } else {
-            guint j;
-
-            for (j = (guint)open; j <= i; j++)
-                lines[j].code = 1;
-            open = -1;
-        }
-    }
-}
-
-/* quote_depth - the number of '>' markers that open the line. */
-static guint16
-quote_depth(const Line *l)
-{
-    guint32 i = 0;
-    guint depth = 0;
-
-    while (i < l->len && i < 3 && l->s[i] == ' ')
-        i++;
-    while (i < l->len && l->s[i] == '>') {
-        depth++;
-        i++;
-        while (i < l->len && l->s[i] == ' ')
-            i++;
-    }
-    return (guint16)MIN(depth, G_MAXUINT16);
-}
-
-/* ends_with_colon - does the line end with ':' or a fullwidth '：'? A quote
- * header always does, so this cheap test spares most lines the matcher. */
-static gboolean
-ends_with_colon(const Line *l)
-{
-    guint32 e = l->len;
-
-    while (e > 0 && (l->s[e - 1] == ' ' || l->s[e - 1] == '\t'))
-        e--;
-    if (e > 0 && l->s[e - 1] == ':')
-        return TRUE;
-    return e >= 3 && memcmp(l->s + e - 3, "\xEF\xBC\x9A", 3) == 0;
-}
-
-/* header_window - does the header text of lines [i, i+k) match? */
-static gboolean
-header_window(const Line *lines, guint n, guint i, guint k, GString *one, GString *joined)
-{
-    guint j;
-
-    if (i + k > n || !ends_with_colon(&lines[i + k - 1]))
-        return FALSE;
-    g_string_truncate(joined, 0);
-    for (j = i; j < i + k; j++) {
-        const Line *l = &lines[j];
-
-        if (l->code || l->blank || l->depth > 0 || l->len > TRIM_LANG_MAX_LINE)
-            return FALSE;
-        trim_lang_normalize(one, l->s, l->len);
-        if (joined->len > 0)
-            g_string_append_c(joined, ' ');
-        g_string_append_len(joined, one->str, one->len);
-    }
-    return trim_lang_is_quote_header(joined->str, joined->len);
-}
-
-/* header_inline - is the line a header with the quoted text run on after
- * it, as Yahoo's text part writes: "On ..., Jane <j@x> wrote:   Shall we"?
- * The header ends at the first ':' followed by at least two spaces. */
-static gboolean
-header_inline(const Line *l, GString *one)
-{
-    guint32 limit = MIN(l->len, TRIM_LANG_MAX_LINE);
-    guint32 p;
-
-    if (l->code || l->blank || l->depth > 0)
-        return FALSE;
-    for (p = 0; p + 2 < limit; p++) {
-        if (l->s[p] == ':' && l->s[p + 1] == ' ' && l->s[p + 2] == ' ') {
-            trim_lang_normalize(one, l->s, p + 1);
-            return trim_lang_is_quote_header(one->str, one->len);
-        }
-    }
+    for (guint32 i = 0; i < l->len; i++)
+        if (g_ascii_isdigit(l->s[i]))
+            return TRUE;
     return FALSE;
-}
-
-/* header_span_at - lines an "On ... wrote:" header starting at i takes (0:
- * none). A wrapped match whose first line does not open like a header is
- * refused when it also matches from a later line, so the line above a
- * header is never swallowed. */
-static guint8
-header_span_at(const Line *lines, guint n, guint i, GString *one, GString *joined)
-{
-    guint k;
-
-    for (k = 1; k <= 3; k++) {
-        guint j;
-
-        /* A wrapped header ends with its last line: a first line that ends
-         * with ':' and is no header alone does not start one. */
-        if (k == 2 && ends_with_colon(&lines[i]))
-            break;
-        if (!header_window(lines, n, i, k, one, joined))
-            continue;
-        if (k == 1)
-            return 1;
-        trim_lang_normalize(one, lines[i].s, lines[i].len);
-        if (trim_lang_is_header_start(one->str, one->len))
-            return (guint8)k;
-        for (j = 1; j < k; j++)
-            if (header_window(lines, n, i + j, k - j, one, joined))
-                return 0;
-        return (guint8)k;
-    }
-    return header_inline(&lines[i], one) ? 1 : 0;
-}
-
-/* classify - fill in every line's depth, blank, signature, key and rule. */
-static void
-classify(Line *lines, guint n)
-{
-    g_autoptr(GString) norm = g_string_new(NULL);
-    g_autoptr(GString) one = g_string_new(NULL);
-    g_autoptr(GString) joined = g_string_new(NULL);
-    guint i;
-
-    mark_code(lines, n);
-    for (i = 0; i < n; i++) {
-        Line *l = &lines[i];
-
-        if (l->code)
-            continue;
-        l->depth = quote_depth(l);
-        /* A quoted line holds a '>', so it is not blank, and nothing else
-         * below is asked of it: no need to normalise it. */
-        if (l->depth > 0)
-            continue;
-        if (l->len > TRIM_LANG_MAX_LINE) {
-            guint32 j;
-
-            l->blank = 1;
-            for (j = 0; j < l->len && l->blank; j++)
-                l->blank = l->s[j] == ' ' || l->s[j] == '\t';
-            continue;
-        }
-        trim_lang_normalize(norm, l->s, l->len);
-        l->blank = norm->len == 0;
-        if (l->blank)
-            continue;
-        if (l->len == 3 && memcmp(l->s, "-- ", 3) == 0)
-            l->sig = 1;
-        else if (l->len == 2 && memcmp(l->s, "--", 2) == 0)
-            l->sig = 2;
-        /* Cheap first looks keep the table matchers off ordinary lines. */
-        if (memchr(norm->str, ':', MIN(norm->len, 24)) != NULL)
-            l->key = trim_lang_header_key(norm->str, norm->len);
-        if (norm->str[0] == '-' || norm->str[0] == '_' || norm->str[norm->len - 1] == ':')
-            l->rule = trim_lang_rule(norm->str, norm->len);
-    }
-    for (i = 0; i < n; i++)
-        if (!lines[i].code && !lines[i].blank && lines[i].depth == 0)
-            lines[i].header_span = header_span_at(lines, n, i, one, joined);
 }
 
 /* block_at - does an Outlook header block (From, Sent, To, Subject in any
@@ -262,6 +59,11 @@ block_at(const Line *lines, guint n, guint i)
 
     if (lines[i].key == TRIM_KEY_NONE)
         return FALSE;
+    /* Windows Mail writes From, Sent and To, and no Subject; a plan's From,
+     * To and Date lines are no block, and a Sent line holds its date. */
+    if (lines[i].key == TRIM_KEY_FROM && i + 2 < n && lines[i + 1].key == TRIM_KEY_SENT &&
+        lines[i + 2].key == TRIM_KEY_TO && memchr_digit(&lines[i + 1]))
+        return TRUE;
     for (j = i; j < n && j < i + 10; j++) {
         const Line *l = &lines[j];
 
@@ -318,7 +120,7 @@ find_cut(const Line *lines, guint n, guint *cut)
         if (l->header_span > 0) {
             guint j = next_nonblank(lines, n, i + l->header_span, 4);
 
-            if (j < n && lines[j].depth > 0 && !lines[j].code)
+            if ((j < n && lines[j].depth > 0 && !lines[j].code) || l->weak)
                 continue;
             return CUT_HEADER;
         }
@@ -334,10 +136,20 @@ header_ending_at(const Line *lines, guint end)
     guint k;
 
     /* The longest header wins: "On ... via" / "Project <addr>" / "wrote:". */
-    for (k = 3; k >= 1; k--)
+    for (k = TRIM_HEADER_MAX_LINES; k >= 1; k--)
         if (k <= end && lines[end - k].header_span == k)
             return (gint)(end - k);
     return -1;
+}
+
+/* is_blank_range - are lines [a, b) all blank? */
+static gboolean
+is_blank_range(const Line *lines, guint a, guint b)
+{
+    for (; a < b; a++)
+        if (!lines[a].blank)
+            return FALSE;
+    return TRUE;
 }
 
 /* is_mobile - is the line a mobile signature? Asked only of the few lines
@@ -351,8 +163,83 @@ is_mobile(const Line *l, GString *norm)
     return trim_lang_is_mobile_signature(norm->str, norm->len);
 }
 
+/* is_prose - does the line hold eight words or more, as sentences do and
+ * the lines of a signature block (names, titles, addresses) do not? */
+static gboolean
+is_prose(const Line *l)
+{
+    guint words = 0;
+    gboolean in_word = FALSE;
+
+    for (guint32 i = 0; i < l->len && words < 8; i++) {
+        gboolean space = l->s[i] == ' ' || l->s[i] == '\t';
+
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    return words >= 8;
+}
+
+/* is_signature_like - do lines [a, b) look like a signature block: at most
+ * max non-blank lines, and either a confidentiality notice, or lines none of
+ * them long, at most one of them prose, among them a closing ("Best
+ * regards"), a contact line (a link, a mail address, a telephone number) or
+ * a device signature? */
+static gboolean
+is_signature_like(const Line *lines, guint a, guint b, guint max, GString *norm)
+{
+    guint count = 0;
+    guint prose = 0;
+    gboolean marker = FALSE;
+    gboolean notice = FALSE;
+    gboolean long_line = FALSE;
+
+    for (; a < b; a++) {
+        const Line *l = &lines[a];
+
+        if (l->blank)
+            continue;
+        if (l->code || l->depth > 0 || ++count > max)
+            return FALSE;
+        prose += is_prose(l);
+        long_line = long_line || l->len > 160;
+        trim_lang_normalize(norm, l->s, MIN(l->len, TRIM_LANG_MAX_LINE));
+        notice = notice || trim_lang_is_disclaimer(norm->str, norm->len);
+        marker = marker || trim_lang_is_closing(norm->str, norm->len) ||
+                 trim_lang_is_contact(norm->str, norm->len) ||
+                 trim_lang_is_mobile_signature(norm->str, norm->len);
+    }
+    return notice || (marker && prose <= 1 && !long_line);
+}
+
+/* signature_at - does a signature start at line s-1, given the reply ends
+ * at end? "-- " always (up to SIG_MAX_LINES below it); "--" with a short
+ * block, or a longer one that looks like a signature; a delimiter line
+ * ("-----", "_____", "=====") with nothing below it or a signature block;
+ * Gmail's tracking mark with whatever follows. */
+static gboolean
+signature_at(const Line *lines, guint s, guint end, GString *norm)
+{
+    const Line *l = &lines[s - 1];
+
+    if (l->sig == 1)
+        return TRUE;
+    if (l->sig == 2)
+        return end - s < SIG_LOOSE_MAX_LINES ||
+               is_signature_like(lines, s, end, SIG_MAX_LINES, norm);
+    if (l->delim == TRIM_DELIM_MARK)
+        return TRUE;
+    if (l->delim == TRIM_DELIM_RULE)
+        return is_blank_range(lines, s, end) ||
+               is_signature_like(lines, s, end, DELIM_MAX_LINES, norm);
+    return FALSE;
+}
+
 /* trim_bottom - peel trailing blank lines, '>' quotes with their header,
- * mobile signatures and '-- ' signatures off [0, end); returns the new end. */
+ * device signatures (every one of a stack), '-- ' and '--' signatures and
+ * delimiter lines off [0, end); returns the new end. An inline quote the
+ * author wrote (keep) stays unless a quote header introduces it. */
 static guint
 trim_bottom(const Line *lines, guint end)
 {
@@ -365,14 +252,19 @@ trim_bottom(const Line *lines, guint end)
         while (end > 0 && lines[end - 1].blank)
             end--;
         if (end > 0 && lines[end - 1].depth > 0 && !lines[end - 1].code) {
+            guint q = end;
+            gboolean kept = FALSE;
             gint h;
 
-            while (end > 0 && !lines[end - 1].code &&
-                   (lines[end - 1].blank || lines[end - 1].depth > 0))
-                end--;
-            h = header_ending_at(lines, end);
+            while (q > 0 && !lines[q - 1].code && (lines[q - 1].blank || lines[q - 1].depth > 0)) {
+                kept = kept || lines[q - 1].keep;
+                q--;
+            }
+            h = header_ending_at(lines, q);
             if (h >= 0)
                 end = (guint)h;
+            else if (!kept)
+                end = q;
         }
         while (end > 0 && lines[end - 1].blank)
             end--;
@@ -383,7 +275,7 @@ trim_bottom(const Line *lines, guint end)
 
             if (l->code || l->depth > 0)
                 break;
-            if ((l->sig == 1) || (l->sig == 2 && end - s < SIG_LOOSE_MAX_LINES)) {
+            if (signature_at(lines, s, end, norm)) {
                 end = s - 1;
                 break;
             }
@@ -437,21 +329,78 @@ append_lines(GString *out, const Line *lines, guint a, guint b)
     }
 }
 
-/* is_blank_range - are lines [a, b) all blank? */
-static gboolean
-is_blank_range(const Line *lines, guint a, guint b)
+/* append_selected - append the lines of [a, b) that want (1) to out, a
+ * blank line between runs that were apart */
+static void
+append_selected(GString *out, const Line *lines, guint a, guint b, const guint8 *want)
 {
-    for (; a < b; a++)
-        if (!lines[a].blank)
-            return FALSE;
+    gboolean gap = FALSE;
+    guint i;
+
+    for (i = a; i < b; i++) {
+        if (!want[i]) {
+            gap = gap || out->len > 0;
+            continue;
+        }
+        if (out->len > 0)
+            g_string_append(out, gap ? "\n\n" : "\n");
+        g_string_append_len(out, lines[i].s, lines[i].len);
+        gap = FALSE;
+    }
+}
+
+/* keep_text - the never-empty rule: cutting left nothing, so keep what the
+ * body holds that is no quote material. First the text below the quote
+ * header the cut starts at, when nothing but blank lines or signatures are
+ * above it (mobile clients quote without '>'), without its own signature;
+ * else every line that is not quoted, a quote header, a rule, a signature
+ * or delimiter marker. Returns FALSE when there is no such text. */
+static gboolean
+keep_text(const Line *lines, guint n, CutKind kind, guint cut, GString *r, GString *q)
+{
+    g_autofree guint8 *want = NULL;
+    gboolean any = FALSE;
+    guint i;
+
+    if (kind == CUT_HEADER) {
+        guint below = cut + lines[cut].header_span;
+        guint end = trim_bottom(lines, n);
+
+        if (end > below && !is_blank_range(lines, below, end)) {
+            append_lines(r, lines, below, end);
+            append_lines(q, lines, 0, below);
+            append_lines(q, lines, end, n);
+            return TRUE;
+        }
+    }
+    want = g_new0(guint8, n + 1);
+    for (i = 0; i < n; i++) {
+        const Line *l = &lines[i];
+
+        if (l->header_span > 0 && !l->code) {
+            i += l->header_span - 1;
+            continue;
+        }
+        if (l->blank || (l->depth > 0 && !l->code && !l->keep) || l->rule != TRIM_RULE_NONE ||
+            l->delim != TRIM_DELIM_NONE || l->sig != 0)
+            continue;
+        want[i] = 1;
+        any = TRUE;
+    }
+    if (!any)
+        return FALSE;
+    append_selected(r, lines, 0, n, want);
+    for (i = 0; i < n; i++)
+        want[i] = !want[i] && !lines[i].blank;
+    append_selected(q, lines, 0, n, want);
     return TRUE;
 }
 
-/* trim_reply - see trim.h. */
+/* trim_reply_marked - see trim.h. */
 void
-trim_reply(const char *text, char **reply, char **quoted)
+trim_reply_marked(const char *text, const guint8 *keep, gsize n_keep, char **reply, char **quoted)
 {
-    g_autoptr(GArray) arr = split_lines(text != NULL ? text : "");
+    g_autoptr(GArray) arr = trim_lines_split(text != NULL ? text : "", keep, n_keep);
     g_autoptr(GString) r = g_string_new(NULL);
     g_autoptr(GString) q = g_string_new(NULL);
     Line *lines = (Line *)(void *)arr->data;
@@ -461,7 +410,7 @@ trim_reply(const char *text, char **reply, char **quoted)
     guint end;
     CutKind kind;
 
-    classify(lines, n);
+    trim_lines_classify(lines, n);
     kind = find_cut(lines, n, &cut);
     if (kind == CUT_FORWARD) {
         /* A forward keeps the forwarded text: it is what the person sends. */
@@ -477,9 +426,18 @@ trim_reply(const char *text, char **reply, char **quoted)
         start = 0;
         end = n;
     }
-    append_lines(r, lines, start, end);
-    append_lines(q, lines, 0, start);
-    append_lines(q, lines, end, n);
+    if (!is_blank_range(lines, start, end) || !keep_text(lines, n, kind, cut, r, q)) {
+        append_lines(r, lines, start, end);
+        append_lines(q, lines, 0, start);
+        append_lines(q, lines, end, n);
+    }
     *reply = g_string_free(g_steal_pointer(&r), FALSE);
     *quoted = g_string_free(g_steal_pointer(&q), FALSE);
+}
+
+/* trim_reply - see trim.h. */
+void
+trim_reply(const char *text, char **reply, char **quoted)
+{
+    trim_reply_marked(text, NULL, 0, reply, quoted);
 }

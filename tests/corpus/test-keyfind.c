@@ -6,7 +6,8 @@
  * Addresses are written as templates: {i-1-5} is the signed address for kind
  * i, target 1, user 5; {i-1-5:bad} has a mac that does not verify;
  * {i-1-5@example.org} is the same local part in a foreign domain; {i-1-5^}
- * is the signed address in upper case, as a relay may fold it.
+ * is the signed address in upper case, as a relay may fold it; {i-1-5.SUFFIX}
+ * is the unique Message-ID form of a notification (SPEC section 3 item 9).
  * The second half checks evaluate_message_full() and verdict_to_json() on small
  * messages: exit status, first line, the signed TLS header (@TLS@ is one signed
  * for the queue id QID1), hostile nesting.
@@ -148,6 +149,63 @@ static const KeyCase key_cases[] = {
      "Cc: {i-24-1@other.example}\nReferences: <{i-24-1:bad}>\n",
      NULL},
     {"garbage values", "", "To: <<<>>>,,,\"\nReceived: for\nReferences: <<\nCc:\n", NULL},
+    /* SPEC section 3: X-Delivered-To beside Delivered-To (3), X-Forwarded-To
+     * beside X-Original-To (6), as forwarding setups write them. */
+    {"x-delivered-to", NULL, "To: a@example.org\nX-Delivered-To: {i-26-5}\n",
+     "i-26-5 x-delivered-to"},
+    {"x-delivered-to in brackets", NULL, "X-Delivered-To: <{i-26-6}>\n", "i-26-6 x-delivered-to"},
+    {"x-forwarded-to", NULL, "To: a@example.org\nX-Forwarded-To: {i-27-5}\n",
+     "i-27-5 x-forwarded-to"},
+    {"x-forwarded-to, a list", NULL, "X-Forwarded-To: bob@example.org, {i-27-6}\n",
+     "i-27-6 x-forwarded-to"},
+    {"delivered-to before x-delivered-to", NULL,
+     "X-Delivered-To: {i-28-2}\nDelivered-To: {i-28-1}\n", "i-28-1 delivered-to"},
+    {"x-delivered-to before envelope-to", NULL, "Envelope-To: {i-28-4}\nX-Delivered-To: {i-28-3}\n",
+     "i-28-3 x-delivered-to"},
+    {"x-original-to before x-forwarded-to", NULL,
+     "X-Forwarded-To: {i-29-2}\nX-Original-To: {i-29-1}\n", "i-29-1 x-original-to"},
+    {"x-envelope-to before x-forwarded-to", NULL,
+     "X-Forwarded-To: {i-29-4}\nX-Envelope-To: {i-29-3}\n", "i-29-3 x-envelope-to"},
+    {"x-forwarded-to before received", NULL,
+     "Received: by mx for <{i-29-6}>; Sat\nX-Forwarded-To: {i-29-5}\n", "i-29-5 x-forwarded-to"},
+    {"x-forwarded-to with a bad mac skipped", NULL, "X-Forwarded-To: {i-29-7:bad}\nCc: {i-29-8}\n",
+     "i-29-8 cc"},
+    /* SPEC section 3 item 9: the unique Message-ID form of a notification. */
+    {"unique form in in-reply-to", "reply@reply.example.com",
+     "In-Reply-To: <{i-30-5.20261206T120000Z.8f3a}>\n", "i-30-5 references"},
+    {"unique form in references", NULL,
+     "References: <a@example.org>\n <{i-30-6.1733450000}>\n <b@example.org>\n",
+     "i-30-6 references"},
+    {"unique form upper-cased", NULL, "References: <{i-30-7.abc_-.x^}>\n", "i-30-7 references"},
+    {"unique form, bad mac", NULL, "In-Reply-To: <{i-30-8.x:bad}>\n", NULL},
+    {"unique form, suffix of 65", NULL,
+     "In-Reply-To: "
+     "<{i-30-9.0123456789012345678901234567890123456789012345678901234567890123x}>\n",
+     NULL},
+    {"unique form, bad character in suffix", NULL, "In-Reply-To: <{i-30-10.a+b}>\n", NULL},
+    {"unique form as the envelope recipient", "{i-30-11.x}", "", "i-30-11 envelope"},
+    /* A header value that is one quoted string or a comma list is a list. */
+    {"references as one quoted string", NULL,
+     "References: \"<a@example.org>,<{i-31-1}>,<b@example.org>\"\n", "i-31-1 references"},
+    {"references as one quoted string, newest first", NULL,
+     "References: \"<{i-31-2}>,<{i-31-3}>\"\n", "i-31-3 references"},
+    {"references, comma list, key not first", NULL,
+     "References: <a@example.org>,<{i-31-4}>,<b@example.org>\n", "i-31-4 references"},
+    {"references, comma list with spaces", NULL,
+     "References: <a@example.org>, <{i-31-5}> ,<b@example.org>\n", "i-31-5 references"},
+    {"references, quoted and folded", NULL, "References: \"<a@example.org>,\n <{i-31-6}>\"\n",
+     "i-31-6 references"},
+    {"to as one quoted string", "reply@reply.example.com",
+     "To: \"<bob@example.org>,<{i-32-1}>\"\n", "i-32-1 to"},
+    {"x-forwarded-to as one quoted string", NULL,
+     "X-Forwarded-To: \"bob@example.org, {i-32-2}\"\n", "i-32-2 x-forwarded-to"},
+    {"in-reply-to as a quoted string", NULL, "In-Reply-To: \"<{i-31-7}>\"\n", "i-31-7 references"},
+    {"in-reply-to without brackets", NULL, "In-Reply-To: {i-31-8}\n", "i-31-8 references"},
+    {"in-reply-to with a comment", NULL,
+     "In-Reply-To: <{i-31-9}> (Tracker's message of \"Sat, 21 Nov 2026 15:12:00\")\n",
+     "i-31-9 references"},
+    {"a key only inside a comment is no id", NULL, "References: <a@example.org> (<{i-31-10}>)\n",
+     NULL},
 };
 
 /* parse_headers - "Name: value" lines into HeaderField, continuation lines joined */
@@ -246,6 +304,42 @@ test_received_for(void)
         if (strcmp(joined->str, for_cases[i].want) != 0)
             test_failf("%s: got \"%s\", want \"%s\"", for_cases[i].label, joined->str,
                        for_cases[i].want);
+    }
+}
+
+static const ForCase id_cases[] = {
+    {"one", "<a@x.example>", "a@x.example"},
+    {"two, space", "<a@x.example> <b@y.example>", "a@x.example b@y.example"},
+    {"folded", "<a@x.example>\r\n\t<b@y.example>", "a@x.example b@y.example"},
+    {"comma list", "<a@x.example>,<b@y.example>,<c@z.example>",
+     "a@x.example b@y.example c@z.example"},
+    {"one quoted string", "\"<a@x.example>,<b@y.example>,<c@z.example>\"",
+     "a@x.example b@y.example c@z.example"},
+    {"quoted, spaces", "\" <a@x.example> , <b@y.example> \"", "a@x.example b@y.example"},
+    {"bare", "a@x.example", "a@x.example"},
+    {"bare list", "a@x.example, b@y.example", "a@x.example b@y.example"},
+    {"comment skipped", "<a@x.example> (see <c@z.example> (nested)) <b@y.example>",
+     "a@x.example b@y.example"},
+    {"no at sign", "<nothing-here> <x>", ""},
+    {"unclosed then closed", "<a@x.example <b@y.example>", "b@y.example"},
+    {"unclosed at the end", "<a@x.example> <b@y", "a@x.example"},
+    {"empty", "", ""},
+    {"stray closers", ">>>,,,\"\"", ""},
+};
+
+/* test_message_ids - the In-Reply-To and References reader */
+static void
+test_message_ids(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(id_cases); i++) {
+        g_autoptr(GPtrArray) got = keyfind_message_ids(id_cases[i].received);
+        g_autoptr(GString) joined = g_string_new(NULL);
+
+        for (guint j = 0; j < got->len; j++)
+            g_string_append_printf(joined, "%s%s", j ? " " : "", (char *)got->pdata[j]);
+        if (strcmp(joined->str, id_cases[i].want) != 0)
+            test_failf("%s: got \"%s\", want \"%s\"", id_cases[i].label, joined->str,
+                       id_cases[i].want);
     }
 }
 
@@ -423,6 +517,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/keyfind/order", test_keyfind_order);
     g_test_add_func("/keyfind/received-for", test_received_for);
+    g_test_add_func("/keyfind/message-ids", test_message_ids);
     g_test_add_func("/evaluate/verdicts", test_verdicts);
     g_test_add_func("/evaluate/refusal", test_refusal);
     g_test_add_func("/evaluate/hostile-nesting", test_hostile_nesting);

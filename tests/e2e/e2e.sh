@@ -217,6 +217,25 @@ tap_is "6. dedicated address: stored with key i-9-7 from references" "$got" "i-9
 check_log "6. mail.log: source=references" "$MAILLOG" \
     "^$E replygate/deliver\[[0-9]+\]: ${QID6:-none}: message-id=<$(re "$MID6")>, key=i-9-7, source=references, reply=[0-9]+, attachments=0, status=stored$"
 
+# --- 6c. the unique Message-ID form of a notification (SPEC 3 item 9) ------
+echo "# [${SECONDS}s] 6c. the unique Message-ID form: in References, and as the recipient"
+UNIQUE_ID=$(rg message-id --config "$RG_CONFIG" i 9 8)
+UNIQUE=${UNIQUE_ID#<}
+UNIQUE=${UNIQUE%>}
+MID6C=$RUN.6c@example.org
+send 6c --tls --to "reply@$RG_DOMAIN" --header "Subject: Re: issue 9" --header "Message-Id: <$MID6C>" \
+    --header "In-Reply-To: <thread-9@example.com>" \
+    --header "References: \"<thread-9@example.com>,$UNIQUE_ID\"" --body "Replying from Exchange."
+tap_like "6c. unique Message-ID in a quoted References: accepted" "$(answer 6c .)" '^250 2\.0\.0 Ok: queued as'
+got=$(wait_sql "SELECT kind||'-'||target||'-'||\"user\"||' '||source FROM replygate.processed_replies WHERE message_id = '$MID6C'" "i-9-8 references")
+tap_is "6c. unique Message-ID in References: stored with key i-9-8" "$got" "i-9-8 references"
+MID6D=$RUN.6d@example.org
+send 6d --tls --to "$UNIQUE" --header "Subject: Re: issue 9" --header "Message-Id: <$MID6D>" \
+    --body "Replying to the notification's own id."
+tap_like "6c. RCPT to the unique form: accepted by the milter" "$(answer 6d 'RCPT TO')" '^250 '
+got=$(wait_sql "SELECT kind||'-'||target||'-'||\"user\"||' '||source FROM replygate.processed_replies WHERE message_id = '$MID6D'" "i-9-8 envelope")
+tap_is "6c. RCPT to the unique form: stored with key i-9-8 from the envelope" "$got" "i-9-8 envelope"
+
 # --- 6b. the dedicated address without any key: 550 after DATA, no bounce --
 echo "# [${SECONDS}s] 6b. the dedicated address without any key: 550 after DATA"
 MID6B=$RUN.6b@example.org

@@ -9,7 +9,6 @@ local value = os.getenv("AS_VALUE") or ""
 local want = os.getenv("AS_WANT")
 local conn = session("TLSv1.3", os.getenv("AS_SENDER"))
 rcpt(conn, KEY, SMFIR_CONTINUE)
-rcpt(conn, "alice@example.net", SMFIR_CONTINUE)
 local extra = {}
 if name ~= "" then extra = {{name, value}} end
 person_headers(conn, extra)

@@ -30,16 +30,22 @@ function reply_name(code)
     return reply_names[code] or tostring(code)
 end
 
+-- fail - miltertest prints no Lua error, so say it on standard error first
+function fail(what, level)
+    io.stderr:write("script failed: " .. what .. "\n")
+    error(what, level + 1)
+end
+
 -- check - fail the script with what when cond is false
 function check(cond, what)
-    if not cond then error(what, 2) end
+    if not cond then fail(what, 2) end
 end
 
 -- expect - the last reply must be want
 function expect(conn, want, what)
     local got = mt.getreply(conn)
     if got ~= want then
-        error(string.format("%s: got %s, want %s", what, reply_name(got), reply_name(want)), 2)
+        fail(string.format("%s: got %s, want %s", what, reply_name(got), reply_name(want)), 2)
     end
 end
 
@@ -60,10 +66,21 @@ function session(tls_version, sender)
     return conn
 end
 
--- rcpt - RCPT TO:<address>, wanting the reply want
+-- rcpt - RCPT TO:<address>, wanting the reply want. Like smtpd(8), it sends
+-- the routing macros {rcpt_mailer} and {rcpt_host} with it: without them the
+-- milter takes the transaction for a non-SMTP submission (see rcpt_local).
 function rcpt(conn, address, want)
+    local domain = string.match(address, "@([^@]*)$") or ""
+    mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "replygate", "{rcpt_host}", domain)
     check(mt.rcptto(conn, "<" .. address .. ">") == nil, "mt.rcptto failed")
     expect(conn, want, "RCPT TO:<" .. address .. ">")
+end
+
+-- rcpt_local - RCPT TO:<address> as cleanup(8) sends it for sendmail(1) mail
+-- through non_smtpd_milters: no routing macros
+function rcpt_local(conn, address, want)
+    check(mt.rcptto(conn, "<" .. address .. ">") == nil, "mt.rcptto failed")
+    expect(conn, want, "RCPT TO:<" .. address .. "> (non-SMTP)")
 end
 
 -- headers - send header fields, a list of {name, value}; the milter answers none

@@ -65,6 +65,12 @@ test_rcpt(void)
     g_autofree char *upper = g_ascii_strup(key, -1);
     g_autofree char *bracketed = g_strdup_printf("<%s>", key);
     g_autofree char *tampered = g_strdup(key);
+    /* SPEC section 3 item 9: the unique Message-ID form of a notification. */
+    g_autofree char *unique =
+        address_message_id(config, ring, "i", 1, 5, "20261206T120000Z.8f3a", NULL);
+    g_autofree char *unique_upper = g_ascii_strup(unique, -1);
+    g_autofree char *unique_bad =
+        g_strdup_printf("%.*s.a+b@reply.example.com", (int)(strchr(key, '@') - key), key);
     struct {
         const char *label;
         const Config *config;
@@ -82,6 +88,10 @@ test_rcpt(void)
         {"key over TLSv1.1", config, key, "TLSv1.1", RCPT_NEED_TLS},
         {"key over an unknown version", config, key, "TLSv9", RCPT_NEED_TLS},
         {"tampered key over TLS", config, tampered, "TLSv1.3", RCPT_UNKNOWN},
+        {"unique Message-ID form over TLS", config, unique, "TLSv1.3", RCPT_ACCEPT},
+        {"unique Message-ID form upper-cased", config, unique_upper, "TLSv1.3", RCPT_ACCEPT},
+        {"unique Message-ID form without TLS", config, unique, NULL, RCPT_NEED_TLS},
+        {"unique form with a bad suffix", config, unique_bad, "TLSv1.3", RCPT_UNKNOWN},
         {"tampered key without TLS: TLS first", config, tampered, NULL, RCPT_NEED_TLS},
         /* Postfix routes user@domain. to domain: not foreign, judged as usual. */
         {"tampered key, trailing dot", config,
@@ -225,6 +235,17 @@ test_keyless(void)
     g_autofree char *received =
         g_strdup_printf("from a.example.org by mx.example.org for <%s>; Sun, 22 Nov 2026", key);
     g_autofree char *tampered = g_strdup(key);
+    /* SPEC section 3 item 9: the unique Message-ID form of a notification. */
+    g_autofree char *unique =
+        address_message_id(config, ring, "i", 1, 5, "20261206T120000Z.8f3a", NULL);
+    g_autofree char *unique_upper = g_ascii_strup(unique, -1);
+    g_autofree char *unique_bad =
+        g_strdup_printf("%.*s.a+b@reply.example.com", (int)(strchr(key, '@') - key), key);
+    g_autofree char *unique_refs = g_strdup_printf("<thread-1@example.com>\r\n <%s>", unique);
+    g_autofree char *unique_upper_id = g_strdup_printf("<%s>", unique_upper);
+    g_autofree char *unique_bad_id = g_strdup_printf("<%s>", unique_bad);
+    g_autofree char *quoted_refs =
+        g_strdup_printf("\"<thread-1@example.com>,<%s>,<x@y.example>\"", unique);
     g_autofree char *tampered_id = NULL;
     const char *ded = "<reply@reply.example.com>";
     const char *ded_upper = "<REPLY@REPLY.EXAMPLE.COM>";
@@ -248,6 +269,31 @@ test_keyless(void)
          {"To", ded + 1, "In-Reply-To", key_id + 23, NULL},
          KEYLESS_NONE,
          ""},
+        {"unique Message-ID form in References",
+         {ded},
+         1,
+         {"To", ded + 1, "References", unique_refs, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"unique Message-ID form upper-cased in In-Reply-To",
+         {ded},
+         1,
+         {"To", ded + 1, "In-Reply-To", unique_upper_id, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"References as one quoted string (Exchange, iOS)",
+         {ded},
+         1,
+         {"To", ded + 1, "References", quoted_refs, NULL},
+         KEYLESS_NONE,
+         ""},
+        {"unique form with a bad suffix: refused",
+         {ded},
+         1,
+         {"To", ded + 1, "In-Reply-To", unique_bad_id, NULL},
+         KEYLESS_REJECT,
+         ded},
+        {"key in X-Forwarded-To", {ded}, 1, {"X-Forwarded-To", key, NULL}, KEYLESS_NONE, ""},
         {"key in To beside the dedicated address",
          {ded},
          1,

@@ -2,7 +2,8 @@
 # units.sh - the systemd unit of the milter and the logrotate file of the
 # processor log: `systemd-analyze verify` accepts the unit offline with no
 # complaint (its man: links resolve to our pages), the unit has the keys the
-# issue asks for (user replygate, -f with Type=simple, SIGHUP reload, the
+# issue asks for (user replygate, -f with Type=notify and a watchdog, before
+# postfix@-.service, SIGHUP reload, the
 # sandbox, a read-write path only for the socket folder), and
 # `systemd-analyze security` rates it; `logrotate -d` accepts the logrotate
 # file and a forced run really rotates a processor log.
@@ -23,7 +24,9 @@ trap 'rm -rf "$dir"' EXIT
 # key NAME - the value of a key in the unit (the last one wins, as in systemd)
 key() { sed -n "s/^$1=//p" "$unit" | tail -1; }
 
-tap_is "Type=simple" "$(key Type)" simple
+tap_is "Type=notify" "$(key Type)" notify
+tap_like "WatchdogSec= is set" "$(key WatchdogSec)" '^[0-9]+s$'
+tap_like "ordered before Debian's postfix@-.service" "$(key Before)" '(^| )postfix@-\.service( |$)'
 tap_is "User=replygate" "$(key User)" replygate
 tap_like "ExecStart runs replygate-milter in the foreground (-f)" "$(key ExecStart)" \
     '^/[^ ]*/replygate-milter( .*)? -f( |$)'
@@ -36,8 +39,8 @@ done
 rw=$(grep -c '^ReadWritePaths=' "$unit")
 tap_is "one ReadWritePaths line" "$rw" 1
 # The socket folder of the default milter_socket, unix:/var/spool/postfix/replygate/milter.sock.
-tap_is "ReadWritePaths is only the socket's folder" "$(key ReadWritePaths)" \
-    /var/spool/postfix/replygate
+tap_is "ReadWritePaths is only the socket's folder and the counters' folder" \
+    "$(key ReadWritePaths)" "/var/spool/postfix/replygate -/var/spool/replygate/metrics"
 tap_is "no other writable paths" "$(grep -cE '^(ReadWriteDirectories|BindPaths|StateDirectory|LogsDirectory)=' "$unit")" 0
 
 # systemd-analyze verify works without a running systemd; it wants the

@@ -195,7 +195,12 @@ tap_is "the control-character messages are stored, by the stack and the agent al
 # --- who writes, and with which modes ----------------------------------------
 # others_can_read DIR... - files or folders whose mode lets "other" in
 others_can_read() { find "$@" \( -perm -o=r -o -perm -o=w -o -perm -o=x \) -print 2>/dev/null | head -5; }
-tap_is "stack: spool files and folders are closed to others" "$(others_can_read "$D/spool")" ""
+# metrics/ holds only decision counters, 0644 by the pinned "Counters"
+# interface (the spool folder, 0750, still keeps others out); everything else
+# in the spool is personal data.
+tap_is "stack: spool files and folders are closed to others (metrics/ aside)" \
+    "$(others_can_read "$D/spool" | grep -v "^$D/spool/metrics\(/\|$\)")" ""
+tap_is "stack: the spool folder itself keeps others out" "$(others_can_read "$D/spool" -maxdepth 0)" ""
 tap_is "stack: processor log is closed to others" "$(others_can_read "$PLOG")" ""
 owners=$(find "$D/spool" -type f -printf '%u\n' | sort -u | tr '\n' ' ')
 tap_is "stack: pipe(8) ran the agent as user replygate (owner of its spool files)" "$owners" "replygate "

@@ -6,12 +6,18 @@
  * A corpus item is NAME.txt or NAME.html with NAME.want, the reply that
  * must come out; NAME is CLIENT-LANG-WHAT. The scorer prints one TAP case
  * per item, the accuracy per client and per language, "N passed, N
- * failed" and the worst extraction time (measured, never asserted). It
- * fails below 100%.
+ * failed" and the worst extraction time, wall clock and CPU (measured,
+ * never asserted). It
+ * fails below 100%, and also when any item whose body has text comes out
+ * with an empty reply (the never-empty rule of issue 19), whatever its
+ * .want says: a body has text when a line holds a letter or digit and is
+ * neither quoted ('>') nor an attribution (a paragraph ending with ':' and
+ * followed by '>' lines), which this file judges on its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "trim.h"
 
@@ -24,7 +30,10 @@ typedef struct {
     guint tap;
     guint passed;
     guint failed;
+    guint empty_with_text; /* items whose body has text and whose reply is empty */
     gint64 worst_us;
+    gint64 worst_cpu_us; /* the thread's CPU time: steadier on a shared machine */
+    char *worst_cpu_name;
     char *worst_name;
     GHashTable *clients; /* name -> Score */
     GHashTable *langs;   /* name -> Score */
@@ -40,6 +49,17 @@ static const char *const want_langs[] = {
     "en", "de", "fr", "es", "pt", "it", "nl", "sv", "no",
     "da", "pl", "ru", "uk", "zh", "ja", "ko", NULL,
 };
+
+/* cpu_us - this thread's CPU time in microseconds */
+static gint64
+cpu_us(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 /* strip_end - drop trailing white space in place. */
 static void
@@ -65,6 +85,82 @@ score_add(GHashTable *table, const char *key, gboolean ok)
     s->pass += ok ? 1 : 0;
 }
 
+/* line_has_text - does s[a, b) hold a letter or a digit (any non-ASCII
+ * byte counts: the letters of other scripts)? */
+static gboolean
+line_has_text(const char *s, gsize a, gsize b)
+{
+    for (; a < b; a++)
+        if (g_ascii_isalnum(s[a]) || (guchar)s[a] >= 0x80)
+            return TRUE;
+    return FALSE;
+}
+
+/* line_quoted - does s[a, b) start with '>' after spaces? */
+static gboolean
+line_quoted(const char *s, gsize a, gsize b)
+{
+    while (a < b && (s[a] == ' ' || s[a] == '\t'))
+        a++;
+    return a < b && s[a] == '>';
+}
+
+/* line_blank - is s[a, b) only white space? */
+static gboolean
+line_blank(const char *s, gsize a, gsize b)
+{
+    for (; a < b; a++)
+        if (!g_ascii_isspace(s[a]))
+            return FALSE;
+    return TRUE;
+}
+
+/* body_has_text - the scorer's own, simple view of "the body has text": a
+ * paragraph (unquoted lines with no blank line between) with a letter or
+ * digit that is not an attribution, that is, one whose last line does not
+ * end with ':' before '>' lines or the end. One pass, deciding a paragraph
+ * when the next non-blank line is seen. */
+static gboolean
+body_has_text(const char *s)
+{
+    gsize n = strlen(s);
+    gsize i = 0;
+    gboolean open = FALSE;   /* a paragraph not yet decided */
+    gboolean text = FALSE;   /* it holds a letter or digit */
+    gboolean colon = FALSE;  /* its last line ends with ':' */
+    gboolean closed = FALSE; /* a blank line came after it */
+
+    while (i < n) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        gsize end = nl != NULL ? (gsize)(nl - s) : n;
+        gsize e = end;
+
+        while (e > i && g_ascii_isspace(s[e - 1]))
+            e--;
+        if (line_blank(s, i, end)) {
+            closed = open;
+        } else if (line_quoted(s, i, end)) {
+            /* An attribution before its quote is no text; other text is. */
+            if (open && text && !colon)
+                return TRUE;
+            open = FALSE;
+        } else {
+            if (open && closed && text)
+                return TRUE; /* an unquoted paragraph follows: it was text */
+            if (!open || closed) {
+                open = TRUE;
+                text = FALSE;
+                closed = FALSE;
+            }
+            text = text || line_has_text(s, i, end);
+            colon = e > i &&
+                    (s[e - 1] == ':' || (e - i >= 3 && memcmp(s + e - 3, "\xEF\xBC\x9A", 3) == 0));
+        }
+        i = end + 1;
+    }
+    return open && text && !colon;
+}
+
 /* print_diag - print text as TAP comment lines, shortened when huge. */
 static void
 print_diag(const char *label, const char *text)
@@ -87,21 +183,27 @@ run_item(Run *run, const char *name, const char *body, gsize len, gboolean is_ht
 {
     g_autofree char *reply = NULL;
     g_autofree char *quoted = NULL;
-    g_autofree char *hquoted = NULL;
     g_autofree char *text = NULL;
     g_autofree char *want_copy = g_strdup(want);
     g_auto(GStrv) parts = g_strsplit(name, "-", 3);
     gint64 t0 = g_get_monotonic_time();
+    gint64 c0 = cpu_us();
     gint64 took;
+    gint64 cpu;
     gboolean ok;
 
     if (is_html) {
-        text = html_to_text(body, len, &hquoted);
-        trim_reply(text, &reply, &quoted);
+        trim_html_reply(body, len, &text, &reply, &quoted);
     } else {
         trim_reply(body, &reply, &quoted);
     }
     took = g_get_monotonic_time() - t0;
+    cpu = cpu_us() - c0;
+    if (cpu > run->worst_cpu_us) {
+        run->worst_cpu_us = cpu;
+        g_free(run->worst_cpu_name);
+        run->worst_cpu_name = g_strdup(name);
+    }
     if (took > run->worst_us) {
         run->worst_us = took;
         g_free(run->worst_name);
@@ -110,8 +212,16 @@ run_item(Run *run, const char *name, const char *body, gsize len, gboolean is_ht
     strip_end(reply);
     strip_end(want_copy);
     ok = strcmp(reply, want_copy) == 0;
+    if (*reply == '\0' && body_has_text(is_html ? text : body)) {
+        /* Never empty when the body has text, whatever the .want says. */
+        run->empty_with_text++;
+        ok = FALSE;
+    }
     run->tap++;
-    printf("%s %u - %s (%.3f ms)\n", ok ? "ok" : "not ok", run->tap, name, took / 1000.0);
+    printf("%s %u - %s (%.3f ms, cpu %.3f ms)\n", ok ? "ok" : "not ok", run->tap, name,
+           took / 1000.0, cpu / 1000.0);
+    if (!ok && *reply == '\0' && strcmp(reply, want_copy) == 0)
+        printf("#   the body has text, and the reply is empty\n");
     if (!ok) {
         print_diag("got", reply);
         print_diag("want", want_copy);
@@ -267,6 +377,35 @@ run_pathological(Run *run)
     body = g_strconcat(lis, "<li>item", NULL);
     run_item(run, "patho-en-html-lists", body, strlen(body), TRUE, "                - item");
     g_clear_pointer(&body, g_free);
+
+    /* Issue 19's rules: delimiter lines, delimiters over text, lines that
+     * may end a wrapped header, '>' lines that close an address, device
+     * signatures (all kept by the never-empty rule), unmarked blockquotes. */
+    {
+        g_autofree char *delims = repeat("-----\n", 200000);
+        g_autofree char *delim_text = repeat("-----\nx\n", 120000);
+        g_autofree char *angles = repeat("<jane@example.com>\n", 55000);
+        g_autofree char *closes = repeat("Jane <jane@example.com\n>:\n", 40000);
+        g_autofree char *devices = repeat("Sent from my iPhone\n", 50000);
+        g_autofree char *bq_html = repeat("<blockquote>x</blockquote>", 40000);
+        g_autofree char *bq_want = repeat("> x\n", 40000);
+
+        run_item(run, "patho-en-delimiters", delims, strlen(delims), FALSE, "");
+        want = g_strndup(delim_text, strlen(delim_text) - 1);
+        run_item(run, "patho-en-delimiters-over-text", delim_text, strlen(delim_text), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(angles, strlen(angles) - 1);
+        run_item(run, "patho-en-angle-lines", angles, strlen(angles), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(closes, strlen(closes) - 1);
+        run_item(run, "patho-en-wrapped-closes", closes, strlen(closes), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        want = g_strndup(devices, strlen(devices) - 1);
+        run_item(run, "patho-en-device-signatures", devices, strlen(devices), FALSE, want);
+        g_clear_pointer(&want, g_free);
+        run_item(run, "patho-en-html-unmarked-blockquotes", bq_html, strlen(bq_html), TRUE,
+                 bq_want);
+    }
 }
 
 /* print_scores - one comment line per key of the table. */
@@ -340,7 +479,11 @@ main(int argc, char **argv)
     total = run.passed + run.failed;
     printf("# accuracy %.1f%%\n", total > 0 ? 100.0 * run.passed / total : 0.0);
     printf("# %u passed, %u failed\n", run.passed, run.failed);
+    printf("# empty replies for bodies with text: %u\n", run.empty_with_text);
     printf("# worst_ms=%.3f (%s)\n", run.worst_us / 1000.0, run.worst_name ? run.worst_name : "-");
+    printf("# worst_cpu_ms=%.3f (%s)\n", run.worst_cpu_us / 1000.0,
+           run.worst_cpu_name ? run.worst_cpu_name : "-");
+    g_free(run.worst_cpu_name);
     g_free(run.worst_name);
     g_hash_table_destroy(run.clients);
     g_hash_table_destroy(run.langs);

@@ -1,6 +1,8 @@
 /*
  * test-trim.c - table-driven unit tests of trim_reply() and html_to_text():
- * label, input, the reply (or text) wanted and the quoted part wanted.
+ * label, input, the reply (or text) wanted and the quoted part wanted; the
+ * quote header, device signature and delimiter matchers line by line; the
+ * lines html_to_text_marked() marks as the author's inline quote.
  */
 #include <string.h>
 
@@ -138,6 +140,77 @@ static const Case trim_cases[] = {
      "Fint.", "Den lør. 21. nov. 2026 kl. 15.12 skrev Mette <m@x.dk>:\n> ?"},
     {"polish-thunderbird", "Ok.\n\nW dniu 21.11.2026 o 15:12, Anna Kowalska pisze:\n> ?\n", "Ok.",
      "W dniu 21.11.2026 o 15:12, Anna Kowalska pisze:\n> ?"},
+    /* Issue 19: never empty when the body has text. */
+    {"never-empty-leading-header",
+     "On 8 May 2017 17:34, \"Jane\" <jane@example.com> wrote:\n\nShip it.\n\n-- \nMe\n", "Ship it.",
+     "On 8 May 2017 17:34, \"Jane\" <jane@example.com> wrote:\n-- \nMe"},
+    {"never-empty-header-below-device-signature",
+     "Sent from my iPhone\n\nOn 8 May 2017 17:34, \"Jane\" <jane@example.com> wrote:\n\nShip it.\n",
+     "Ship it.", "Sent from my iPhone\n\nOn 8 May 2017 17:34, \"Jane\" <jane@example.com> wrote:"},
+    {"never-empty-signature-only", "On 08/05/2017 17:34, Jane wrote:\n> q\n\n-- \nJohn\n", "John",
+     "On 08/05/2017 17:34, Jane wrote:\n> q\n\n-- "},
+    {"never-empty-device-signature", "Sent from my iPhone\n\n> On x, J <j@x.com> wrote:\n> q\n",
+     "Sent from my iPhone", "> On x, J <j@x.com> wrote:\n> q"},
+    {"never-empty-only-markers", "-----\n--\n\u1427\n> q\n", "", "-----\n--\n\u1427\n> q"},
+    /* Delimiter lines. */
+    {"delimiter-nothing-below", "Ok.\n\n=====\n", "Ok.", "====="},
+    {"delimiter-signature-below", "Ok.\n___\nJane\nhttps://x.example\n", "Ok.",
+     "___\nJane\nhttps://x.example"},
+    {"delimiter-prose-below-kept", "Ok.\n***\nMore text here.\n", "Ok.\n***\nMore text here.", ""},
+    {"delimiter-in-sentence-kept", "This is not a ---------- delimiter.\n",
+     "This is not a ---------- delimiter.", ""},
+    {"tracking-mark", "Ok.\n\u1427\nAnything\n", "Ok.", "\u1427\nAnything"},
+    {"separators-after-block", "Ok.\n\n-----\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nold\n",
+     "Ok.", "-----\nFrom: J\nSent: Sat\nTo: Me\nSubject: R\n\nold"},
+    {"dashdash-contact-block", "Ok.\n--\nBest,\nJ\nACME\nBerlin\nGermany\nTel: +49 30 123\n", "Ok.",
+     "--\nBest,\nJ\nACME\nBerlin\nGermany\nTel: +49 30 123"},
+    /* Signatures stacked. */
+    {"stacked-device-signatures",
+     "Ok.\n\nSent from my iPhone\n<<sent by galaxy>>\n(Sent from mobile device)\n從我的 iPhone "
+     "傳送\n",
+     "Ok.",
+     "Sent from my iPhone\n<<sent by galaxy>>\n(Sent from mobile device)\n從我的 iPhone 傳送"},
+    /* Headers. */
+    {"wrapped-close-angle",
+     "Gut.\n\nAm 21.11.2026 um 15:12 schrieb \"Jana\" <jana@example.de\n>:\n> Frage\n", "Gut.",
+     "Am 21.11.2026 um 15:12 schrieb \"Jana\" <jana@example.de\n>:\n> Frage"},
+    {"wrapped-mailto-four-lines",
+     "Yes.\n\nOn Tue, Dec 22, 2015 at 2:05 PM,\nJane "
+     "Doe\n<jane@example.com\n<mailto:jane@example.com>> "
+     "wrote:\n> q\n",
+     "Yes.",
+     "On Tue, Dec 22, 2015 at 2:05 PM,\nJane Doe\n<jane@example.com\n<mailto:jane@example.com>> "
+     "wrote:\n> q"},
+    {"long-wrap-never-swallows-the-reply",
+     "Ok.\n2 more things, Monday at 10:00.\nRegards,\nJane\nOn Tue, Dec 22, 2015 at 2:05 PM, Bob "
+     "<bob@x.com> wrote:\n> q\n",
+     "Ok.\n2 more things, Monday at 10:00.\nRegards,\nJane",
+     "On Tue, Dec 22, 2015 at 2:05 PM, Bob <bob@x.com> wrote:\n> q"},
+    {"sent-from-my-desk-kept",
+     "Here is another email\n\nSent from my desk, is much easier then my "
+     "mobile phone.\n",
+     "Here is another email\n\nSent from my desk, is much easier then my mobile phone.", ""},
+    {"wrote-after-bracket",
+     "Yes.\n\nOn Tue, Apr 29, 2014 at 4:22 PM, Dev <dev@example.com>wrote:\n> q\n", "Yes.",
+     "On Tue, Apr 29, 2014 at 4:22 PM, Dev <dev@example.com>wrote:\n> q"},
+    {"one-is-not-on", "Thanks.\n\nOne outstanding question I had:\n\nLocally, it fails at 10:30.\n",
+     "Thanks.\n\nOne outstanding question I had:\n\nLocally, it fails at 10:30.", ""},
+    {"greedy-on",
+     "On your remote host you can run:\n\n  telnet 127.0.0.1 52698\n\nOn 9 Jan 2014, at 2:47, "
+     "George wrote:\n\n> I am having an odd issue\n",
+     "On your remote host you can run:\n\n  telnet 127.0.0.1 52698",
+     "On 9 Jan 2014, at 2:47, George wrote:\n\n> I am having an odd issue"},
+    {"quoted-gt-after-plain-line-kept", "See:\n> the docs\nfor details.\n",
+     "See:\n> the docs\nfor details.", ""},
+    {"windows-mail-direction-marks",
+     "Ok.\n\nFrom: J\nSent: \u200eMonday\u200e, \u200eMarch\u200e \u200e14\u200e, "
+     "\u200e2016 \u200e12\u200e:\u200e00\nTo: Me\n\nold\n",
+     "Ok.",
+     "From: J\nSent: \u200eMonday\u200e, \u200eMarch\u200e \u200e14\u200e, \u200e2016 "
+     "\u200e12\u200e:\u200e00\nTo: Me\n\nold"},
+    {"windows-mail-block",
+     "Ok.\n\nFrom: J\nSent: Saturday, 21 November 2026 15:12\nTo: Me\n\nold\n", "Ok.",
+     "From: J\nSent: Saturday, 21 November 2026 15:12\nTo: Me\n\nold"},
     {"mobile-sig-long-line-kept",
      "Sent from my iPhone, which I dropped in the lake yesterday, so this reply is late, sorry "
      "about that, truly.\n",
@@ -279,7 +352,147 @@ static const HeaderCase header_cases[] = {
     {"trap-address-time-no-year", "At 10:30 send it to Jane <jane@example.com>:", FALSE},
     {"ru-mailru", "Суббота, 21 ноября 2026, 15:12 +03:00 от Мария <maria@example.ru>:", TRUE},
     {"ru-yandex", "21.11.2026, 15:12, \"Мария Иванова\" <maria@example.ru>:", TRUE},
+    /* Issue 19 forms. */
+    {"en-gmail-iso", "2016-03-03 17:21 GMT+01:00 Jane Doe <jane@example.com>:", TRUE},
+    {"en-gmail-old", "2013/7/20 Jane Doe via Example <notifications@example.com>", TRUE},
+    {"ja-gmail-old-colon", "2013/7/20 山田花子 <hanako@example.jp>:", TRUE},
+    {"en-zoho", "---- On Tue, 22 Dec 2015 14:05:10 +0100 Jane Doe <jane@example.com> wrote ----",
+     TRUE},
+    {"de-zoho", "---- Am Di, 22 Dez 2015 14:05:10 +0100 schrieb Jana <jana@example.de> ----", TRUE},
+    {"fr-zoho", "---- Le mar., 22 déc. 2015 14:05:10 +0100 Jeanne <j@example.fr> a écrit ----",
+     TRUE},
+    {"en-emphasis", "*On Tue, Dec 22, 2015 at 2:05 PM, Jane <jane@example.com> wrote:*", TRUE},
+    {"ru-date-first", "понедельник, 6 октября 2014 г. пользователь Jane Doe написал:", TRUE},
+    {"uk-date-first", "понеділок, 6 жовтня 2014 р. користувач Олена написав:", TRUE},
+    {"pl-date-first", "poniedziałek, 6 października 2014 użytkownik Anna Kowalska napisał:", TRUE},
+    {"de-weekday-first", "Montag, 6. Oktober 2014 12:00 schrieb Jana <jana@example.de>:", TRUE},
+    {"trap-date-then-link", "2013/7/20 was the release, see <https://example.com/notes>", FALSE},
+    {"trap-date-address-mid", "2013/7/20 mail jane <jane@example.com> about it", FALSE},
+    {"trap-dashes-sentence", "---- the build from 2015 is what Jane wrote ----", FALSE},
+    {"trap-weekday-abbrev-word", "Do 2 things in 2015 and nobody wrote:", FALSE},
 };
+
+typedef struct {
+    const char *label;
+    const char *line;
+    int want; /* 1 device signature, 2 delimiter rule, 3 tracking mark, 0 neither */
+} SigCase;
+
+/* Device signatures, delimiters and lines that only look like them. */
+static const SigCase sig_cases[] = {
+    {"sent-from-my", "Sent from my iPhone", 1},
+    {"sent-from-app", "Sent from Mailbox for iPad", 1},
+    {"parenthesised", "(Sent from mobile device)", 1},
+    {"double-angles", "<<sent by galaxy>>", 1},
+    {"outlook-link", "Get Outlook for iOS<https://aka.ms/o0ukef>", 1},
+    {"fr", "Envoyé depuis mon iPhone", 1},
+    {"de-mobilgeraet", "Von meinem Mobilgerät gesendet", 1},
+    {"de-gmx", "Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.", 1},
+    {"zh-tw", "從我的 iPhone 傳送", 1},
+    {"zh-cn-huawei", "发自我的华为手机", 1},
+    {"nl-blackberry", "Verzonden met BlackBerry Work", 1},
+    {"nl-vanuit", "Verzonden vanuit Outlook voor Android", 1},
+    {"pt-br", "Enviado de meu iPhone", 1},
+    {"ru-mailru", "Отправлено из мобильной Почты Mail.ru", 1},
+    {"uk", "Відправлено з мого Samsung Galaxy", 1},
+    {"ja", "Android のモバイル デバイスから送信されました", 1},
+    {"ko", "Galaxy 스마트폰에서 보냈습니다.", 1},
+    {"pl", "Wysłano z aplikacji Outlook dla systemu Android", 1},
+    {"trap-long-sentence",
+     "Sent from the office yesterday, with every attachment you asked for in May", 0},
+    {"trap-from-my-side", "From my side it is fine.", 0},
+    {"trap-sent-from-my-desk", "Sent from my desk, is much easier then my mobile phone.", 0},
+    {"verizon-comma", "Sent from my Verizon, Samsung Galaxy smartphone", 1},
+    {"att-long-name", "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", 1},
+    {"trap-sent-from-the-office-is", "Sent from the office, which is closed now", 0},
+    {"iphone-excuse-typos", "Sent from my iPhone. Please excuse typos.", 1},
+    {"windows-mail-link",
+     "Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows", 1},
+    {"dashes", "-----", 2},
+    {"underscores", "________________________________", 2},
+    {"equals", "====", 2},
+    {"stars-spaced", "* * *", 2},
+    {"mixed", "-=-=-=-", 2},
+    {"tildes-hashes-pluses", "~~~###+++", 2},
+    {"em-dashes", "———", 2},
+    {"mark", "\u1427", 3},
+    {"trap-two-dashes", "--", 0},
+    {"trap-in-sentence", "This is not a ---------- delimiter.", 0},
+    {"trap-arrow", "--->", 0},
+};
+
+/* test_sig_case - one row of the signature and delimiter table. */
+static void
+test_sig_case(gconstpointer data)
+{
+    const SigCase *c = data;
+    g_autoptr(GString) norm = g_string_new(NULL);
+    int got;
+
+    trim_lang_normalize(norm, c->line, strlen(c->line));
+    got = trim_lang_is_mobile_signature(norm->str, norm->len) ? 1 : 0;
+    if (got == 0) {
+        TrimDelim d = trim_lang_delimiter(norm->str, norm->len);
+
+        got = d == TRIM_DELIM_RULE ? 2 : d == TRIM_DELIM_MARK ? 3 : 0;
+    }
+    if (got != c->want) {
+        g_test_message("%s: [%s] got %d, want %d", c->label, c->line, got, c->want);
+        g_test_fail();
+    }
+}
+
+typedef struct {
+    const char *label;
+    const char *html;
+    const char *want_text;
+    const char *want_keep; /* one digit per line of the text */
+    const char *want_reply;
+} MarkedCase;
+
+/* An unmarked <blockquote> is the author's inline quote: its lines are
+ * marked, and trim_reply_marked() keeps them unless a header introduces it. */
+static const MarkedCase marked_cases[] = {
+    {"unmarked-at-end", "<p>The spec says:</p><blockquote>Stored once.</blockquote>",
+     "The spec says:\n\n> Stored once.", "001", "The spec says:\n\n> Stored once."},
+    {"unmarked-two-lines", "<div>See:</div><blockquote><div>a</div><div>b</div></blockquote>",
+     "See:\n> a\n> b", "011", "See:\n> a\n> b"},
+    {"cite-is-not-marked", "<div>Yes</div><blockquote type=\"cite\">q</blockquote>", "Yes", "0",
+     "Yes"},
+    {"after-a-header-cut",
+     "<div>Ok</div><div>21.11.2026, 15:12, \"Jana\" &lt;jana@example.de&gt;:</div>"
+     "<blockquote>q</blockquote>",
+     "Ok\n21.11.2026, 15:12, \"Jana\" <jana@example.de>:\n> q", "001", "Ok"},
+    {"nested-one-range", "<blockquote>a<blockquote>b</blockquote>c</blockquote>", "> a\n> > b\n> c",
+     "111", "> a\n> > b\n> c"},
+    {"inside-gmail-quote-not-marked",
+     "<div>Hi</div><div class=\"gmail_quote\">On x wrote:<blockquote>q</blockquote></div>", "Hi",
+     "0", "Hi"},
+};
+
+/* test_marked_case - one row of the marked-lines table. */
+static void
+test_marked_case(gconstpointer data)
+{
+    const MarkedCase *c = data;
+    g_autoptr(GByteArray) keep = NULL;
+    g_autoptr(GString) flags = g_string_new(NULL);
+    g_autofree char *quoted = NULL;
+    g_autofree char *text = html_to_text_marked(c->html, strlen(c->html), &quoted, &keep);
+    g_autofree char *reply = NULL;
+    g_autofree char *cut = NULL;
+
+    for (guint i = 0; i < keep->len; i++)
+        g_string_append_c(flags, keep->data[i] ? '1' : '0');
+    trim_reply_marked(text, keep->data, keep->len, &reply, &cut);
+    if (strcmp(text, c->want_text) != 0 || strcmp(flags->str, c->want_keep) != 0 ||
+        strcmp(reply, c->want_reply) != 0) {
+        g_test_message("%s:\n got text [%s] keep %s reply [%s]\n want text [%s] keep %s reply [%s]",
+                       c->label, text, flags->str, reply, c->want_text, c->want_keep,
+                       c->want_reply);
+        g_test_fail();
+    }
+}
 
 /* test_header_case - one row of the quote header table. */
 static void
@@ -414,6 +627,26 @@ static const char *const fuzz_pieces[] = {
     "text ",
     "\t",
     " ",
+    /* issue 19's forms */
+    "\u1427\n",
+    "\n>:\n",
+    "<mailto:a@b.c>>",
+    "<a@b.c\n",
+    "---- ",
+    " ----\n",
+    "2013/7/20 ",
+    "*-----",
+    "=====\n",
+    "<blockquote>",
+    "Sent from ",
+    "(Sent from mobile device)\n",
+    "пользователь ",
+    "понедельник, ",
+    "\u200e",
+    "Best regards,\n",
+    "https://x.example\n",
+    "confidential ",
+    "Sent: 2026\n",
 };
 
 /* test_fuzz - random inputs from the pieces: no crash, always strings. */
@@ -464,6 +697,16 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/header/%s", header_cases[i].label);
 
         g_test_add_data_func(path, &header_cases[i], test_header_case);
+    }
+    for (i = 0; i < G_N_ELEMENTS(sig_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/signature/%s", sig_cases[i].label);
+
+        g_test_add_data_func(path, &sig_cases[i], test_sig_case);
+    }
+    for (i = 0; i < G_N_ELEMENTS(marked_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/marked/%s", marked_cases[i].label);
+
+        g_test_add_data_func(path, &marked_cases[i], test_marked_case);
     }
     g_test_add_func("/trim/null", test_null);
     g_test_add_func("/trim/fuzz", test_fuzz);

@@ -1,7 +1,8 @@
 #!/bin/bash
-# cli.sh - `replygate address` and `replygate verify` from the command line:
-# the known answer from `openssl dgst -sha256 -hmac`, upper case accepted,
-# every one-character change refused, unsafe secrets refused.
+# cli.sh - `replygate address`, `message-id` and `verify` from the command
+# line: the known answer from `openssl dgst -sha256 -hmac`, upper case
+# accepted, every one-character change refused, unsafe secrets refused, the
+# unique Message-ID form (SPEC section 3 item 9), 2^64-1 and above.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 RG=$1
@@ -59,7 +60,30 @@ tap_like "a bad configuration names file, line and name" "$rc:$out" "^78:.*bad.c
 out=$(REPLYGATE_CONFIG="$dir/replygate.conf" "$RG" address i 1 5); rc=$?
 tap_is "\$REPLYGATE_CONFIG is used without --config" "$rc:$out" "0:$addr"
 
-for sub in address verify; do
+# The unique Message-ID form of SPEC section 3 item 9.
+id1=$("$RG" message-id "${cfg[@]}" i 1 5); rc=$?
+tap_like "message-id: <local part>.<UTC time>.<16 hex>@domain" "$rc:$id1" \
+    "^0:<reply\+i-1-$mac-5\.[0-9]{8}T[0-9]{6}Z\.[0-9a-f]{16}@reply\.example\.com>\$"
+id2=$("$RG" message-id "${cfg[@]}" i 1 5)
+[ "$id1" != "$id2" ] && differ=yes || differ="no: both $id1"
+tap_is "message-id: two calls give two ids" "$differ" yes
+out=$("$RG" verify "${cfg[@]}" "$id1"); rc=$?
+tap_is "verify accepts the Message-ID form as the same key" "$rc:$out" \
+    '0:{"valid": true, "kind": "i", "target": 1, "user": 5}'
+out=$("$RG" message-id "${cfg[@]}" --suffix 1733450000.a_b-c i 18446744073709551615 0); rc=$?
+mac_max=$(printf %s i-18446744073709551615-0 | openssl dgst -sha256 -hmac "$secret" | sed 's/.*= //' | cut -c1-40)
+tap_is "message-id --suffix, target 2^64-1, user 0" "$rc:$out" \
+    "0:<reply+i-18446744073709551615-$mac_max-0.1733450000.a_b-c@reply.example.com>"
+out=$("$RG" message-id "${cfg[@]}" --suffix 'a+b' i 1 5 2>&1); rc=$?
+tap_like "message-id: a suffix with '+' is refused" "$rc:$out" '^64:.*unique suffix'
+out=$("$RG" message-id "${cfg[@]}" i 99999999999999999999 5 2>&1); rc=$?
+tap_like "message-id: a target above 2^64-1 is refused" "$rc:$out" '^64:.*target'
+out=$("$RG" address "${cfg[@]}" i 18446744073709551616 5 2>&1); rc=$?
+tap_like "address: 2^64 is refused" "$rc:$out" '^64:.*target'
+out=$("$RG" verify "${cfg[@]}" "reply+i-1-$mac-5.a+b@reply.example.com"); rc=$?
+tap_like "verify refuses a bad suffix" "$rc:$out" '^1:.*unique suffix'
+
+for sub in address message-id verify; do
     out=$("$RG" "$sub" --help); rc=$?
     tap_like "$sub --help" "$rc:$out" "^0:Usage:"
 done

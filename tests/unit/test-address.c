@@ -65,8 +65,8 @@ test_sign_verify(void)
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *address = sign(config, ring, cases[i].kind, cases[i].target,
-                                        cases[i].user);
+        g_autofree char *address =
+            sign(config, ring, cases[i].kind, cases[i].target, cases[i].user);
         g_autofree char *upper = g_ascii_strup(address, -1);
         g_autofree char *bracketed = g_strdup_printf("<%s>", address);
         const char *forms[] = {address, upper, bracketed};
@@ -107,15 +107,14 @@ test_one_char_changes(void)
             got = address_classify(config, ring, changed, NULL, NULL);
             if (got == ADDRESS_KEY || got == ADDRESS_STATIC)
                 test_failf("changed position %zu to '%c': got %s for %s, want refused", pos, *c,
-                        address_class_name(got), changed);
+                           address_class_name(got), changed);
             tried++;
         }
         {
             /* Deleting the character is a one-character change too. */
             g_autofree char *shorter = g_strdup(address);
             memmove(shorter + pos, shorter + pos + 1, len - pos);
-            g_assert_cmpint(address_classify(config, ring, shorter, NULL, NULL), !=,
-                            ADDRESS_KEY);
+            g_assert_cmpint(address_classify(config, ring, shorter, NULL, NULL), !=, ADDRESS_KEY);
         }
     }
     g_assert_cmpuint(tried, >, 1000);
@@ -147,8 +146,7 @@ test_known_answer(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *out = NULL;
     g_autofree char *cmd = g_strdup_printf(
-        "sh -c \"printf %%s i-1-5 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"",
-        SECRET1);
+        "sh -c \"printf %%s i-1-5 | openssl dgst -sha256 -hmac '%s' | sed 's/.*= //'\"", SECRET1);
     g_autoptr(Config) config = test_config();
     g_autoptr(KeyRing) ring = test_ring(SECRET1, NULL);
     g_autofree char *address = sign(config, ring, "i", 1, 5);
@@ -199,6 +197,26 @@ test_malformed(void)
         {"21-digit user", "reply+i-1-MAC-100000000000000000000@reply.example.com",
          ADDRESS_MALFORMED},
         {"trailing text", "reply+i-1-MAC-5x@reply.example.com", ADDRESS_MALFORMED},
+        /* SPEC section 3 item 9: a notification's unique Message-ID form. */
+        {"unique suffix", "reply+i-1-MAC-5.20261206T120000Z.8f3a@reply.example.com", ADDRESS_KEY},
+        {"unique suffix, one character", "reply+i-1-MAC-5.x@reply.example.com", ADDRESS_KEY},
+        {"unique suffix, 64 characters",
+         "reply+i-1-MAC-5.0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab_-.z"
+         "@reply.example.com",
+         ADDRESS_KEY},
+        {"unique suffix, upper case", "REPLY+I-1-MAC-5.20261206T120000Z.8F3A@reply.example.com",
+         ADDRESS_KEY},
+        {"unique suffix, bracketed", "<reply+i-1-MAC-5.a-b_c.d@reply.example.com>", ADDRESS_KEY},
+        {"unique suffix, 65 characters",
+         "reply+i-1-MAC-5.0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab_-.zz"
+         "@reply.example.com",
+         ADDRESS_MALFORMED},
+        {"unique suffix, empty", "reply+i-1-MAC-5.@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, plus", "reply+i-1-MAC-5.a+b@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, slash", "reply+i-1-MAC-5.a/b@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix, no dot", "reply+i-1-MAC-5-x@reply.example.com", ADDRESS_MALFORMED},
+        {"unique suffix on a foreign domain", "reply+i-1-MAC-5.x@example.com", ADDRESS_FOREIGN},
+        {"unique suffix on the dedicated address", "reply.x@reply.example.com", ADDRESS_UNKNOWN},
         {"doubled separator", "reply++i-1-MAC-5@reply.example.com", ADDRESS_MALFORMED},
         {"foreign domain", "reply+i-1-MAC-5@example.com", ADDRESS_FOREIGN},
         {"subdomain of reply domain", "reply+i-1-MAC-5@x.reply.example.com", ADDRESS_FOREIGN},
@@ -247,6 +265,9 @@ test_malformed(void)
          ADDRESS_MALFORMED},
         {"wrong mac", "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com",
          ADDRESS_BAD_KEY},
+        {"wrong mac, unique suffix",
+         "reply+i-1-0000000000000000000000000000000000000000-5.20261206T120000Z@reply.example.com",
+         ADDRESS_BAD_KEY},
         {"wrong mac, trailing dot",
          "reply+i-1-0000000000000000000000000000000000000000-5@reply.example.com.",
          ADDRESS_BAD_KEY},
@@ -274,13 +295,13 @@ test_malformed(void)
         AddressClass got = address_classify(config, ring, address, NULL, NULL);
         if (got != cases[i].want)
             test_failf("%s: %s: got %s, want %s", cases[i].label, address, address_class_name(got),
-                    address_class_name(cases[i].want));
+                       address_class_name(cases[i].want));
     }
     for (guint i = 0; i < G_N_ELEMENTS(plain); i++) {
         AddressClass got = address_classify(config, ring, plain[i].address, NULL, NULL);
         if (got != plain[i].want)
             test_failf("%s: %s: got %s, want %s", plain[i].label, plain[i].address,
-                    address_class_name(got), address_class_name(plain[i].want));
+                       address_class_name(got), address_class_name(plain[i].want));
     }
 }
 
@@ -325,8 +346,8 @@ test_secrets_file(void)
         guint want_count;
     } cases[] = {
         {"one secret", SECRET1 "\n", 0600, NULL, 1},
-        {"two secrets, comments, blank lines", "# rotated 2026-11\n\n" SECRET1 "\n" SECRET2,
-         0640, NULL, 2},
+        {"two secrets, comments, blank lines", "# rotated 2026-11\n\n" SECRET1 "\n" SECRET2, 0640,
+         NULL, 2},
         {"CRLF lines", SECRET1 "\r\n" SECRET2 "\r\n", 0600, NULL, 2},
         {"readable by others", SECRET1 "\n", 0644, "has mode 0644", 0},
         {"writable by others", SECRET1 "\n", 0602, "has mode 0602", 0},
@@ -354,7 +375,7 @@ test_secrets_file(void)
             else if (strstr(error->message, cases[i].want_error) == NULL ||
                      strstr(error->message, path) == NULL)
                 test_failf("%s: got \"%s\", want \"%s\" and the file name", cases[i].label,
-                        error->message, cases[i].want_error);
+                           error->message, cases[i].want_error);
             else if (!g_error_matches(error, RG_ERROR, RG_ERROR_CONFIG))
                 test_failf("%s: wrong error code %d", cases[i].label, error->code);
         }
@@ -363,10 +384,45 @@ test_secrets_file(void)
     }
 }
 
+/* The unique Message-ID form: signed like the address, with the suffix
+ * after the user; it classifies as the same key; bad suffixes are refused. */
+static void
+test_message_id(void)
+{
+    g_autoptr(Config) config = test_config();
+    g_autoptr(KeyRing) ring = test_ring(SECRET1, SECRET2);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *address = sign(config, ring, "i", 18446744073709551615ULL, 5);
+    g_autofree char *id = address_message_id(config, ring, "i", 18446744073709551615ULL, 5,
+                                             "20261206T120000Z.8f3a", &error);
+    g_autofree char *want = NULL;
+    const char *bad[] = {
+        "",    "a+b", "a b",
+        "a@b", "<x>", "0123456789012345678901234567890123456789012345678901234567890123x"};
+    ReplyKey key;
+
+    g_assert_no_error(error);
+    want = g_strdup_printf("%.*s.20261206T120000Z.8f3a@reply.example.com",
+                           (int)(strchr(address, '@') - address), address);
+    g_assert_cmpstr(id, ==, want);
+    g_assert_cmpint(address_classify(config, ring, id, &key, NULL), ==, ADDRESS_KEY);
+    g_assert_cmpstr(key.kind, ==, "i");
+    g_assert_cmpuint(key.target, ==, G_MAXUINT64);
+    g_assert_cmpuint(key.user, ==, 5);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *got = address_message_id(config, ring, "i", 1, 5, bad[i], &e);
+
+        if (got != NULL || !g_error_matches(e, RG_ERROR, RG_ERROR_INVALID))
+            test_failf("suffix \"%s\": got %s, want an error", bad[i], got ? got : "an error");
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/address/message-id", test_message_id);
     g_test_add_func("/address/sign-verify", test_sign_verify);
     g_test_add_func("/address/one-char-changes", test_one_char_changes);
     g_test_add_func("/address/rotation", test_rotation);

@@ -42,7 +42,8 @@ ap('ios-mail-ja', 'i', 77, 47, '了解です。対応ありがとうございま
 ap('ios-mail-ko', 'i', 78, 48, '네, 확인했습니다. 감사합니다!', '2026. 11. 21. 오후 3:12, Tracker <{a}> 작성:',
    '박지훈', 'jihoon.park@icloud.com', ios=True, sig='iPhone에서 보냄', html=False)
 
-# iOS Mail: a reply that is only a photo (the text is just the mobile signature).
+# iOS Mail: a reply that is only a photo (the text is just the mobile signature,
+# which the never-empty rule of issue 19 keeps: it is the only text there is).
 a = addr('i', 79, 49)
 jpeg = bytes.fromhex('ffd8ffe000104a46494600010100000100010000ffdb004300') + bytes(range(64)) + bytes.fromhex('ffd9')
 nid = notif_id('i', 79, 49)
@@ -57,7 +58,7 @@ top = RCV_AP + [f'Content-Type: {ct}', 'Content-Transfer-Encoding: 7bit', 'Mime-
       f'In-Reply-To: {nid}', f'Date: {DATE}', f'References: {nid}', f'To: Tracker <{a}>',
       'Message-Id: <5E1D2C3B-4A59-4867-9F8E-7D6C5B4A3921@icloud.com>', 'X-Mailer: iPhone Mail (22B91)']
 write('ios-mail-photo-only', top, body,
-      exp('', key('i', 79, 49, 'envelope'), recipient=a,
+      exp('Sent from my iPhone', key('i', 79, 49, 'envelope'), recipient=a,
           attachments=[{'filename': 'IMG_4021.jpeg', 'content_type': 'image/jpeg', 'size': len(jpeg),
                         'sha256': sha(jpeg), 'inline': True}]))
 
