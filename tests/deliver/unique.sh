@@ -278,4 +278,26 @@ deliver "$CFG" "$T/forged.eml" QFORGED
 tap_is "a forged mark (wrong mac): a reply like any other" \
     "$RC/$(q "SELECT count(*) FROM replygate.processed_replies WHERE message_id LIKE 'replygate-test.$stem.0000%'")" "0/1"
 
+# --- the server's own "too many clients" (max_connections, last) --------------------------
+# Two slots for ordinary roles: two idle sessions fill them, and the agent
+# (an ordinary role) gets PostgreSQL's "remaining connection slots are
+# reserved" at connect time, with no SQLSTATE to go by.
+pg_psql -c "ALTER SYSTEM SET max_connections = 5" -c "ALTER SYSTEM SET superuser_reserved_connections = 3" >/dev/null
+pg_stop && pg_restart || tap_bail "PostgreSQL did not restart"
+pg_psql -c "CREATE ROLE ordinary LOGIN SUPERUSER" -c "ALTER ROLE ordinary NOSUPERUSER" >/dev/null 2>&1 ||
+    pg_psql -c "CREATE ROLE ordinary LOGIN" >/dev/null
+for i in 1 2; do
+    ( echo "SELECT 1;"; sleep 20 ) | "$PG_BIN/psql" -X -q "host=$PG_DIR dbname=replygate user=ordinary" >/dev/null 2>&1 &
+    BG+=($!)
+done
+for _ in $(seq 100); do
+    [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ordinary'")" = 2 ] && break
+    sleep 0.1
+done
+write_config "$T/ordinary.conf"
+sed -i "s|^database = .*|database = host=$PG_DIR dbname=replygate user=ordinary|" "$T/ordinary.conf"
+deliver "$T/ordinary.conf" "$T/d1.eml" QSLOTS
+tap_like "max_connections reached: \"too many clients\", from the server's words" "$RC/$OUT" \
+    '^75/4\.3\.0 database has too many clients: FATAL: +remaining connection slots are reserved'
+
 tap_done
