@@ -282,6 +282,8 @@ tap_is "a forged mark (wrong mac): a reply like any other" \
 # Two slots for ordinary roles: two idle sessions fill them, and the agent
 # (an ordinary role) gets PostgreSQL's "remaining connection slots are
 # reserved" at connect time, with no SQLSTATE to go by.
+for p in "${BG[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done  # the listener
+BG=()
 pg_psql -c "ALTER SYSTEM SET max_connections = 5" -c "ALTER SYSTEM SET superuser_reserved_connections = 3" >/dev/null
 pg_stop && pg_restart || tap_bail "PostgreSQL did not restart"
 pg_psql -c "CREATE ROLE ordinary LOGIN SUPERUSER" -c "ALTER ROLE ordinary NOSUPERUSER" >/dev/null 2>&1 ||
