@@ -2,8 +2,9 @@
  * check-postfix.c - the Postfix part of `replygate check`: asks postconf(1)
  * and postmap(1), from --postfix-config DIR or postconf's default, whether
  * every reply domain is relayed to the replygate pipe(8) service, that the
- * service runs replygate-deliver one recipient at a time, and that smtpd
- * uses the milter with milter_default_action = tempfail.
+ * service runs replygate-deliver one recipient at a time, and that the
+ * milter is asked by every smtpd that takes reply mail, in the per-milter
+ * form (check-milter.c).
  */
 #include <string.h>
 
@@ -38,9 +39,9 @@ check_postconf(const Check *check, const char *flag, const char *name, GError **
     return g_strdup(g_strstrip(out));
 }
 
-/* postmap_query - the value a Postfix table gives for key, or NULL */
-static char *
-postmap_query(const Check *check, const char *table, const char *key)
+/* check_postmap_query - the value a Postfix table gives for key, or NULL */
+char *
+check_postmap_query(const Check *check, const char *table, const char *key)
 {
     const char *argv[7];
     int n = 0, status = 0;
@@ -62,10 +63,10 @@ postmap_query(const Check *check, const char *table, const char *key)
     return g_strdup(g_strstrip(out));
 }
 
-/* split_list - a Postfix list (white space and commas) into items; {braces}
+/* check_split_list - a Postfix list (white space and commas) into items; {braces}
  * keep what they enclose together, as in inline:{a=b, c=d} */
-static GPtrArray *
-split_list(const char *text)
+GPtrArray *
+check_split_list(const char *text)
 {
     GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
     GString *item = g_string_new(NULL);
@@ -90,14 +91,15 @@ split_list(const char *text)
     return items;
 }
 
-/* same_milter - does a Postfix smtpd_milters item name the configured socket?
+/* check_same_milter - does a Postfix smtpd_milters item name the configured socket?
  * Postfix writes unix:path (relative to its queue directory) and
  * inet:host:port; libmilter writes unix:/path and inet:port@host. */
-static gboolean
-same_milter(const char *postfix_item, const char *queue_dir, const char *milter_socket)
+gboolean
+check_same_milter(const char *postfix_item, const char *queue_dir, const char *milter_socket)
 {
+    g_autofree char *item = check_milter_item(postfix_item, NULL);
     const char *mine = config_unix_socket_path(milter_socket);
-    const char *theirs = config_unix_socket_path(postfix_item);
+    const char *theirs = config_unix_socket_path(item);
 
     if (mine && theirs) {
         g_autofree char *full =
@@ -106,17 +108,17 @@ same_milter(const char *postfix_item, const char *queue_dir, const char *milter_
         g_autofree char *b = g_canonicalize_filename(mine, NULL);
         return strcmp(a, b) == 0;
     }
-    if (g_str_has_prefix(milter_socket, "inet:") && g_str_has_prefix(postfix_item, "inet:")) {
+    if (g_str_has_prefix(milter_socket, "inet:") && g_str_has_prefix(item, "inet:")) {
         const char *at = strchr(milter_socket, '@');
         g_autofree char *port =
             at ? g_strndup(milter_socket + 5, at - milter_socket - 5) : g_strdup(milter_socket + 5);
         g_autofree char *host_port = g_strdup_printf("%s:%s", at ? at + 1 : "localhost", port);
-        return g_ascii_strcasecmp(postfix_item + 5, host_port) == 0;
+        return g_ascii_strcasecmp(item + 5, host_port) == 0;
     }
-    return g_strcmp0(postfix_item, milter_socket) == 0;
+    return g_strcmp0(item, milter_socket) == 0;
 }
 
-/* check_postfix - transport, relay domain, pipe service, milter, tempfail */
+/* check_postfix - transport, relay domain, pipe service, the milter's reach */
 void
 check_postfix(Check *check, const Config *config)
 {
@@ -124,14 +126,11 @@ check_postfix(Check *check, const Config *config)
     g_autofree char *transport_maps = check_postconf(check, "-xh", "transport_maps", &error);
     g_autofree char *relay_domains = NULL;
     g_autofree char *milters = NULL;
-    g_autofree char *default_action = NULL;
     g_autofree char *queue_dir = NULL;
     g_autoptr(GPtrArray) tables = NULL;
     g_autoptr(GPtrArray) relays = NULL;
-    g_autoptr(GPtrArray) milter_items = NULL;
     g_autofree char *transport = NULL;
     const char *where = check->postfix_dir ? check->postfix_dir : "the default Postfix config";
-    gboolean found_milter = FALSE;
 
     if (transport_maps == NULL) {
         check_report(check, "FAIL", "install Postfix, or give --postfix-config DIR",
@@ -140,11 +139,9 @@ check_postfix(Check *check, const Config *config)
     }
     relay_domains = check_postconf(check, "-xh", "relay_domains", NULL);
     milters = check_postconf(check, "-xh", "smtpd_milters", NULL);
-    default_action = check_postconf(check, "-xh", "milter_default_action", NULL);
     queue_dir = check_postconf(check, "-xh", "queue_directory", NULL);
-    tables = split_list(transport_maps);
-    relays = split_list(relay_domains);
-    milter_items = split_list(milters);
+    tables = check_split_list(transport_maps);
+    relays = check_split_list(relay_domains);
 
     /* Each reply domain: a relay domain, sent to one transport. */
     for (guint i = 0; i < config->reply_domains->len; i++) {
@@ -153,7 +150,7 @@ check_postfix(Check *check, const Config *config)
         gboolean relayed = FALSE;
 
         for (guint t = 0; t < tables->len && value == NULL; t++)
-            value = postmap_query(check, g_ptr_array_index(tables, t), domain);
+            value = check_postmap_query(check, g_ptr_array_index(tables, t), domain);
         for (guint r = 0; r < relays->len; r++)
             relayed = relayed || g_ascii_strcasecmp(g_ptr_array_index(relays, r), domain) == 0;
         if (value == NULL || strchr(value, ':') == NULL)
@@ -194,21 +191,7 @@ check_postfix(Check *check, const Config *config)
                          service);
     }
 
-    for (guint i = 0; i < milter_items->len; i++)
-        found_milter = found_milter || same_milter(g_ptr_array_index(milter_items, i),
-                                                   queue_dir ? queue_dir : "/var/spool/postfix",
-                                                   config->milter_socket);
-    if (!found_milter)
-        check_report(check, "FAIL", "apply postfix-conf/main.cf (scripts/install)",
-                     "Postfix smtpd_milters (%s) does not include %s", milters ? milters : "",
-                     config->milter_socket);
-    else
-        check_report(check, "OK", NULL, "Postfix smtpd_milters includes %s", config->milter_socket);
-    if (g_strcmp0(default_action, "tempfail") != 0)
-        check_report(check, "FAIL", "postconf -e 'milter_default_action = tempfail'",
-                     "Postfix milter_default_action is %s: mail could pass unfiltered while the "
-                     "milter is down",
-                     default_action ? default_action : "unknown");
-    else
-        check_report(check, "OK", NULL, "Postfix milter_default_action = tempfail");
+    check_milter_reach(check, config, queue_dir ? queue_dir : "/var/spool/postfix", milters);
+    check_non_smtpd_milters(check, config, queue_dir ? queue_dir : "/var/spool/postfix");
+    check_relay_recipients(check, config);
 }

@@ -8,13 +8,23 @@
  *   postconf-n.txt    `postconf -n` (password tables given inline redacted)
  *   master-cf.txt     the replygate lines of `postconf -M` and `postconf -P`
  *   replygate.conf    the configuration, database passwords redacted
- *   mail.log          the last N replygate and Postfix lines of mail.log
+ *   mail.log          the last N lines of mail.log that concern reply mail:
+ *                     replygate's own, and Postfix's lines of the queue ids
+ *                     (and NOQUEUE rejects) that name a reply domain; other
+ *                     domains' mail stays out
  *   processor.log     the last N lines of the processor log
  *   spool.txt         how many files each spool folder holds
  *   migrations.txt    the schema files applied (the migration level)
  *   check.txt         the output of `replygate check`
- * The secrets file is never read. A part that cannot be had is replaced by a
- * note saying why, so a broken host still gives a bundle.
+ * The secrets file is never read, and the mac of every reply address copied
+ * (in logs, Message-IDs, check output) is replaced by MAC-REDACTED, so the
+ * bundle cannot be used to reply as anyone. A part that cannot be had is
+ * replaced by a note saying why, so a broken host still gives a bundle.
+ *
+ * Run as root, each part is read with the identity that shows the truth:
+ * mail.log and the processor log as root (never through a symbolic link),
+ * the database as the agent's user (peer authentication), `replygate check`
+ * switching per hop itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +34,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "as-user.h"
 #include "commands.h"
 #include "db.h"
 #include "ops-util.h"
@@ -37,6 +48,7 @@ typedef struct {
     const char *config_path;
     Config *config; /* NULL when it does not load */
     guint lines;
+    const char *agent_user; /* the database is read as this user */
 } Bundle;
 
 /* bundle_write - one file of the bundle */
@@ -44,9 +56,10 @@ static void
 bundle_write(const Bundle *b, const char *name, const char *text)
 {
     g_autofree char *path = g_build_filename(b->dir, name, NULL);
+    g_autofree char *redacted = ops_redact_macs(text);
     g_autoptr(GError) error = NULL;
 
-    if (!g_file_set_contents(path, text, -1, &error))
+    if (!g_file_set_contents(path, redacted, -1, &error))
         fprintf(stderr, "replygate: bundle: %s\n", error->message);
 }
 
@@ -165,6 +178,78 @@ bundle_tail(const Bundle *b, const char *name, const char *path, GRegex *filter)
     bundle_write(b, name, out->str);
 }
 
+/* bundle_maillog - the last lines of mail.log that concern reply mail: a
+ * window of the log is read, the queue ids whose lines name an address in a
+ * reply domain are collected, then the lines of those queue ids are kept,
+ * with replygate's own lines and NOQUEUE lines that name a reply domain */
+static void
+bundle_maillog(const Bundle *b, const char *path)
+{
+    guint window = MIN(MAX(b->lines, 1) * 20, 200000);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) lines = ops_tail_lines(path, window, NULL, &error);
+    g_autoptr(GHashTable) ours = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GRegex) qid_re = g_regex_new("\\]: ([0-9A-Za-z]{6,20}): ", 0, 0, NULL);
+    g_autoptr(GRegex) program_re =
+        g_regex_new("\\s(postfix[^/\\s]*(/[^/\\s\\[]+)*|replygate)/[a-z]", 0, 0, NULL);
+    g_autoptr(GString) domains = g_string_new(NULL);
+    g_autoptr(GRegex) reply_re = NULL;
+    g_autofree char *pattern = NULL;
+    g_autoptr(GPtrArray) kept = g_ptr_array_new();
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (lines == NULL) {
+        g_string_append_printf(out, "# %s\n", error->message);
+        bundle_write(b, "mail.log", out->str);
+        return;
+    }
+    if (b->config == NULL) {
+        bundle_write(b, "mail.log", "# the configuration does not load: no reply domains\n");
+        return;
+    }
+    for (guint i = 0; i < b->config->reply_domains->len; i++) {
+        g_autofree char *esc = g_regex_escape_string(b->config->reply_domains->pdata[i], -1);
+        g_string_append_printf(domains, "%s%s", i ? "|" : "", esc);
+    }
+    pattern = g_strdup_printf("@(%s)\\.?>", domains->str);
+    reply_re = g_regex_new(pattern, G_REGEX_CASELESS, 0, NULL);
+    /* 1. the queue ids of reply mail */
+    for (guint i = 0; i < lines->len; i++) {
+        const char *line = lines->pdata[i];
+        g_autoptr(GMatchInfo) m = NULL;
+
+        if ((g_regex_match(reply_re, line, 0, NULL) || strstr(line, " replygate/")) &&
+            g_regex_match(qid_re, line, 0, &m)) {
+            char *qid = g_match_info_fetch(m, 1);
+            if (strcmp(qid, "NOQUEUE") == 0)
+                g_free(qid);
+            else
+                g_hash_table_add(ours, qid);
+        }
+    }
+    /* 2. their lines, replygate's own, and reply-domain NOQUEUE lines */
+    for (guint i = 0; i < lines->len; i++) {
+        const char *line = lines->pdata[i];
+        g_autoptr(GMatchInfo) m = NULL;
+        g_autofree char *qid = NULL;
+        gboolean keep;
+
+        if (!g_regex_match(program_re, line, 0, NULL))
+            continue;
+        if (g_regex_match(qid_re, line, 0, &m))
+            qid = g_match_info_fetch(m, 1);
+        keep = strstr(line, " replygate/") != NULL || (qid && g_hash_table_contains(ours, qid)) ||
+               (strstr(line, ": NOQUEUE: ") && g_regex_match(reply_re, line, 0, NULL));
+        if (keep)
+            g_ptr_array_add(kept, lines->pdata[i]);
+    }
+    for (guint i = kept->len > b->lines ? kept->len - b->lines : 0; i < kept->len; i++) {
+        g_autofree char *line = ops_redact_passwords(kept->pdata[i]);
+        g_string_append_printf(out, "%s\n", line);
+    }
+    bundle_write(b, "mail.log", out->str);
+}
+
 /* bundle_count - files in one spool folder (not the .reason notes) */
 static void
 bundle_count(GString *out, const char *spool, const char *folder)
@@ -203,20 +288,18 @@ bundle_spool(const Bundle *b)
     bundle_write(b, "spool.txt", out->str);
 }
 
-/* bundle_migrations - the schema files applied, newest last */
-static void
-bundle_migrations(const Bundle *b)
+/* migrations_text - the schema files applied, newest last (run as the
+ * agent's user: peer authentication maps the Unix user to the role) */
+static char *
+migrations_text(gpointer data)
 {
+    const Config *config = data;
     g_autoptr(GError) error = NULL;
     g_autoptr(PGconn) conn = NULL;
     g_autoptr(PGresult) res = NULL;
-    g_autoptr(GString) out = g_string_new("# replygate.schema_migrations\n");
+    GString *out = g_string_new("# replygate.schema_migrations\n");
 
-    if (b->config == NULL) {
-        bundle_write(b, "migrations.txt", "# the configuration does not load\n");
-        return;
-    }
-    conn = db_connect(b->config->database, "replygate-bundle", 5, &error);
+    conn = db_connect(config->database, "replygate-bundle", 5, &error);
     if (conn)
         res = db_exec(conn,
                       "SELECT version, applied_at::text FROM replygate.schema_migrations"
@@ -233,7 +316,24 @@ bundle_migrations(const Bundle *b)
         else
             g_string_append(out, "level: none\n");
     }
-    bundle_write(b, "migrations.txt", out->str);
+    return g_string_free(out, FALSE);
+}
+
+/* bundle_migrations - migrations_text() as the agent's user */
+static void
+bundle_migrations(const Bundle *b)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = NULL;
+
+    if (b->config == NULL) {
+        bundle_write(b, "migrations.txt", "# the configuration does not load\n");
+        return;
+    }
+    text = as_user_capture(b->agent_user, migrations_text, b->config, &error);
+    if (text == NULL)
+        text = g_strdup_printf("# %s\n", error->message);
+    bundle_write(b, "migrations.txt", text);
 }
 
 /* bundle_check - `replygate check`, run as a separate process */
@@ -305,6 +405,7 @@ cmd_bundle(int argc, char **argv)
     g_autofree char *postfix_dir = NULL;
     g_autofree char *maillog = NULL;
     int lines = BUNDLE_LINES;
+    g_autofree char *agent_user = NULL;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_option, "configuration file", "FILE"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -314,6 +415,8 @@ cmd_bundle(int argc, char **argv)
         {"maillog", 0, 0, G_OPTION_ARG_FILENAME, &maillog,
          "the mail log (default /var/log/mail.log)", "FILE"},
         {"lines", 0, 0, G_OPTION_ARG_INT, &lines, "lines of each log (default 2000)", "N"},
+        {"user", 0, 0, G_OPTION_ARG_STRING, &agent_user,
+         "the user the database is read as (replygate)", "USER"},
         {NULL},
     };
     g_autoptr(GError) error = NULL;
@@ -325,7 +428,6 @@ cmd_bundle(int argc, char **argv)
     g_autofree char *tmp = NULL;
     g_autofree char *listing = NULL;
     g_autofree char *tar = g_find_program_in_path("tar");
-    g_autoptr(GRegex) mail_filter = g_regex_new("\\s(postfix[^/\\s]*|replygate)/[a-z]", 0, 0, NULL);
     const char *load_error = NULL;
     Bundle b = {0};
     int status;
@@ -350,6 +452,7 @@ cmd_bundle(int argc, char **argv)
     b.config_path = config_resolve_path(config_option);
     b.postfix_dir = postfix_dir;
     b.lines = (guint)lines;
+    b.agent_user = agent_user ? agent_user : "replygate";
     if (!cli_load(config_option, &config, NULL, &config_error))
         load_error = config_error->message;
     b.config = config;
@@ -373,7 +476,7 @@ cmd_bundle(int argc, char **argv)
     bundle_postconf_n(&b);
     bundle_master_cf(&b);
     bundle_configuration(&b, load_error);
-    bundle_tail(&b, "mail.log", maillog ? maillog : "/var/log/mail.log", mail_filter);
+    bundle_maillog(&b, maillog ? maillog : "/var/log/mail.log");
     if (config)
         bundle_tail(&b, "processor.log", config->processor_log, NULL);
     else

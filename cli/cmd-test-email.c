@@ -17,8 +17,18 @@
  * the agent stores the row with is_test = true, and a remote sender cannot
  * mint one.
  * The first hop that breaks is named ("FAIL rcpt: ...") and the exit
- * status is 1. Certificates are not verified (a local MX often has a
- * self-signed one); what the server presented is printed.
+ * status is 1.
+ *
+ * TLS: the certificate is verified (system CAs, or --tls-ca FILE) when
+ * --server names a host, the way any client should; for an IP address, the
+ * default 127.0.0.1:25, there is no name to verify, so it is reported and
+ * not judged unless --tls-verify asks (then the address must be in the
+ * certificate). --no-tls-verify only reports. Nothing is sent but EHLO and
+ * STARTTLS before the handshake completes.
+ *
+ * Run as root, each hop takes the identity of what it checks: the database
+ * as the agent's user (peer authentication), mail.log and the processor
+ * log as root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +38,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "as-user.h"
 #include "commands.h"
 #include "db.h"
 #include "maillog.h"
@@ -42,6 +53,9 @@
 typedef struct {
     double start_ms;
     int timeout_s;
+    gboolean verify;         /* verify the server's certificate */
+    const char *verify_name; /* against this host name or address */
+    const char *ca_file;     /* NULL: the system's CAs */
 } TestRun;
 
 /* test_say - one line of a hop, with the time since the test began */
@@ -114,6 +128,9 @@ test_smtp(TestRun *run, const char *server, const char *helo, const char *from, 
     g_autoptr(GRegex) queue_re = g_regex_new("queued as ([0-9A-Za-z]+)", 0, 0, NULL);
     g_autoptr(GMatchInfo) match = NULL;
     g_autofree char *queued = NULL;
+
+    if (run->verify)
+        smtp_client_set_verify(client, run->verify_name, run->ca_file);
 
     queued = smtp_client_send(client, server, helo, from, to, message, hop, error);
     if (queued == NULL)
@@ -239,12 +256,13 @@ test_follow_maillog(const TestRun *run, const char *maillog, off_t offset, const
     return FALSE;
 }
 
-/* test_follow_processor - the processor log lines of the agent's pid */
+/* test_follow_processor - the processor log lines of the agent's pid and
+ * the message's queue id */
 static gboolean
 test_follow_processor(const TestRun *run, const char *path, off_t offset, long pid,
-                      const char *message_id, GError **error)
+                      const char *queue_id, const char *message_id, GError **error)
 {
-    g_autofree char *tag = g_strdup_printf(" (%ld) #] ", pid);
+    g_autofree char *tag = g_strdup_printf(" (%ld) (%s) #] ", pid, queue_id);
     g_autofree char *processing = g_strdup_printf("processing <%s>", message_id);
     double deadline = ops_monotonic_ms() + run->timeout_s * 1000.0;
     gboolean seen = FALSE;
@@ -276,7 +294,57 @@ test_follow_processor(const TestRun *run, const char *path, off_t offset, long p
     return FALSE;
 }
 
-/* test_follow_database - the row of the test reply */
+typedef struct {
+    const TestRun *run;
+    const Config *config;
+    const char *message_id;
+    int err_fd; /* the error text goes back here */
+} DatabaseHop;
+
+static gboolean test_follow_database(const TestRun *run, const Config *config,
+                                     const char *message_id, GError **error);
+
+/* database_hop - test_follow_database() in the agent's identity */
+static int
+database_hop(gpointer data)
+{
+    DatabaseHop *hop = data;
+    g_autoptr(GError) error = NULL;
+
+    if (test_follow_database(hop->run, hop->config, hop->message_id, &error))
+        return 0;
+    (void)!write(hop->err_fd, error->message, strlen(error->message));
+    return 1;
+}
+
+/* test_follow_database_as - the database hop as user (peer authentication
+ * maps the Unix user to the role, as for the agent) */
+static gboolean
+test_follow_database_as(const TestRun *run, const Config *config, const char *message_id,
+                        const char *user, GError **error)
+{
+    DatabaseHop hop = {run, config, message_id, -1};
+    char buf[1024];
+    ssize_t n;
+    int fds[2], rc;
+
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return test_follow_database(run, config, message_id, error);
+    hop.err_fd = fds[1];
+    rc = as_user_run(user, database_hop, &hop, NULL, error);
+    close(fds[1]);
+    n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    if (rc == 0)
+        return TRUE;
+    if (rc > 0)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%.*s", n > 0 ? (int)n : 13,
+                    n > 0 ? buf : "unknown error");
+    return FALSE;
+}
+
+/* test_follow_database - the row of the test reply (in replygate.messages:
+ * the application's views leave test rows out) */
 static gboolean
 test_follow_database(const TestRun *run, const Config *config, const char *message_id,
                      GError **error)
@@ -295,7 +363,7 @@ test_follow_database(const TestRun *run, const Config *config, const char *messa
             "SELECT id, key_kind, key_target, key_user, key_source, coalesce(tls_version, '-'),"
             " coalesce(tls_cipher, '-'), is_test, received_at::text,"
             " round(extract(epoch FROM committed_at - received_at) * 1000, 1)::text, reply_text"
-            " FROM replygate.messages WHERE message_id = $1",
+            " FROM replygate.messages m WHERE message_id = $1",
             1, params, NULL, NULL, error);
 
         if (res == NULL)
@@ -348,6 +416,10 @@ cmd_test_email(int argc, char **argv)
     g_autofree char *server = NULL;
     g_autofree char *maillog = NULL;
     int timeout = 30;
+    gboolean tls_verify = FALSE, no_tls_verify = FALSE;
+    g_autofree char *tls_ca = NULL;
+    g_autofree char *agent_user = NULL;
+    g_autofree char *host = NULL;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE"},
         {"to", 0, 0, G_OPTION_ARG_STRING, &to_option,
@@ -360,6 +432,14 @@ cmd_test_email(int argc, char **argv)
          "the mail log syslog writes (default /var/log/mail.log)", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "seconds to wait for each hop (30)",
          "SECONDS"},
+        {"tls-verify", 0, 0, G_OPTION_ARG_NONE, &tls_verify,
+         "verify the certificate even for an IP address (default: only for a host name)", NULL},
+        {"no-tls-verify", 0, 0, G_OPTION_ARG_NONE, &no_tls_verify,
+         "only report the certificate, even for a host name", NULL},
+        {"tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca,
+         "trust the CAs in FILE instead of the system's", "FILE"},
+        {"user", 0, 0, G_OPTION_ARG_STRING, &agent_user,
+         "the user the database is asked as (replygate)", "USER"},
         {NULL},
     };
     g_autoptr(Config) config = NULL;
@@ -384,9 +464,10 @@ cmd_test_email(int argc, char **argv)
                            "breaks is named and the exit status is 1.",
                            entries, &argc, &argv))
         return EX_USAGE;
-    if (argc != 1 || timeout <= 0) {
+    if (argc != 1 || timeout <= 0 || (tls_verify && no_tls_verify)) {
         fprintf(stderr, "usage: replygate test-email [--config FILE] [--to ADDRESS] "
-                        "[--server HOST:PORT] [--maillog FILE] [--timeout SECONDS]\n");
+                        "[--server HOST:PORT] [--maillog FILE] [--timeout SECONDS] "
+                        "[--tls-verify | --no-tls-verify] [--tls-ca FILE]\n");
         return EX_USAGE;
     }
     if (!cli_load(config_path, &config, &ring, &error)) {
@@ -409,6 +490,11 @@ cmd_test_email(int argc, char **argv)
     }
     if (server == NULL)
         server = g_strdup("127.0.0.1:25");
+    host = smtp_server_host(server);
+    /* A host name is verified unless asked not to; an address only on request. */
+    run.verify = tls_verify || (!no_tls_verify && !g_hostname_is_ip_address(host));
+    run.verify_name = host;
+    run.ca_file = tls_ca;
     if (maillog == NULL)
         maillog = g_strdup("/var/log/mail.log");
     from = from_option ? g_steal_pointer(&from_option)
@@ -449,7 +535,8 @@ cmd_test_email(int argc, char **argv)
 
     /* 4. the processor log */
     t = test_hop("processor", config->processor_log);
-    if (!test_follow_processor(&run, config->processor_log, proclog_at, pid, message_id, &error)) {
+    if (!test_follow_processor(&run, config->processor_log, proclog_at, pid, queue_id, message_id,
+                               &error)) {
         status = test_fail("processor", "%s", error->message);
         goto out;
     }
@@ -457,7 +544,8 @@ cmd_test_email(int argc, char **argv)
 
     /* 5. the database */
     t = test_hop("database", "replygate.messages");
-    if (!test_follow_database(&run, config, message_id, &error)) {
+    if (!test_follow_database_as(&run, config, message_id, agent_user ? agent_user : "replygate",
+                                 &error)) {
         status = test_fail("database", "%s", error->message);
         goto out;
     }

@@ -154,6 +154,18 @@ ops_run(const char *const *argv, int stdin_fd, uid_t uid, gid_t gid, char **outp
     return WEXITSTATUS(status);
 }
 
+/* ops_redact_macs - reply addresses without their macs */
+char *
+ops_redact_macs(const char *text)
+{
+    g_autoptr(GRegex) mac =
+        g_regex_new("(?<![0-9a-z])([a-z]{1,16}-[0-9]{1,20}-)[0-9a-f]{40}(-[0-9]{1,20})"
+                    "(?![0-9])",
+                    G_REGEX_CASELESS, 0, NULL);
+
+    return g_regex_replace(mac, text ? text : "", -1, 0, "\\1MAC-REDACTED\\2", 0, NULL);
+}
+
 /* ops_tail_lines - the last matching lines, reading backwards in blocks */
 GPtrArray *
 ops_tail_lines(const char *path, guint max_lines, GRegex *filter, GError **error)
@@ -164,16 +176,18 @@ ops_tail_lines(const char *path, guint max_lines, GRegex *filter, GError **error
     g_autofree char *block = g_malloc(BLOCK);
     struct stat st;
     off_t pos;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Root reads logs in folders that other users own: a link planted
+     * there must not make it copy a file it was never asked for. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
     if (fd < 0) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
-                    g_strerror(errno));
+                    errno == ELOOP ? "a symbolic link, not followed" : g_strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: cannot stat", path);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a regular file", path);
         return NULL;
     }
     pos = st.st_size;

@@ -26,13 +26,19 @@ int ops_run(const char *const *argv, int stdin_fd, uid_t uid, gid_t gid, char **
 
 /* ops_tail_lines - the last max_lines lines of the file at path that match
  * filter (NULL: every line), oldest first, read backwards from the end so
- * that a huge log costs only what is kept */
+ * that a huge log costs only what is kept; a symbolic link or anything but
+ * a regular file is refused */
 GPtrArray *ops_tail_lines(const char *path, guint max_lines, GRegex *filter, GError **error);
 
 /* ops_redact_passwords - a copy of text with the passwords of libpq conninfo
  * strings (password=... or password='...') and of URIs
  * (scheme://user:password@host) replaced by REDACTED */
 char *ops_redact_passwords(const char *text);
+
+/* ops_redact_macs - a copy of text with the mac of every reply address
+ * (KIND-TARGET-MAC-USER, also inside a notification's Message-ID) replaced
+ * by "MAC-REDACTED": kind, target and user stay readable */
+char *ops_redact_macs(const char *text);
 
 /* ops_monotonic_ms - milliseconds on the monotonic clock */
 double ops_monotonic_ms(void);

@@ -27,6 +27,8 @@ static const Command commands[] = {
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
     {"purge", cmd_purge, "remove replies, refusals and spool copies; leave tombstones"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},
+    {"postfix-setup", cmd_postfix_setup, "add replygate's settings to Postfix (or --remove them)"},
+    {"metrics", cmd_metrics, "print the counters in Prometheus' text format (--write: the textfile)"},
     {NULL, NULL, NULL},
 };
 

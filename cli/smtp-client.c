@@ -27,6 +27,8 @@ struct SmtpClient {
     SSL *ssl;
     GString *in; /* bytes read, not yet returned as lines */
     int timeout_s;
+    char *verify_name; /* NULL: report the certificate, do not judge it */
+    char *ca_file;     /* NULL: the system's CAs */
     SmtpTranscript transcript;
     gpointer transcript_data;
 };
@@ -78,7 +80,38 @@ smtp_client_free(SmtpClient *s)
         close(s->fd);
     if (s->in)
         g_string_free(s->in, TRUE);
+    g_free(s->verify_name);
+    g_free(s->ca_file);
     g_free(s);
+}
+
+/* smtp_client_set_verify - verify the chain and the name */
+void
+smtp_client_set_verify(SmtpClient *s, const char *name, const char *ca_file)
+{
+    g_free(s->verify_name);
+    g_free(s->ca_file);
+    s->verify_name = g_strdup(name);
+    s->ca_file = g_strdup(ca_file);
+}
+
+/* smtp_server_host - the host of HOST, HOST:PORT or [V6]:PORT */
+char *
+smtp_server_host(const char *server)
+{
+    const char *colon = strrchr(server, ':');
+    char *host;
+
+    if (server[0] == '[') {
+        const char *end = strchr(server, ']');
+        return g_strndup(server + 1, end ? (gsize)(end - server - 1) : strlen(server + 1));
+    }
+    /* One colon is HOST:PORT; more is a bare IPv6 address. */
+    if (colon && strchr(server, ':') == colon)
+        host = g_strndup(server, (gsize)(colon - server));
+    else
+        host = g_strdup(server);
+    return host;
 }
 
 /* smtp_connect - a TCP connection to host:port with timeouts */
@@ -240,15 +273,51 @@ smtp_starttls(SmtpClient *s, const char *host, GError **error)
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "SSL_CTX_new failed");
         return FALSE;
     }
-    /* A local MX often has a self-signed certificate: report, do not judge. */
-    SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
+    /* Bytes already here came before the handshake, unencrypted: a server
+     * (or a man in the middle) that sends them is not to be trusted with
+     * what follows (the STARTTLS injection of CVE-2011-0411). */
+    if (s->in->len > 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "the server sent %" G_GSIZE_FORMAT " bytes after its 220 to STARTTLS, before "
+                    "the handshake; stopping",
+                    s->in->len);
+        return FALSE;
+    }
+    if (s->verify_name) {
+        SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+        if ((s->ca_file ? SSL_CTX_load_verify_locations(s->ctx, s->ca_file, NULL)
+                        : SSL_CTX_set_default_verify_paths(s->ctx)) != 1) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot load the CAs %s",
+                        s->ca_file ? s->ca_file : "of the system");
+            return FALSE;
+        }
+    } else {
+        /* Asked not to verify (an IP address, or --no-tls-verify): report. */
+        SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
+    }
     s->ssl = SSL_new(s->ctx);
     SSL_set_fd(s->ssl, s->fd);
-    SSL_set_tlsext_host_name(s->ssl, host);
+    if (g_hostname_is_ip_address(host) == FALSE)
+        SSL_set_tlsext_host_name(s->ssl, host);
+    if (s->verify_name) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(s->ssl);
+
+        if (g_hostname_is_ip_address(s->verify_name))
+            X509_VERIFY_PARAM_set1_ip_asc(param, s->verify_name);
+        else
+            X509_VERIFY_PARAM_set1_host(param, s->verify_name, 0);
+    }
     if (SSL_connect(s->ssl) != 1) {
         char err[256];
+        long vr = SSL_get_verify_result(s->ssl);
+
         ERR_error_string_n(ERR_get_error(), err, sizeof err);
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS handshake failed: %s", err);
+        if (s->verify_name && vr != X509_V_OK)
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        "the certificate does not verify for %s: %s", s->verify_name,
+                        X509_verify_cert_error_string(vr));
+        else
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS handshake failed: %s", err);
         SSL_free(s->ssl);
         s->ssl = NULL;
         return FALSE;
@@ -258,9 +327,10 @@ smtp_starttls(SmtpClient *s, const char *host, GError **error)
         X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
         X509_free(cert);
     }
-    smtp_say(s, "TLS: %s %s (%d bits), certificate %s", SSL_get_version(s->ssl),
+    smtp_say(s, "TLS: %s %s (%d bits), certificate %s, %s", SSL_get_version(s->ssl),
              SSL_get_cipher_name(s->ssl), SSL_get_cipher_bits(s->ssl, NULL),
-             *subject ? subject : "none");
+             *subject ? subject : "none",
+             s->verify_name ? "verified" : "not verified (--tls-verify to verify)");
     return TRUE;
 }
 
@@ -269,7 +339,7 @@ char *
 smtp_client_send(SmtpClient *s, const char *server, const char *helo, const char *from,
                  const char *to, const char *message, const char **stage, GError **error)
 {
-    g_autofree char *host = g_strndup(server, strcspn(server, ":"));
+    g_autofree char *host = smtp_server_host(server);
     g_autofree char *ehlo = g_strdup_printf("EHLO %s", helo);
     g_autofree char *mail = g_strdup_printf("MAIL FROM:<%s>", from);
     g_autofree char *rcpt = g_strdup_printf("RCPT TO:<%s>", to);

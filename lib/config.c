@@ -67,6 +67,8 @@ typedef struct {
     X(milter_socket_group, KIND_STRING, "postfix", FIELD(milter_socket_group), NULL)               \
     X(milter_remove_authentication_results, KIND_BOOL, "yes",                                      \
       FIELD(milter_remove_authentication_results), NULL)                                           \
+    X(metrics_textfile, KIND_PATH, "/var/lib/prometheus/node-exporter/replygate.prom",             \
+      FIELD(metrics_textfile), NULL)                                                               \
     X(database_lock_timeout, KIND_DURATION, "10s", FIELD(database_lock_timeout), NULL)             \
     X(database_statement_timeout, KIND_DURATION, "1m", FIELD(database_statement_timeout), NULL)    \
     X(after_queue_refusal, KIND_CHOICE, "bounce", FIELD(after_queue_refusal), "bounce|keep")       \
@@ -165,6 +167,7 @@ config_free(Config *config)
     g_free(config->syslog_socket);
     g_free(config->authserv_id);
     g_free(config->milter_socket_group);
+    g_free(config->metrics_textfile);
     g_free(config);
 }
 

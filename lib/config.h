@@ -53,6 +53,7 @@ typedef struct {
     guint64 rate_limit_per_sender; /* messages per hour from one envelope sender; 0: off */
     char *milter_socket_group;     /* the group of the milter's unix socket ("postfix") */
     gboolean milter_remove_authentication_results; /* delete inbound ones claiming authserv_id */
+    char *metrics_textfile; /* where `replygate metrics --write` puts its text */
     /* The database (issue 14): SET LOCAL in each transaction, seconds, 0 = the server's. */
     guint64 database_lock_timeout;
     guint64 database_statement_timeout;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proclog.h"
@@ -17,6 +18,7 @@
 struct ProcLog {
     int fd;
     long pid;
+    char *queue_id; /* of the message being handled, or NULL: NOQUEUE */
 };
 
 /* proclog_open - open (create, mode 0640) the log for appending */
@@ -24,8 +26,16 @@ ProcLog *
 proclog_open(const char *path, GError **error)
 {
     ProcLog *log;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+    int fd = open(path, flags | O_CREAT | O_EXCL, 0640);
 
+    /* A new file gets the mode logrotate's "create 0640 replygate adm"
+     * gives the next one, whatever the umask (pipe(8) runs us with 077);
+     * its group comes from the folder, setgid adm as the install makes it. */
+    if (fd >= 0)
+        (void)fchmod(fd, 0640);
+    else if (errno == EEXIST)
+        fd = open(path, flags);
     if (fd < 0) {
         int saved = errno;
         g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot open processor log %s: %s", path,
@@ -45,17 +55,46 @@ proclog_close(ProcLog *log)
     if (log == NULL)
         return;
     close(log->fd);
+    g_free(log->queue_id);
     g_free(log);
+}
+
+/* proclog_for_message - a handle of its own for one message: the same file
+ * (a dup of the descriptor), its own queue id */
+ProcLog *
+proclog_for_message(const ProcLog *shared, const char *queue_id)
+{
+    ProcLog *log;
+    int fd;
+
+    if (shared == NULL || (fd = fcntl(shared->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return NULL;
+    log = g_new0(ProcLog, 1);
+    log->fd = fd;
+    log->pid = shared->pid;
+    log->queue_id = g_strdup(queue_id);
+    return log;
+}
+
+/* proclog_set_queue_id - the queue id the next lines carry (NULL: NOQUEUE) */
+void
+proclog_set_queue_id(ProcLog *log, const char *queue_id)
+{
+    if (log == NULL)
+        return;
+    g_free(log->queue_id);
+    log->queue_id = g_strdup(queue_id);
 }
 
 /* proclog_format - one whole line with its newline */
 char *
-proclog_format(GDateTime *when, const char *level, long pid, const char *text)
+proclog_format(GDateTime *when, const char *level, long pid, const char *queue_id, const char *text)
 {
     g_autofree char *stamp = g_date_time_format(when, "%Y-%m-%dT%H:%M:%S");
     int ms = g_date_time_get_microsecond(when) / 1000;
 
-    return g_strdup_printf("[%s.%03d %s (%ld) #] %s\n", stamp, ms, level, pid, text);
+    return g_strdup_printf("[%s.%03d %s (%ld) (%s) #] %s\n", stamp, ms, level, pid,
+                           queue_id && *queue_id ? queue_id : "NOQUEUE", text);
 }
 
 /* proclog_write - format and append one line with a single write(2) */
@@ -72,7 +111,7 @@ proclog_write(ProcLog *log, const char *level, const char *format, va_list ap)
         return;
     now = g_date_time_new_now_local();
     text = g_strdup_vprintf(format, ap);
-    line = proclog_format(now, level, log->pid, text);
+    line = proclog_format(now, level, log->pid, log->queue_id, text);
     len = strlen(line);
     do {
         n = write(log->fd, line, len);

@@ -39,6 +39,7 @@
 #include "delivery.h"
 #include "evaluate.h"
 #include "maillog.h"
+#include "countfile.h"
 #include "proclog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
@@ -220,11 +221,32 @@ log_to_maillog(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gp
     return G_LOG_WRITER_HANDLED;
 }
 
+/* The spool whose metrics/ counts this delivery: the configured one once
+ * the configuration is read, the default before (a broken configuration is
+ * exactly the deferral an administrator must see counted). */
+static const char *count_spool = COUNTFILE_DEFAULT_SPOOL;
+
+/* deliver_count - add a deferral or a duplicate to the spool's count files
+ * for `replygate metrics`; a failure to count never changes the outcome */
+static void
+deliver_count(const DeliveryOutcome *outcome)
+{
+    g_autofree char *status = NULL;
+
+    if (outcome->exit_status == EX_TEMPFAIL) {
+        status = delivery_outcome_status(outcome);
+        countfile_defer(count_spool, status);
+    } else if (outcome->exit_status == EX_OK && outcome->duplicate) {
+        (void)countfile_add(count_spool, "outcomes", "duplicate", NULL);
+    }
+}
+
 /* print_outcome - the first line pipe(8) uses as the DSN text (none for
  * success); returns the exit status */
 static int
 print_outcome(const DeliveryOutcome *outcome)
 {
+    deliver_count(outcome);
     if (outcome->exit_status != EX_OK) {
         g_autofree char *status = delivery_outcome_status(outcome);
         print_status(status);
@@ -284,6 +306,7 @@ deliver(Options *opt)
         return print_outcome(outcome);
     }
     maillog_set_socket(config->syslog_socket);
+    count_spool = config->spool_directory;
     /* Connecting costs the server a fork; let it happen while the message is
      * read, spooled and parsed. Errors show when the connection is needed. */
     conn = db_connect_start(config->database, "replygate-deliver");
@@ -301,6 +324,7 @@ deliver(Options *opt)
                         error->message);
         g_clear_error(&error);
     }
+    proclog_set_queue_id(proclog, opt->queue_id);
     ctx.config = config;
     ctx.ring = ring;
     ctx.proclog = proclog;

@@ -9,6 +9,9 @@
 #   stack_down DIR             # stop everything stack_up started
 #   stack_load DIR             # set the variables below for a running stack
 # RG_MILTER=0 before stack_up leaves the milter out (smtpd_milters unset).
+# The stack's smtpd takes only reply mail, like the dedicated listener of
+# postfix-conf/master-listener.cf, so the milter's per-milter default_action
+# is tempfail there (RG_MILTER_ACTION=accept gives the shared MX's form).
 #
 # Variables after stack_up or stack_load:
 #   RG_DIR RG_PORT RG_CONFIG RG_BIN (the copied programs) RG_DOMAIN RG_NOREPLY
@@ -149,7 +152,8 @@ stack_up() {
     "$STACK_SRC/scripts/postfix-conf-apply" -c "$dir/postfix" \
         REPLY_DOMAINS="$RG_DOMAIN" TLS_CERT="$dir/tls/cert.pem" TLS_KEY="$dir/tls/key.pem" \
         MILTER=unix:replygate/milter.sock DELIVER="$dir/bin/replygate-deliver" \
-        CONFIG="$RG_CONFIG" MAX_SIZE=26214400 >"$dir/postfix-conf.log" ||
+        CONFIG="$RG_CONFIG" MAX_SIZE=26214400 MILTER_ACTION="${RG_MILTER_ACTION:-tempfail}" \
+        >"$dir/postfix-conf.log" ||
         { cat "$dir/postfix-conf.log" >&2; return 1; }
     pf_log_start "$dir" || return 1
     if [ "${RG_MILTER:-1}" = 0 ]; then

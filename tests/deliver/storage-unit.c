@@ -127,17 +127,22 @@ typedef struct {
     const char *label;
     const char *level;
     long pid;
+    const char *queue_id;
     int usec;
     const char *text;
     const char *want;
 } ProclogCase;
 
 static const ProclogCase proclog_cases[] = {
-    {"processing", "INFO", 6178, 306412, "replygate: processing <abc@example.org>",
-     "[2026-11-22T13:05:46.306 INFO (6178) #] replygate: processing <abc@example.org>\n"},
-    {"matched", "DEBUG", 6178, 309000, "Matched /var/spool/replygate/new/x",
-     "[2026-11-22T13:05:46.309 DEBUG (6178) #] Matched /var/spool/replygate/new/x\n"},
-    {"milliseconds padded", "ERROR", 1, 7000, "x", "[2026-11-22T13:05:46.007 ERROR (1) #] x\n"},
+    {"processing", "INFO", 6178, "ED4DD1041E2", 306412, "replygate: processing <abc@example.org>",
+     "[2026-11-22T13:05:46.306 INFO (6178) (ED4DD1041E2) #] replygate: processing "
+     "<abc@example.org>\n"},
+    {"matched", "DEBUG", 6178, "ED4DD1041E2", 309000, "Matched /var/spool/replygate/new/x",
+     "[2026-11-22T13:05:46.309 DEBUG (6178) (ED4DD1041E2) #] Matched /var/spool/replygate/new/x\n"},
+    {"milliseconds padded", "ERROR", 1, "4Qx7nB0Zk2z9", 7000, "x",
+     "[2026-11-22T13:05:46.007 ERROR (1) (4Qx7nB0Zk2z9) #] x\n"},
+    {"no queue id: NOQUEUE", "INFO", 2, NULL, 0, "replay",
+     "[2026-11-22T13:05:46.000 INFO (2) (NOQUEUE) #] replay\n"},
 };
 
 /* test_proclog_format - the metroplex line shape */
@@ -149,7 +154,7 @@ test_proclog_format(void)
     for (gsize i = 0; i < G_N_ELEMENTS(proclog_cases); i++) {
         const ProclogCase *c = &proclog_cases[i];
         g_autoptr(GDateTime) when = g_date_time_new(utc, 2026, 11, 22, 13, 5, 46 + c->usec / 1e6);
-        g_autofree char *got = proclog_format(when, c->level, c->pid, c->text);
+        g_autofree char *got = proclog_format(when, c->level, c->pid, c->queue_id, c->text);
 
         if (g_strcmp0(got, c->want) != 0)
             g_test_fail_printf("%s: got %s, want %s", c->label, got, c->want);
@@ -164,19 +169,44 @@ test_proclog_append(void)
     g_autofree char *path = g_build_filename(dir, "replygate.log", NULL);
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
+    mode_t old_umask = umask(077); /* as pipe(8) runs the agent */
     ProcLog *log = proclog_open(path, NULL);
+    struct stat st;
 
+    umask(old_umask);
     g_assert_nonnull(log);
+    proclog_set_queue_id(log, "ED4DD1041E2");
     proclog_info(log, "replygate: processing <%s>", "a@b");
+    {
+        /* A resident program's handle for another message, at the same time. */
+        ProcLog *other = proclog_for_message(log, "4FA2B10C3D");
+        proclog_info(other, "other");
+        proclog_close(other);
+    }
     proclog_debug(log, "Matched %s", "/x");
     proclog_close(log);
+    /* The first file's mode is logrotate's "create 0640", whatever the umask. */
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 07777, ==, 0640);
     proclog_info(NULL, "nothing %d", 1);
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
     lines = g_strsplit(text, "\n", -1);
-    g_assert_cmpuint(g_strv_length(lines), ==, 3);
-    g_assert_true(g_str_has_suffix(lines[0], "#] replygate: processing <a@b>"));
-    g_assert_true(g_str_has_suffix(lines[1], "#] Matched /x"));
-    g_assert_cmpstr(lines[2], ==, "");
+    g_assert_cmpuint(g_strv_length(lines), ==, 4);
+    g_assert_true(g_str_has_suffix(lines[0], "(ED4DD1041E2) #] replygate: processing <a@b>"));
+    g_assert_true(g_str_has_suffix(lines[1], "(4FA2B10C3D) #] other"));
+    g_assert_true(g_str_has_suffix(lines[2], "(ED4DD1041E2) #] Matched /x"));
+    g_assert_cmpstr(lines[3], ==, "");
+    /* A link planted where the log goes is refused, not followed. */
+    {
+        g_autofree char *target = g_build_filename(dir, "target", NULL);
+        g_autoptr(GError) error = NULL;
+
+        unlink(path);
+        g_assert_cmpint(symlink(target, path), ==, 0);
+        g_assert_null(proclog_open(path, &error));
+        g_assert_false(g_file_test(target, G_FILE_TEST_EXISTS));
+        unlink(target);
+    }
     unlink(path);
     rmdir(dir);
 }

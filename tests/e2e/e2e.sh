@@ -138,11 +138,11 @@ check_log "1. mail.log: replygate/deliver stored it (SPEC 6 shape)" "$MAILLOG" \
 check_log "1. mail.log: pipe(8) delivered it, status=sent" "$MAILLOG" \
     "^$E postfix/pipe\[[0-9]+\]: $QID1: to=<$(re "$ADDR")>, relay=replygate, .*dsn=2\.0\.0, status=sent"
 check_log "1. processor log: processing" "$PLOG" \
-    "^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3} INFO \([0-9]+\) #\] replygate: processing <$(re "$MID1")>$"
+    "^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3} INFO \([0-9]+\) \($QID1\) #\] replygate: processing <$(re "$MID1")>$"
 spool_file=$(grep -A2 -F "processing <$MID1>" "$PLOG" | sed -n 's/.* Matched \(.*\)$/\1/p')
 tap_like "1. processor log: Matched the spool file" "$spool_file" "^$(re "$D")/spool/new/[^/]+$"
 check_log "1. processor log: Moving ... => success" "$PLOG" \
-    "^\[[0-9T:.-]+ DEBUG \([0-9]+\) #\] Moving $(re "${spool_file:-none}") => $(re "$D")/spool/success$"
+    "^\[[0-9T:.-]+ DEBUG \([0-9]+\) \($QID1\) #\] Moving $(re "${spool_file:-none}") => $(re "$D")/spool/success$"
 tap_check "1. spool: the raw message is in success/" test -f "$D/spool/success/$(basename "${spool_file:-none}")"
 
 # --- 2. without STARTTLS: 530 at RCPT, nothing stored ----------------------
@@ -277,7 +277,7 @@ status=$?
 tap_is "8. replygate check passes on the test stack (exit 0)" "$status" 0
 tap_is "8. replygate check: no FAIL line" "$(grep -c '^FAIL' "$T/check1")" 0
 [ "$status" = 0 ] || sed 's/^/# /' "$T/check1"
-tap_like "8. replygate check: milter line OK" "$(grep 'milter socket' "$T/check1")" '^OK +milter socket unix:.* accepts connections'
+tap_like "8. replygate check: milter line OK" "$(grep 'milter socket' "$T/check1")" '^OK +milter socket unix:.* answers a milter negotiation as user postfix'
 # check_fails LABEL ERE [check options] - replygate check exits 1 with a FAIL
 # line that matches ERE
 check_fails() {
@@ -291,9 +291,10 @@ check_fails() {
 chmod 644 "$D/etc/secrets"
 check_fails "secrets readable by others" "secrets file .*secrets has mode 0644.*; fix: make it mode 0640"
 chmod 640 "$D/etc/secrets"
-postconf -c "$D/postfix" -e "milter_default_action = accept"
-check_fails "milter_default_action = accept" "Postfix milter_default_action is accept.*; fix: postconf -e 'milter_default_action = tempfail'"
-postconf -c "$D/postfix" -e "milter_default_action = tempfail"
+milters=$(postconf -c "$D/postfix" -h smtpd_milters)
+postconf -c "$D/postfix" -e "smtpd_milters ="
+check_fails "smtpd_milters without the milter" "no Postfix smtpd service asks the milter .*; fix: replygate postfix-setup"
+postconf -c "$D/postfix" -e "smtpd_milters = $milters"
 mkdir "$T/sql"
 cp "$SRC"/sql/[0-9][0-9][0-9][0-9]_*.sql "$T/sql/"
 echo "SELECT 1;" >"$T/sql/9999_future.sql"
@@ -322,7 +323,7 @@ stack_milter_stop "$D"
 rg check --config "$RG_CONFIG" --postfix-config "$D/postfix" >"$T/check2" 2>&1
 tap_is "8. replygate check with the milter stopped exits 1" "$?" 1
 tap_like "8. replygate check names the milter and the fix" "$(grep '^FAIL' "$T/check2")" \
-    '^FAIL +milter socket unix:.* refuses connections: .*; fix: start replygate-milter'
+    '^FAIL +milter socket unix:.* does not answer as user postfix: .*; fix: start replygate-milter'
 
 # --- issue 4: milter stopped -> 4xx, nothing accepted unfiltered ---------
 echo "# [${SECONDS}s] issue 4: milter stopped -> 4xx, nothing accepted unfiltered"
@@ -409,17 +410,17 @@ snapshot >"$T/snap2"
 tap_is "install: the second run changes no file, owner or mode" "$(diff "$T/snap1" "$T/snap2")" ""
 tap_is "install: the second run reports no change" \
     "$(grep -v -e 'postfix-conf: 0 changes' -e 'migrate: nothing to apply' -e 'install: done' "$T/install2")" ""
-tap_is "install: Postfix has the service, milter, tempfail and the admin's own settings" \
-    "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate_destination_recipient_limit | tr '\n' '|')$(postconf -c "$PFX" -M replygate/unix | grep -c 'pipe flags=DORq user=replygate')" \
-    "inet:127.0.0.1:8891 unix:replygate/milter.sock|tempfail|lists.example.net reply.mx.example.net|1|1"
+tap_is "install: Postfix has the service, the per-milter form (accept) and the admin's own settings" \
+    "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate_destination_recipient_limit | tr '\n' '|')$(postconf -c "$PFX" -M replygate/unix | grep -c ' 10 *pipe flags=DORXq null_sender= user=replygate')" \
+    "inet:127.0.0.1:8891, { unix:replygate/milter.sock, default_action=accept, connect_timeout=5s, command_timeout=10s, content_timeout=30s }|tempfail|lists.example.net, reply.mx.example.net|1|1"
 tap_is "install: secret 0640 root:replygate, spool 0750 replygate" \
     "$(stat -c '%a %U:%G' "$ROOT/etc/replygate/secrets" "$ROOT/var/spool/replygate" | tr '\n' ' ')" \
     "640 root:replygate 750 replygate:replygate "
 tap_is "install: the schema is migrated" \
     "$(psql -X -A -t -d replygate_install -c 'SELECT count(*) FROM replygate.schema_migrations' 2>&1)" \
     "$(ls "$SRC/sql" | grep -c '^[0-9]\{4\}_.*\.sql$')"
-tap_check "install: systemd unit for the milter written" \
-    grep -q "^ExecStart=/usr/local/sbin/replygate-milter" "$ROOT/etc/systemd/system/replygate-milter.service"
+tap_check "install: systemd unit for the milter written (under the prefix, not /etc/systemd)" \
+    grep -q "^ExecStart=/usr/local/sbin/replygate-milter" "$ROOT/usr/local/lib/systemd/system/replygate-milter.service"
 tap_is "install: the administrator's certificate is kept, none is made" \
     "$(postconf -c "$PFX" -h smtpd_tls_cert_file smtpd_tls_key_file | tr "\n" " ")$(ls "$ROOT/etc/replygate/tls" 2>/dev/null)" \
     "/etc/ssl/admin/mx.pem /etc/ssl/admin/mx.key "

@@ -2,10 +2,12 @@
 # bundle.sh - `replygate bundle` on the local stack (scripts/lib/stack.sh):
 # after a reply went through Postfix and the agent, the bundle lists its
 # files, each holds what it should (postconf -n, the replygate lines of
-# master.cf, the redacted configuration, the replygate and Postfix lines of
-# mail.log and no others, the processor log, spool counts, the migration
-# level, `replygate check`), --lines bounds the logs, and neither the secret
-# nor a database password (conninfo or URI form) is anywhere in it.
+# master.cf, the redacted configuration, the replygate lines and Postfix's
+# lines of reply-domain queue ids in mail.log and no others, the processor
+# log, spool counts, the migration level, `replygate check`), --lines bounds
+# the logs, and neither the secret, a database password (conninfo or URI
+# form) nor the mac of a reply address is anywhere in it; a processor log
+# that user replygate replaced by a link to a root-only file is not followed.
 #
 # usage: bundle.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -35,9 +37,17 @@ swaks --server "127.0.0.1:$RG_PORT" --tls --from bob@example.org --to "$addr" \
     --body "Works for me." >"$dir/swaks.log" 2>&1
 tap_check "the reply was delivered (mail.log)" pf_wait_log "$dir" \
     'replygate/deliver\[[0-9]+\]: [0-9A-F]+: message-id=<bundle-1@example.org>.*status=stored' 60
-# A line of some other program in the same log must stay out of the bundle.
+# A line of some other program in the same log must stay out of the bundle,
+# and so must Postfix's lines of another domain's mail.
 logger -u "$dir/log.sock" -p mail.info -t otherdaemon "not replygate: leave me out"
-pf_wait_log "$dir" 'otherdaemon' 10
+logger -u "$dir/log.sock" -p mail.info -t 'postfix/smtpd[77]' "4FA2B10C3D: client=other.example.net[192.0.2.7]"
+logger -u "$dir/log.sock" -p mail.info -t 'postfix/smtp[78]' \
+    "4FA2B10C3D: to=<someone@other.example.org>, relay=none, delay=1, status=sent (other domain)"
+logger -u "$dir/log.sock" -p mail.info -t 'postfix/smtpd[77]' \
+    "NOQUEUE: reject: RCPT from x[192.0.2.8]: 554 5.7.1 <bob@other.example.org>: Relay access denied; from=<a@b.example> to=<bob@other.example.org>"
+pf_wait_log "$dir" 'Relay access denied' 10
+qid=$(sed -n 's/.*replygate\/deliver\[[0-9]*\]: \([0-9A-F]*\): message-id=<bundle-1@example.org>.*/\1/p' "$dir/mail.log")
+mac=$(printf '%s' "$addr" | sed 's/^[^-]*-[0-9]*-\([0-9a-f]*\)-.*/\1/')
 # A refused message in failure/.
 install -d -o replygate -g replygate -m 750 "$dir/spool/failure"
 echo "Subject: x" >"$dir/spool/failure/1795957546.V1I1M1.test"
@@ -64,21 +74,31 @@ tap_like "replygate.conf: the password is redacted" "$(cat "$b/replygate.conf")"
     "^database = host=$PG_DIR dbname=replygate user=postgres password=REDACTED\$"
 tap_like "replygate.conf: the rest is there" "$(cat "$b/replygate.conf")" "^reply_domain = $RG_DOMAIN\$"
 tap_like "postconf-n.txt: relay_domains" "$(cat "$b/postconf-n.txt")" "^relay_domains = .*$RG_DOMAIN"
-tap_like "postconf-n.txt: milter_default_action" "$(cat "$b/postconf-n.txt")" \
-    '^milter_default_action = tempfail$'
-tap_like "master-cf.txt: the pipe service" "$(cat "$b/master-cf.txt")" '^replygate +unix .*pipe.*flags=DORq'
+tap_like "postconf-n.txt: the recipient limit" "$(cat "$b/postconf-n.txt")" \
+    '^replygate_destination_recipient_limit = 1$'
+tap_like "master-cf.txt: the pipe service" "$(cat "$b/master-cf.txt")" '^replygate +unix .*pipe.*flags=DORXq'
 tap_is "master-cf.txt: only replygate lines" \
     "$(grep -v '^#' "$b/master-cf.txt" | grep -vc replygate)" 0
 tap_like "mail.log: the agent's line" "$(cat "$b/mail.log")" \
     'replygate/deliver\[[0-9]+\]: [0-9A-F]+: message-id=<bundle-1@example.org>'
 tap_like "mail.log: Postfix's smtpd line" "$(cat "$b/mail.log")" 'postfix/smtpd\[[0-9]+\]: '
 tap_is "mail.log: no other program's lines" "$(grep -c otherdaemon "$b/mail.log")" 0
+tap_is "mail.log: every line of the reply's queue id ($qid)" "$(grep -c " $qid: " "$b/mail.log")" \
+    "$(grep -c " $qid: " "$dir/mail.log")"
+tap_is "mail.log: no line of another domain's queue id, nor its NOQUEUE reject" \
+    "$(grep -cE '4FA2B10C3D|other\.example\.org' "$b/mail.log")" 0
+tap_is "mail.log: only lines of reply mail (queue ids of the reply domain, replygate's)" \
+    "$(grep -vcE " $qid: | replygate/" "$b/mail.log")" 0
+tap_is "the reply address's mac is nowhere in it" "$(grep -rlF -- "$mac" "$dir/x" | wc -l)" 0
+tap_is "  nor in the compressed file" "$(zcat "$dir/b.tar.gz" | grep -caF -- "$mac")" 0
+tap_like "  the address is there, its mac redacted" "$(cat "$b/mail.log")" \
+    'to=<reply\+i-3-MAC-REDACTED-5@'"$RG_DOMAIN"'>'
 tap_like "processor.log: the delivery" "$(cat "$b/processor.log")" \
-    'INFO \([0-9]+\) #\] replygate: processing <bundle-1@example.org>'
+    'INFO \([0-9]+\) \('"$qid"'\) #\] replygate: processing <bundle-1@example.org>'
 tap_like "spool.txt: one in success/" "$(cat "$b/spool.txt")" '^success +1$'
 tap_like "spool.txt: one in failure/ (its .reason not counted)" "$(cat "$b/spool.txt")" '^failure +1$'
-level=$(ls "$src/sql" | grep -E '^[0-9]{4}_.*\.sql$' | tail -1)
-tap_like "migrations.txt: the level" "$(cat "$b/migrations.txt")" "^level: ${level//./\\.}\$"
+level=$(ls "$src/sql" | grep -E '^[0-9]{4}_.*\.sql$' | sort | tail -1)
+tap_like "migrations.txt: the level" "$(cat "$b/migrations.txt")" "^level: $level\$"
 tap_like "check.txt: replygate check ran" "$(cat "$b/check.txt")" '^(OK|WARN|FAIL) '
 tap_like "version.txt" "$(cat "$b/version.txt")" '^replygate [0-9]+\.[0-9]+'
 
@@ -90,7 +110,18 @@ tap_is "--lines 3: mail.log has 3 lines" \
     "$(tar -xzOf "$dir/b3.tar.gz" --wildcards '*/mail.log' | wc -l)" 3
 tap_is "--lines 3: they are the last ones" \
     "$(tar -xzOf "$dir/b3.tar.gz" --wildcards '*/mail.log' | tail -1)" \
-    "$(grep -E ' (postfix[^/ ]*|replygate)/[a-z]' "$dir/mail.log" | tail -1)"
+    "$(grep -E " $qid: | replygate/" "$dir/mail.log" | tail -1 | sed -E 's/-[0-9a-f]{40}-/-MAC-REDACTED-/g')"
+
+# A processor log that user replygate replaced by a link to a root-only file.
+echo "TOP-SECRET-ROOT-ONLY" >"$dir/root-only"
+chmod 600 "$dir/root-only"
+runuser -u replygate -- sh -c "mv '$dir/log/replygate.log' '$dir/log/old.log' && ln -s '$dir/root-only' '$dir/log/replygate.log'"
+out=$("$RG_BIN/replygate" bundle --config "$RG_CONFIG" --maillog "$dir/mail.log" -o "$dir/b-link.tar.gz" 2>&1); rc=$?
+tap_is "processor log replaced by a link: still a bundle (exit 0)" "$rc" 0
+tap_is "  the link's target is not in it" "$(zcat "$dir/b-link.tar.gz" | grep -caF TOP-SECRET-ROOT-ONLY)" 0
+tap_like "  processor.log says why" "$(tar -xzOf "$dir/b-link.tar.gz" --wildcards '*/processor.log')" \
+    'a symbolic link, not followed'
+runuser -u replygate -- sh -c "rm '$dir/log/replygate.log' && mv '$dir/log/old.log' '$dir/log/replygate.log'"
 
 # A password in a URI.
 sed -i "s|^database = .*|database = postgresql://postgres:$uri_pw@/replygate?host=$PG_DIR|" "$RG_CONFIG"
@@ -102,7 +133,7 @@ tap_like "URI form: redacted in place" \
     "$(tar -xzOf "$dir/b-uri.tar.gz" --wildcards '*/replygate.conf')" \
     "^database = postgresql://postgres:REDACTED@/replygate\\?host=$PG_DIR\$"
 tap_like "URI form: the database was still read" \
-    "$(tar -xzOf "$dir/b-uri.tar.gz" --wildcards '*/migrations.txt')" "^level: ${level//./\\.}\$"
+    "$(tar -xzOf "$dir/b-uri.tar.gz" --wildcards '*/migrations.txt')" "^level: $level\$"
 tap_is "URI form: the secret is nowhere in it" "$(zcat "$dir/b-uri.tar.gz" | grep -caF -- "$secret")" 0
 
 # A broken configuration still gives a bundle, saying why.

@@ -87,11 +87,11 @@ same=0
 for f in "$spool"/success/*; do cmp -s "$f" "$spool/success/$name" && same=$((same + 1)); done
 tap_is "success/ holds the message once (the agent's copy is not doubled)" "$same" 1
 tap_like "processor log: replay line" "$(cat "$plog")" \
-    "INFO \\([0-9]+\\) #\\] replygate: replay $spool/failure/$name"
+    "INFO \\([0-9]+\\) \\(NOQUEUE\\) #\\] replygate: replay $spool/failure/$name"
 tap_like "processor log: the agent's processing line" "$(cat "$plog")" \
     'replygate: processing <outage-1@example.org>'
 tap_like "processor log: moving it to success" "$(cat "$plog")" \
-    "DEBUG \\([0-9]+\\) #\\] Moving $spool/failure/$name => $spool/success\$"
+    "DEBUG \\([0-9]+\\) \\(NOQUEUE\\) #\\] Moving $spool/failure/$name => $spool/success\$"
 tap_like "mail.log: the agent's line with queue id REPLAY" "$(cat "$dir/mail.log")" \
     'replygate/deliver\[[0-9]+\]: REPLAY: message-id=<outage-1@example.org>, key=i-7-5, .*status=stored'
 

@@ -34,6 +34,7 @@ for cmd in 'EHLO ' 'STARTTLS' 'MAIL FROM:<' 'RCPT TO:<reply\+test-1-[0-9a-f]{40}
     tap_like "C: $cmd" "$out" "ms  C: $cmd"
 done
 tap_like "the TLS session is printed" "$out" 'ms  TLS: TLSv1\.[23] [A-Z0-9_-]+ \([0-9]+ bits\)'
+tap_like "an IP address is not verified by default, and it says so" "$out" 'TLS: .*, not verified \(--tls-verify to verify\)'
 tap_like "OK smtp with its time" "$out" '^OK smtp \([0-9.]+ ms\)$'
 qid=$(printf '%s\n' "$out" | sed -n 's/^OK queue \([0-9A-Za-z]*\)$/\1/p')
 tap_like "OK queue with the queue id" "$qid" '^[0-9A-Za-z]+$'
@@ -42,8 +43,8 @@ tap_like "mail.log: the agent's line for it" "$out" \
     "ms  .* replygate/deliver\\[[0-9]+\\]: $qid: message-id=<replygate-test\\..*status=stored"
 tap_like "mail.log: pipe(8) says sent" "$out" "ms  .* postfix/pipe\\[[0-9]+\\]: $qid: .*status=sent"
 tap_like "OK mail.log" "$out" '^OK mail\.log \([0-9.]+ ms\)$'
-tap_like "processor: processing line" "$out" 'ms  \[[-0-9T:.]+ INFO \([0-9]+\) #\] replygate: processing <replygate-test\.'
-tap_like "processor: moving to success" "$out" "ms  .*DEBUG \\([0-9]+\\) #\\] Moving .* => $dir/spool/success"
+tap_like "processor: processing line, with the queue id" "$out" "ms  \\[[-0-9T:.]+ INFO \\([0-9]+\\) \\($qid\\) #\\] replygate: processing <replygate-test\\."
+tap_like "processor: moving to success" "$out" "ms  .*DEBUG \\([0-9]+\\) \\($qid\\) #\\] Moving .* => $dir/spool/success"
 tap_like "OK processor" "$out" '^OK processor \([0-9.]+ ms\)$'
 tap_like "database: the row, with the milter's TLS facts" "$out" \
     'replygate.messages: id=[0-9]+ kind=test target=1 user=0 source=envelope tls=TLSv1\.[23] cipher=[A-Z0-9_-]+ is_test=t '
@@ -54,6 +55,57 @@ tap_is "the row is really there, marked as a test" \
     "$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = '$mid' AND key_kind = 'test' AND is_test")" 1
 tap_is "the application never sees it" \
     "$(pg_value "SELECT count(*) FROM replygate.processed_replies WHERE message_id = '$mid'")" 0
+
+# --- TLS: a host name is verified; nothing is sent before the handshake ---
+# The stack's certificate is self-signed for localhost.
+te_host() {
+    "$RG_BIN/replygate" test-email --config "$RG_CONFIG" --maillog "$dir/mail.log" --timeout 20 "$@" 2>&1
+}
+out=$(te_host --server "localhost:$RG_PORT"); rc=$?
+tap_is "a host name, self-signed certificate: exit 1" "$rc" 1
+tap_like "  verified by default, and refused" "$out" \
+    '^FAIL smtp: starttls: the certificate does not verify for localhost: self.signed certificate'
+tap_is "  no MAIL, RCPT or DATA was sent" "$(printf '%s\n' "$out" | grep -cE 'C: (MAIL|RCPT|DATA)')" 0
+out=$(te_host --server "localhost:$RG_PORT" --tls-ca "$dir/tls/cert.pem"); rc=$?
+tap_is "a host name with --tls-ca naming its CA: exit 0" "$rc" 0
+tap_like "  the certificate is verified" "$out" 'TLS: .*, verified'
+out=$(te_host --server "localhost:$RG_PORT" --no-tls-verify); rc=$?
+tap_is "a host name with --no-tls-verify: exit 0, reported only" "$rc:$(printf '%s\n' "$out" | grep -c 'not verified')" "0:1"
+out=$(te_host --server "127.0.0.1:$RG_PORT" --tls-verify --tls-ca "$dir/tls/cert.pem"); rc=$?
+tap_is "--tls-verify for an address the certificate does not name: exit 1" "$rc" 1
+tap_like "  refused before MAIL" "$out" '^FAIL smtp: starttls: the certificate does not verify for 127\.0\.0\.1'
+# A server that sends a line after its 220 to STARTTLS, before the handshake
+# (the STARTTLS injection): test-email stops, and sends nothing more.
+fake=$(pf_free_port)
+python3 - "$fake" "$dir/fake.log" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(30)
+c, _ = s.accept(); c.settimeout(10)
+log = open(sys.argv[2], "w")
+c.sendall(b"220 fake ESMTP\r\n")
+buf = b""
+try:
+    while True:
+        data = c.recv(4096)
+        if not data:
+            break
+        buf += data
+        log.write(data.decode(errors="replace")); log.flush()
+        if buf.upper().startswith(b"EHLO") and b"\n" in buf:
+            c.sendall(b"250-fake\r\n250 STARTTLS\r\n"); buf = b""
+        elif buf.upper().startswith(b"STARTTLS"):
+            c.sendall(b"220 go ahead\r\n250 injected before the handshake\r\n"); buf = b""
+except Exception:
+    pass
+PY
+fake_pid=$!
+for _ in $(seq 100); do ss -Htln "sport = :$fake" | grep -q . && break; sleep 0.1; done
+out=$(te_host --server "127.0.0.1:$fake" --timeout 5); rc=$?
+wait $fake_pid 2>/dev/null
+tap_is "STARTTLS injection: exit 1" "$rc" 1
+tap_like "  named" "$out" '^FAIL smtp: starttls: the server sent [0-9]+ bytes after its 220 to STARTTLS'
+tap_is "  the server got only EHLO and STARTTLS" "$(tr -d '\r' <"$dir/fake.log" | cut -d' ' -f1 | xargs)" "EHLO STARTTLS"
 
 # --- a forged key: RCPT ---------------------------------------------------
 forged=reply+test-1-0000000000000000000000000000000000000000-0@$RG_DOMAIN

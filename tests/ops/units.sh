@@ -64,6 +64,20 @@ level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([
 tap_like "systemd-analyze security: exposure level below 4 (got ${level:-none})" \
     "${level:-99}" '^[0-3]\.[0-9]$'
 
+# The metrics job and its timer (replygate metrics --write every minute).
+mkdir -p "$dir/man/man1"
+cp "$src"/docs/*.1 "$dir/man/man1/"
+rg_cli=$(cd "$(dirname "$milter")/../cli" && pwd)/replygate
+sed "s#^ExecStart=[^ ]*#ExecStart=$rg_cli#" "$src/postfix-conf/replygate-metrics.service" \
+    >"$dir/unit/replygate-metrics.service"
+cp "$src/postfix-conf/replygate-metrics.timer" "$dir/unit/"
+out=$(MANPATH=$dir/man SYSTEMD_LOG_LEVEL=notice systemd-analyze verify \
+    "$dir/unit/replygate-metrics.service" "$dir/unit/replygate-metrics.timer" 2>&1); rc=$?
+tap_is "systemd-analyze verify: the metrics service and timer, no complaint" "$rc:$out" "0:"
+tap_like "the metrics service writes the textfile" \
+    "$(sed -n 's/^ExecStart=//p' "$src/postfix-conf/replygate-metrics.service")" ' metrics --write( |$)'
+tap_is "the timer runs it every minute" "$(sed -n 's/^OnUnitActiveSec=//p' "$src/postfix-conf/replygate-metrics.timer")" 1min
+
 # --- logrotate -----------------------------------------------------------
 out=$(logrotate -d -s "$dir/state.d" "$rotate" 2>&1); rc=$?
 tap_is "logrotate -d accepts the file" "$rc" 0
@@ -76,7 +90,7 @@ mkdir -p "$dir/logs"
 me=$(id -un) grp=$(id -gn)
 sed -e "s#/var/log/mail-replies/#$dir/logs/#" -e "s/ replygate adm/ $me $grp/" "$rotate" \
     > "$dir/rotate.conf"
-echo '[2026-11-22T13:05:46.306 INFO (6178) #] replygate: processing <abc@example.org>' \
+echo '[2026-11-22T13:05:46.306 INFO (6178) (ED4DD1041E2) #] replygate: processing <abc@example.org>' \
     > "$dir/logs/replygate.log"
 out=$(logrotate -f -s "$dir/state" "$dir/rotate.conf" 2>&1); rc=$?
 tap_is "logrotate -f rotates" "$rc:$out" "0:"

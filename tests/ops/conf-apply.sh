@@ -1,0 +1,69 @@
+#!/bin/bash
+# conf-apply.sh - scripts/postfix-conf-apply on a scratch Postfix
+# configuration (no Postfix runs): values are taken literally ("&" in a path
+# used to be replaced by the matched word, issue 13 item 7), a second run
+# changes nothing, an installation by the version before this one (the
+# global milter_default_action = tempfail, the macro lists, the plain
+# milter) is brought to the per-milter form with the administrator's values
+# back, and --remove restores the administrator's main.cf and master.cf.
+#
+# usage: conf-apply.sh SOURCE_DIR
+set -u
+src=$1
+. "$src/tests/lib/tap.sh"
+T=$(mktemp -d /tmp/rg-conf-apply.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+apply="$src/scripts/postfix-conf-apply"
+mkdir "$T/pf"
+cat >"$T/pf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $T/queue
+myhostname = mx.example.net
+smtpd_milters = inet:127.0.0.1:8891
+milter_default_action = accept
+relay_domains = lists.example.net
+smtpd_tls_cert_file = /etc/ssl/admin/mx.pem
+smtpd_tls_key_file = /etc/ssl/admin/mx.key
+EOF
+cp /usr/share/postfix/master.cf.dist "$T/pf/master.cf"
+cp -a "$T/pf" "$T/pf.orig"
+words=(REPLY_DOMAINS=reply.mx.example.net TLS_CERT=auto TLS_KEY=auto MILTER=unix:replygate/milter.sock
+       "DELIVER=/opt/r&d/sbin/replygate-deliver" "CONFIG=/etc/a&b/replygate.conf" MAX_SIZE=1000)
+
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1); rc=$?
+tap_is "apply: exit 0" "$rc" 0
+entry=$(postconf -c "$T/pf" -M replygate/unix)
+tap_like "& in a value is taken literally (argv)" "$entry" 'argv=/opt/r&d/sbin/replygate-deliver --config /etc/a&b/replygate\.conf '
+tap_is "  nowhere replaced by the word" "$(printf '%s' "$entry" | grep -c '@DELIVER@\|@CONFIG@')" 0
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1)
+tap_is "a second run: 0 changes" "$out" "postfix-conf: 0 changes"
+out=$("$apply" -c "$T/pf" -s "$T/state" --remove "${words[@]}" 2>&1); rc=$?
+tap_is "--remove: exit 0" "$rc" 0
+tap_is "--remove: main.cf and master.cf as before" "$(diff -r "$T/pf.orig" "$T/pf")" ""
+
+# An installation by the previous version: what it wrote, and its state file.
+postconf -c "$T/pf" -e "relay_domains = lists.example.net reply.mx.example.net" \
+    "transport_maps = inline:{reply.mx.example.net=replygate:}" \
+    "smtpd_milters = inet:127.0.0.1:8891 unix:replygate/milter.sock" \
+    "milter_default_action = tempfail" "milter_protocol = 6" \
+    "milter_rcpt_macros = {tls_version} {cipher} {cipher_bits} {rcpt_addr}" \
+    "replygate_destination_recipient_limit = 1"
+postconf -c "$T/pf" -M "replygate/unix=replygate unix - n n - - pipe flags=DORq user=replygate size=1000 argv=/opt/r&d/sbin/replygate-deliver --config /etc/a&b/replygate.conf -q \${queue_id} -f \${sender} -r \${original_recipient} -c \${client_address}"
+printf '%s\t%s\n' milter_default_action accept 'milter_default_action=' tempfail \
+    milter_protocol '<unset>' 'milter_protocol=' 6 \
+    'smtpd_milters+=' unix:replygate/milter.sock \
+    'milter_rcpt_macros+=' '{tls_version}' 'milter_rcpt_macros+=' '{cipher}' \
+    'milter_rcpt_macros+=' '{cipher_bits}' 'milter_rcpt_macros+=' '{rcpt_addr}' >"$T/state"
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/#   /'
+tap_is "upgrade from the previous version: exit 0" "$rc" 0
+tap_is "  the administrator's milter_default_action is back, milter_protocol gone" \
+    "$(postconf -c "$T/pf" -nh milter_default_action)|$(postconf -c "$T/pf" -n milter_protocol)" "accept|"
+tap_is "  no macro list left" "$(postconf -c "$T/pf" -n | grep -c '^milter_.*_macros')" 0
+tap_is "  the plain milter became the per-milter form, OpenDKIM kept" "$(postconf -c "$T/pf" -h smtpd_milters)" \
+    "inet:127.0.0.1:8891, { unix:replygate/milter.sock, default_action=accept, connect_timeout=5s, command_timeout=10s, content_timeout=30s }"
+tap_like "  the master.cf entry it wrote is left alone (no state for it: it may be the administrator's)" \
+    "$(postconf -c "$T/pf" -M replygate/unix)" ' - +pipe flags=DORq '
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1)
+tap_is "  and a run after it: 0 changes" "$out" "postfix-conf: 0 changes"
+tap_done
