@@ -244,7 +244,15 @@ cmd_postfix_setup(int argc, char **argv)
         const char *final = g_getenv("REPLYGATE_FINAL_CONFIG");
         g_autofree char *abs = g_canonicalize_filename(final && *final ? final : path, NULL);
 
-        domains = g_strjoinv(" ", (char **)config->reply_domains->pdata);
+        /* reply_domains is not NULL-terminated: join it by its length. */
+        {
+            g_autoptr(GString) joined = g_string_new(NULL);
+
+            for (guint i = 0; i < config->reply_domains->len; i++)
+                g_string_append_printf(joined, "%s%s", i ? " " : "",
+                                       (const char *)g_ptr_array_index(config->reply_domains, i));
+            domains = g_string_free(g_steal_pointer(&joined), FALSE);
+        }
         g_ptr_array_add(args, g_strdup_printf("REPLY_DOMAINS=%s", domains));
         g_ptr_array_add(args, g_strdup_printf("MILTER=%s", milter));
         g_ptr_array_add(args, g_strdup_printf("CONFIG=%s", abs));

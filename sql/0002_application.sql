@@ -221,6 +221,15 @@ BEGIN
     RETURN new_id;
 END $$;
 
+-- refusal_counts - how many refusals by stage and enhanced code, for
+-- `replygate metrics`, which runs as the writer: counts, not the rows
+CREATE FUNCTION replygate.refusal_counts()
+RETURNS TABLE (stage text, enhanced_code text, refusals bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = replygate, pg_temp AS $$
+    SELECT f.stage, coalesce(f.enhanced_code, ''), count(*)
+      FROM replygate.refusals f GROUP BY 1, 2 ORDER BY 1, 2
+$$;
+
 -- --- the application's views ---------------------------------------------------
 -- Compatibility promise (replygate-app(7)): a later migration never drops,
 -- renames or retypes a column of these views; it only appends columns at the
@@ -515,6 +524,7 @@ INSERT INTO replygate.role_grants (role, kind, object, privilege) VALUES
     ('replygate_writer', 'function', 'replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text)', 'EXECUTE'),
     ('replygate_writer', 'function', 'replygate.grant_problems()', 'EXECUTE'),
     ('replygate_writer', 'function', 'replygate.purge_expired(integer,boolean)', 'EXECUTE'),
+    ('replygate_writer', 'function', 'replygate.refusal_counts()', 'EXECUTE'),
     ('replygate_app',    'schema',   'replygate', 'USAGE'),
     ('replygate_app',    'table',    'replygate.processed_replies', 'SELECT'),
     ('replygate_app',    'table',    'replygate.reply_attachments', 'SELECT'),
