@@ -86,7 +86,15 @@ typedef struct {
     X(lmtp_memory_budget, KIND_SIZE, "1073741824", FIELD(lmtp_memory_budget), NULL)                \
     X(lmtp_message_cpu_budget, KIND_DURATION, "30s", FIELD(lmtp_message_cpu_budget), NULL)         \
     X(delivery_memory_limit, KIND_COUNT, "1073741824", FIELD(delivery_memory_limit), NULL)         \
-    X(delivery_cpu_limit, KIND_DURATION, "60", FIELD(delivery_cpu_limit), NULL)
+    X(delivery_cpu_limit, KIND_DURATION, "60", FIELD(delivery_cpu_limit), NULL)                    \
+    X(database_lock_timeout, KIND_DURATION, "10s", FIELD(database_lock_timeout), NULL)             \
+    X(database_statement_timeout, KIND_DURATION, "1m", FIELD(database_statement_timeout), NULL)    \
+    X(after_queue_refusal, KIND_CHOICE, "bounce", FIELD(after_queue_refusal), "bounce|keep")       \
+    X(spool_keep_success, KIND_DURATION, "7d", FIELD(spool_keep_success), NULL)                    \
+    X(spool_keep_failure, KIND_DURATION, "30d", FIELD(spool_keep_failure), NULL)                   \
+    X(database_keep, KIND_DURATION, "365d", FIELD(database_keep), NULL)                            \
+    X(refusals_keep, KIND_DURATION, "90d", FIELD(refusals_keep), NULL)                             \
+    X(tombstones_keep, KIND_DURATION, "90d", FIELD(tombstones_keep), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,

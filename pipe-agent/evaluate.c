@@ -20,6 +20,7 @@
 #include "keyfind.h"
 #include "rg-error.h"
 #include "tls-evidence.h"
+#include "testmark.h"
 
 /* evaluate_printable - a copy fit for a DSN line: control characters become spaces */
 static char *
@@ -102,6 +103,7 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
     }
     verdict->message = message;
     verdict->from_verified = verdict->sender_verified = -1;
+    verdict->is_test = testmark_verify(ring, message->message_id);
     evaluate_tls(verdict, config, ring, message, queue_id);
     verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
                                                 message->headers->len, sender);

@@ -32,6 +32,7 @@ typedef struct {
     int sender_verified;     /* the envelope sender is: likewise */
     const char *tls_note;    /* TLS from the Received header: why no trace header (static) */
     const char *tls_missing; /* require_tls and no TLS: the cause, for mail.log (static) */
+    gboolean is_test;        /* a `replygate test-email` message (testmark.h) */
     int exit_status;         /* 0, 65, 67, 77, or 75 (4.3.5) for a configuration mistake */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;

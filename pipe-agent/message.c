@@ -363,8 +363,17 @@ message_envelope(Message *message, GMimeMessage *mime)
         message->subject = message_valid_text(subject, strlen(subject));
     if (id != NULL && *id != '\0')
         message->message_id = message_valid_text(id, strlen(id));
-    if (date != NULL)
-        message->date = g_date_time_ref(date);
+    /* In UTC, whatever the offset: "+2359" is valid mail and out of
+     * PostgreSQL's range. A value that has no UTC time (a year past 9999
+     * once the offset is applied) is dropped, with a warning. */
+    if (date != NULL) {
+        message->date = g_date_time_to_utc(date);
+        if (message->date == NULL) {
+            message->date_dropped = TRUE;
+            g_ptr_array_add(message->warnings,
+                            g_strdup("the Date header is out of range: stored without a date"));
+        }
+    }
     for (int i = 0; from != NULL && i < internet_address_list_length(from); i++) {
         InternetAddress *ia = internet_address_list_get_address(from, i);
         const char *name = internet_address_get_name(ia);

@@ -291,13 +291,13 @@ for n in 3 40; do
         "0/$n"
 done
 
-# --- a message without a Message-ID is keyed by its SHA-256 -------------------------
+# --- a message without a Message-ID is keyed by its fingerprint ----------------------
 message "$T/nomid.eml" "" "no id" "A reply without a Message-ID."
 deliver "$CFG" "$T/nomid.eml" Q3
 tap_is "no Message-ID: exit 0" "$RC" 0
-tap_is "no Message-ID: keyed by the sha256 of the raw bytes" \
-    "$(pg_value "SELECT message_id FROM replygate.messages WHERE subject = 'no id'")" \
-    "sha256:$(sha256sum "$T/nomid.eml" | cut -c1-64)"
+tap_is "no Message-ID: keyed by the fingerprint (SPEC section 8, computed by tests/lib/fingerprint.py)" \
+    "$(pg_value "SELECT message_id || ' ' || fingerprint FROM replygate.messages WHERE subject = 'no id'")" \
+    "sha256:$("$SRC/tests/lib/fingerprint.py" <"$T/nomid.eml") $("$SRC/tests/lib/fingerprint.py" <"$T/nomid.eml")"
 deliver "$CFG" "$T/nomid.eml" Q3
 tap_is "no Message-ID: a second delivery stores nothing" \
     "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE subject = 'no id'")" "0/1"
@@ -308,9 +308,9 @@ message "$T/longmid.eml" "$(head -c 6000 /dev/urandom | base64 -w0 | tr -d '+/='
     "long id" "A reply with an 8 KB Message-ID."
 deliver "$CFG" "$T/longmid.eml" QLONG
 tap_is "Message-ID over 998 bytes: stored, not deferred" "$RC/$OUT" "0/"
-tap_is "Message-ID over 998 bytes: keyed by the sha256 of the raw bytes" \
+tap_is "Message-ID over 998 bytes: keyed by the fingerprint" \
     "$(pg_value "SELECT message_id || ' ' || message_id_hashed FROM replygate.messages WHERE subject = 'long id'")" \
-    "sha256:$(sha256sum "$T/longmid.eml" | cut -c1-64) true"
+    "sha256:$("$SRC/tests/lib/fingerprint.py" <"$T/longmid.eml") true"
 deliver "$CFG" "$T/longmid.eml" QLONG
 tap_is "Message-ID over 998 bytes: a second delivery stores nothing" \
     "$RC/$(pg_value "SELECT count(*) FROM replygate.messages WHERE subject = 'long id'")" "0/1"
@@ -370,8 +370,13 @@ check_reject() {
     reason=$(cat "$(ls -t "$SPOOL"/failure/*.reason | head -1)")
     tap_like "$label: the reason beside it" "$reason" "$want_dsn"
     tap_like "$label: mail.log says rejected" "$ERR" "status=rejected \(${want_dsn#^}"
-    tap_like "$label: processor log moves it to failure/" "$(tail -1 "$PLOG")" \
+    tap_like "$label: processor log moves it to failure/" "$(tail -2 "$PLOG" | head -1)" \
         "Moving $SPOOL/new/[^ ]+ => $SPOOL/failure$"
+    tap_like "$label: a refusal row, stage delivery, with the queue id (after_queue_refusal = bounce)" \
+        "$(pg_value "SELECT concat_ws('|', stage, enhanced_code || ' ' || reason, sender, queue_id) FROM replygate.refusals ORDER BY id DESC LIMIT 1")" \
+        "^delivery\|${want_dsn#^}.*\|${sender//./\\.}\|QR[0-9]+$"
+    tap_like "$label: the processor log names the refusal row" "$(tail -1 "$PLOG")" \
+        "Refusal [0-9]+: ${want_dsn#^}"
 }
 printf '\nthis is no message at all\nand it has no header either\n' >"$T/garbage.eml"
 check_reject "unparsable" "$T/garbage.eml" 65 '^5\.6\.0 '
@@ -428,13 +433,14 @@ BEGIN
 END \$\$;
 CREATE TRIGGER test_raise BEFORE INSERT ON replygate.messages
     FOR EACH ROW EXECUTE FUNCTION replygate.test_raise();" >/dev/null
-for state in 40001:4.3.0 40P01:4.3.0 53100:4.3.0 53200:4.3.0 57P01:4.3.0 08006:4.3.0 42501:4.3.5 23505:4.3.5; do
+for state in 40001:4.3.0 40P01:4.3.0 53100:4.3.0 53200:4.3.0 57P01:4.3.0 08006:4.3.0 55P03:4.3.0 \
+    57014:4.3.0 25006:4.3.0 42501:4.3.5 42P01:4.3.5 28000:4.3.5 3D000:4.3.5 23505:4.3.0 23502:4.3.0 \
+    XX000:4.3.0 P0001:4.3.0; do
     message "$T/raise.eml" "raise-${state%%:*}@example.org" "raise ${state%%:*}" "A reply the server refuses for now."
     check_defer "SQLSTATE ${state%%:*}" "$CFG" "$T/raise.eml" "^${state#*:} database: .*SQLSTATE ${state%%:*}"
 done
-# A lock held by someone else, with the agent's own lock_timeout.
-write_config "$T/lock.conf"
-sed -i "s|^database = .*|database = $PG_CONNINFO options='-c lock_timeout=300'|" "$T/lock.conf"
+# A lock held by someone else: database_lock_timeout, set with SET LOCAL.
+write_config "$T/lock.conf" "database_lock_timeout = 1s"
 rm -f "$T/unlock"
 {
     echo "BEGIN; LOCK TABLE replygate.messages IN ACCESS EXCLUSIVE MODE;"
@@ -461,7 +467,8 @@ message "$T/u.eml" "u@example.org" "u" "To a database without the schema."
 check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*relation "replygate\.(messages|user_addresses)" does not exist'
 write_config "$T/nodb.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|" "$T/nodb.conf"
-check_defer "no such database" "$T/nodb.conf" "$T/u.eml" '^4\.3\.0 database unreachable'
+check_defer "no such database: a configuration mistake" "$T/nodb.conf" "$T/u.eml" \
+    '^4\.3\.5 database refuses the login: FATAL: +database "nosuchdb" does not exist'
 
 write_config "$T/typo.conf" "reply_domian = reply.example.com"
 check_defer "broken configuration (unknown name)" "$T/typo.conf" "$T/u.eml" \

@@ -29,7 +29,8 @@ files=(/usr/sbin/replygate-milter /usr/sbin/replygate-deliver /usr/bin/replygate
        /usr/share/replygate/sql/0001_init.sql /usr/share/replygate/postfix-conf-apply
        /usr/share/man/man1/replygate.1.gz /usr/share/man/man5/replygate.conf.5.gz
        /usr/share/man/man8/replygate-milter.8.gz /lib/systemd/system/replygate-milter.service
-       /lib/systemd/system/replygate-metrics.timer /etc/logrotate.d/replygate
+       /lib/systemd/system/replygate-metrics.timer /lib/systemd/system/replygate-purge.timer \
+       /lib/systemd/system/replygate-purge.service /etc/logrotate.d/replygate
        /etc/replygate/replygate.conf)
 present() { local f n=0; for f in "${files[@]}"; do [ -e "$f" ] && n=$((n + 1)); done; echo "$n"; }
 
@@ -48,6 +49,7 @@ tap_is "install: folders and the secret, with their modes" \
 tap_like "install: a secret of 64 hex digits" "$(cat /etc/replygate/secrets)" '^[0-9a-f]{64}$'
 tap_check "install: the milter's unit is enabled" test -L /etc/systemd/system/multi-user.target.wants/replygate-milter.service
 tap_check "install: the metrics timer is not enabled" test ! -e /etc/systemd/system/timers.target.wants/replygate-metrics.timer
+tap_check "install: the daily purge's timer is enabled" test -L /etc/systemd/system/timers.target.wants/replygate-purge.timer
 tap_is "install: Postfix's main.cf and master.cf untouched" "$(pf_sum)" "$pf_before"
 tap_is "install: the shipped conffile names no reply_domain" "$(grep -c '^reply_domain' /etc/replygate/replygate.conf)" 0
 
