@@ -201,6 +201,8 @@ delivery_public_status(const char *status)
 {
     if (status != NULL && g_str_has_prefix(status, "4.3.5"))
         return "4.3.5 configuration problem at the receiving site, delivery deferred";
+    if (status != NULL && g_str_has_prefix(status, "4.3.1"))
+        return "4.3.1 insufficient system resources at the receiving site, delivery deferred";
     return "4.3.0 temporary problem at the receiving site, delivery deferred";
 }
 

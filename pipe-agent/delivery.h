@@ -99,8 +99,9 @@ DeliveryOutcome *delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope
 DeliveryOutcome *delivery_defer(ProcLog *proclog, const char *queue_id, const char *status);
 
 /* delivery_public_status - the DSN or LMTP text a remote sender may see for a
- * deferral with this status: its class (4.3.5 configuration, else 4.3.0
- * resources) and a generic sentence, never the details (issue 13 item 7) */
+ * deferral with this status: its class (4.3.5 configuration, 4.3.1 the LMTP
+ * service's memory budget, else 4.3.0 resources) and a generic sentence,
+ * never the details (issue 13 item 7) */
 const char *delivery_public_status(const char *status);
 
 /* delivery_outcome_new - the outcome for a DSN status "X.Y.Z text" and the
