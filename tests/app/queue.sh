@@ -252,8 +252,20 @@ tap_is "forget: an old agent's retry of a buried reply stores nothing" \
 f=$(new_reply race@example.org fpR)
 exec 8> >("$PG_BIN/psql" -X -q "host=$PG_DIR dbname=replygate user=rg_app" >"$T/forget.out" 2>&1)
 echo "BEGIN; SELECT replygate.forget($f);" >&8
-sleep 0.5
-( sleep 1; echo "COMMIT;" >&8 ) &
+# Wait for the states themselves, not for times, so that a loaded machine
+# cannot reorder the race: forget() has run and holds its transaction open,
+# then the redelivery's INSERT waits on its lock, then forget() commits.
+for _ in $(seq 600); do
+    [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'rg_app' AND state = 'idle in transaction'")" -ge 1 ] && break
+    sleep 0.1
+done
+(
+    for _ in $(seq 600); do
+        [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'rg_agent' AND wait_event_type = 'Lock'")" -ge 1 ] && break
+        sleep 0.1
+    done
+    echo "COMMIT;" >&8
+) &
 committer=$!
 race=$("$PG_BIN/psql" -X -q -A -t "host=$PG_DIR dbname=replygate user=rg_agent" 2>&1 -c "
     WITH m AS (INSERT INTO replygate.messages (message_id, sender, key_kind, key_target, key_user, fingerprint)
@@ -316,7 +328,7 @@ check_as() {
         grep -E 'schema version|database role|roles|database reachable'
 }
 out=$(check_as rg_agent)
-tap_like "check: the schema version is the program's" "$out" "^OK +schema version 0002, the one this program expects$"
+tap_like "check: the schema version is the program's" "$out" "^OK +schema version 0003, the one this program expects$"
 tap_like "check: the grants are exactly SPEC's" "$out" "^OK +roles replygate_owner, replygate_writer and replygate_app have exactly SPEC section 8's grants$"
 tap_like "check: the agent's role is a writer" "$out" "^OK +database role rg_agent is a member of replygate_writer$"
 tap_like "check: a superuser in database is a warning" "$(check_as postgres)" "^WARN +database role postgres is a superuser"
@@ -325,13 +337,13 @@ pg_psql -c "GRANT UPDATE ON replygate.messages TO replygate_app" >/dev/null
 tap_like "check: an extra grant fails, named" "$(check_as rg_agent)" \
     "^FAIL +database roles: replygate_app holds UPDATE on table replygate.messages, which SPEC section 8 does not give it; fix: run: replygate migrate --create-roles"
 "$CLI" migrate --database "$PG_CONNINFO" >/dev/null
-pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0003_from_the_future.sql')" >/dev/null
+pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0004_from_the_future.sql')" >/dev/null
 tap_like "check: a newer schema (rolling upgrade) is a warning" "$(check_as rg_agent)" \
-    "^WARN +schema version 0003 is newer than this program's 0002; fix: upgrade replygate on this host"
-pg_psql -c "DELETE FROM replygate.schema_migrations WHERE version LIKE '0003%' OR version LIKE '0002%'" >/dev/null
+    "^WARN +schema version 0004 is newer than this program's 0003; fix: upgrade replygate on this host"
+pg_psql -c "DELETE FROM replygate.schema_migrations WHERE version >= '0002'" >/dev/null
 tap_like "check: an older schema fails" "$(check_as rg_agent)" \
-    "^FAIL +schema version 0001 is older than this program's 0002; fix: run: replygate migrate"
-pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0002_application.sql')" >/dev/null
+    "^FAIL +schema version 0001 is older than this program's 0003; fix: run: replygate migrate"
+pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0002_application.sql'), ('0003_auth.sql')" >/dev/null
 
 # --- applying again changes nothing --------------------------------------------------------------
 dump() { "$PG_BIN/pg_dump" -s "$PG_CONNINFO" | grep -v '^\\\(un\)\?restrict' | md5sum; }
