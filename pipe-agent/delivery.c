@@ -523,12 +523,13 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
      * the same bytes to the same recipient out of the same queue file. */
     seen = seen_open(ctx->config->spool_directory, env->queue_id, env->recipient, raw, &seen_state);
     if (seen_state == SEEN_DONE) {
-        g_autofree char *rcpt = maillog_escape(env->recipient);
+        g_autofree char *dedup_id = store_dedup_id_raw(raw);
+        g_autofree char *mid = maillog_escape(dedup_id);
 
-        maillog_info("%s: to=<%s>, status=duplicate (the same message was delivered to this "
-                     "recipient before: another ORCPT, which Postfix's duplicate filter keeps "
-                     "apart)",
-                     d.queue_id, rcpt);
+        maillog_info("%s: message-id=<%s>, status=duplicate (found before parsing: delivered to "
+                     "this recipient from this queue file before, with another ORCPT, which "
+                     "Postfix's duplicate filter keeps apart)",
+                     d.queue_id, mid);
         return delivery_outcome_new("2.0.0 delivered before", EX_OK);
     }
     if (seen_state == SEEN_BUSY)

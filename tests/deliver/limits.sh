@@ -203,7 +203,7 @@ read -r took peak < <(tail -1 "$T/time") 2>/dev/null
 echo "# the repeated delivery: ${took:-?} s, peak $(( ${peak:-0} / 1024 )) MB"
 tap_is "the same again (recipient in another case): exit 0, nothing printed" "$rc/$(cat "$T/out")" "0/"
 tap_like "the same again: mail.log says duplicate, why" "$(cat "$T/err")" \
-    'QDUP: to=<.*>, status=duplicate \(the same message was delivered to this recipient before'
+    'QDUP: message-id=<.*>, status=duplicate \(found before parsing: delivered to this recipient from this queue file before'
 tap_is "the same again: one copy in failure/" "$(count failure)" 1
 REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$T/plain.conf" -q QDUP2 -f bob@example.org -r "$ADDR" \
     <"$T/parts.eml" >"$T/out" 2>"$T/err"

@@ -76,7 +76,7 @@ echo "# deferred while another delivery of the same ran: $(printf '%s\n' "$lines
 tap_is "over a limit, $accepted times: judged once (one 5.3.4 refusal)" \
     "$(printf '%s\n' "$lines" | grep -c 'status=rejected (5\.3\.4 message too complex')" 1
 tap_is "over a limit: every other delivery is a duplicate, done before any parsing" \
-    "$(printf '%s\n' "$lines" | grep -c 'status=duplicate (the same message was delivered')" \
+    "$(printf '%s\n' "$lines" | grep -c 'status=duplicate (found before parsing: delivered to this recipient from this queue file')" \
     "$((accepted - 1))"
 tap_is "over a limit: one copy in failure/" \
     "$(grep -l "^Message-ID: <$RUN.big@example.org>" "$D"/spool/failure/* 2>/dev/null | wc -l)" 1
