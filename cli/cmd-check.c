@@ -207,16 +207,15 @@ check_grants(Check *check, PGconn *conn)
                      "SPEC section 8's grants");
 }
 
-/* check_database - reachable, every schema file applied, the version, the grants */
+/* check_database - reachable, every schema file applied (files, listed
+ * from dir before the identity changed), the version, the grants */
 static void
-check_database(Check *check, const Config *config)
+check_database(Check *check, const Config *config, const GPtrArray *files, const char *dir)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(PGconn) conn = db_connect(config->database, "replygate-check", 5, &error);
     g_autoptr(PGresult) res = NULL;
-    g_autoptr(GPtrArray) files = NULL;
     g_autoptr(GHashTable) applied = NULL;
-    const char *dir = NULL;
     guint missing = 0;
     const char *first_missing = NULL;
 
@@ -241,7 +240,6 @@ check_database(Check *check, const Config *config)
     applied = g_hash_table_new(g_str_hash, g_str_equal);
     for (int i = 0; i < PQntuples(res); i++)
         g_hash_table_add(applied, PQgetvalue(res, i, 0));
-    files = schema_files(check, &dir);
     for (guint i = 0; i < files->len; i++) {
         if (!g_hash_table_contains(applied, g_ptr_array_index(files, i))) {
             missing++;
@@ -266,6 +264,8 @@ check_database(Check *check, const Config *config)
 typedef struct {
     Check *check;
     const Config *config;
+    GPtrArray *files; /* the schema files, listed as the caller (root's folder may be 0700) */
+    const char *dir;
 } DatabaseHop;
 
 /* database_hop - check_database() in the agent's identity; the counts
@@ -276,7 +276,7 @@ database_hop(gpointer data)
     DatabaseHop *hop = data;
     int failures = hop->check->failures, warnings = hop->check->warnings;
 
-    check_database(hop->check, hop->config);
+    check_database(hop->check, hop->config, hop->files, hop->dir);
     return MIN(hop->check->failures - failures, 15) * 16 + MIN(hop->check->warnings - warnings, 15);
 }
 
@@ -285,11 +285,15 @@ database_hop(gpointer data)
 static void
 check_database_as_agent(Check *check, const Config *config)
 {
-    DatabaseHop hop = {check, config};
+    DatabaseHop hop = {check, config, NULL, NULL};
+    g_autoptr(GPtrArray) files = schema_files(check, &hop.dir);
     g_autoptr(GError) error = NULL;
     gboolean switched = FALSE;
     int failures = check->failures, warnings = check->warnings;
-    int rc = as_user_run(check->agent_user, database_hop, &hop, &switched, &error);
+    int rc;
+
+    hop.files = files;
+    rc = as_user_run(check->agent_user, database_hop, &hop, &switched, &error);
 
     if (rc < 0) {
         check_report(check, "FAIL", "create the user, or give --user USER",

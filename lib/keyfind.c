@@ -213,7 +213,9 @@ keyfind_message_ids(const char *value)
                     break;
                 }
             }
-        } else if (g_ascii_isspace(*p) || *p == ',' || *p == '"' || *p == ';' || *p == '>') {
+        } else if (g_ascii_isspace(*p) || strchr(",\";>)", *p) != NULL) {
+            /* Separators, and closers without an opener: every character
+             * the bare-id branch below stops at must advance here. */
             p++;
         } else {
             const char *start = p;

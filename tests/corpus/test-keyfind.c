@@ -352,6 +352,10 @@ static const ForCase id_cases[] = {
     {"unclosed at the end", "<a@x.example> <b@y", "a@x.example"},
     {"empty", "", ""},
     {"stray closers", ">>>,,,\"\"", ""},
+    /* A ')' outside any comment stopped the scan forever (fuzz-message found it). */
+    {"stray comment closer", "a@x.example) <b@y.example> ) c@z.example",
+     "a@x.example b@y.example c@z.example"},
+    {"only a comment closer", ")", ""},
 };
 
 /* test_message_ids - the In-Reply-To and References reader */
