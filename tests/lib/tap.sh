@@ -12,7 +12,8 @@ tap_not_ok() {
     TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
     echo "not ok $TAP_N - $1"
     shift
-    for line in "$@"; do echo "#   $line"; done
+    # every line of a diagnostic is a comment, a multi-line "got" too
+    for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
 }
 tap_check() {
     local label=$1; shift

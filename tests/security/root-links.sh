@@ -64,6 +64,11 @@ processor_log = $LOGDIR/replygate.log
 delivery_memory_limit = 0
 CONF
 chmod 644 "$T/replygate.conf"
+# The agent runs as user replygate, who may not enter a tree under root's
+# 0700 home (a fresh root's /root/project): a copy it can execute.
+install -d -m 755 "$T/bin"
+install -m 755 "$DELIVER" "$T/bin/replygate-deliver"
+DELIVER=$T/bin/replygate-deliver
 replay() { "$CLI" replay --config "$T/replygate.conf" --deliver "$DELIVER" "$@" 2>&1; }
 
 # leaked - does any file replygate can reach hold root's secret text?
