@@ -211,6 +211,17 @@ write("limit-charset-invalid-bytes",
       + b"\x81" * n(10 << 20, 200000),
       "exit 0\njq .reply_text | test(\"the answer\")")
 
+# Long texts in multibyte charsets, converted in 4 KiB steps: a sequence cut
+# by a step's end must come out whole, never as U+FFFD (Shift_JIS and the
+# stateful ISO-2022-JP; a leading "x" puts the pairs across the steps).
+for cs in ("shift_jis", "iso-2022-jp"):
+    text = "x" + "日本語のテキスト、" * 3000
+    write("long-" + cs,
+          HEAD + mid("long-" + cs) + b"Content-Type: text/plain; charset=" + cs.encode()
+          + b"\r\n\r\n" + text.encode(cs) + b"\r\n",
+          "exit 0\njq .reply_text | contains(\"\\ufffd\") | not\n"
+          "jq .reply_text | test(\"^x(日本語のテキスト、){3000}$\")")
+
 # A multipart whose declared boundary never appears, and whose body uses
 # another one with 400,000 empty parts: the second parse (of the body with
 # the boundary it really uses) is held to the same caps, so the body stays
