@@ -3,9 +3,11 @@
 # replygate_<version>_amd64.deb with dpkg-buildpackage; lintian finds no
 # error in it (the warnings kept are explained in debian/replygate.lintian-
 # overrides); and in a brand-new Debian 12 root (scripts/fresh-root) it goes
-# through install -> set-up -> upgrade -> remove -> purge
-# (tests/ops/package-root.sh checks files, user and units after each step).
-# The "previous build" of the upgrade is the same build with a lower version.
+# through install -> README's set-up -> a reply stored through each door ->
+# upgrade -> remove -> purge (tests/ops/package-root.sh checks files, user,
+# units and Postfix's files after each step). The "previous build" of the
+# upgrade is the same build with a lower version. Under scripts/test in CI
+# this runs inside a fresh root itself: the root made here is nested.
 #
 # Slow (a package build and a root with Postfix): its own suite, "package".
 # Needs the network to the Debian archive, so it runs in the host's network.
