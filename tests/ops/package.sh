@@ -25,7 +25,7 @@ deb=$(printf '%s\n' "$out" | tail -1)
 tap_is "scripts/package: exit 0" "$rc" 0
 version=$(sed -n "s/^  version : '\([^']*\)',$/\1/p" "$src/meson.build")
 tap_is "it makes replygate_<version>_amd64.deb" "$(basename "$deb")" "replygate_${version}_amd64.deb"
-[ -f "$deb" ] || { printf '%s\n' "$out" | tail -30 | sed 's/^/# /'; tap_bail "no package"; }
+[ -f "$deb" ] || { printf '%s\n' "$out" | tail -30 | sed 's/^/# /' | tee /dev/stderr; tap_bail "no package"; }
 tap_like "dh_auto_test ran the unit suites" "$out" 'package: test: Ok: +[1-9]'
 tap_like "  and no other suite" "$(printf '%s\n' "$out" | grep 'package: test: [0-9]*/' | grep -vcE '[:+]unit[ +]')" '^0$'
 
