@@ -98,16 +98,124 @@ schema_files(const Check *check, const char **dir_out)
     return names;
 }
 
-/* check_database - reachable, and every schema file applied */
+/* check_schema_version - the database's schema version against this
+ * program's (REPLYGATE_SCHEMA_VERSION, the last schema file it was built
+ * with): older fails, newer warns (a rolling upgrade: this host is next) */
 static void
-check_database(Check *check, const Config *config)
+check_schema_version(Check *check, PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = db_exec(conn,
+                                      "SELECT coalesce(max(left(version, 4)), '0000')"
+                                      " FROM replygate.schema_migrations"
+                                      " WHERE version ~ '^[0-9]{4}_'",
+                                      0, NULL, NULL, NULL, &error);
+    const char *have;
+    int cmp;
+
+    if (res == NULL) {
+        check_report(check, "WARN", "grant SELECT on replygate.schema_migrations",
+                     "cannot read the schema version: %s", error->message);
+        return;
+    }
+    have = PQgetvalue(res, 0, 0);
+    cmp = strcmp(have, REPLYGATE_SCHEMA_VERSION);
+    if (cmp == 0)
+        check_report(check, "OK", NULL, "schema version %s, the one this program expects", have);
+    else if (cmp < 0)
+        check_report(check, "FAIL", "run: replygate migrate",
+                     "schema version %s is older than this program's %s", have,
+                     REPLYGATE_SCHEMA_VERSION);
+    else
+        check_report(check, "WARN",
+                     "upgrade replygate on this host; until then it keeps working (migrations "
+                     "only expand)",
+                     "schema version %s is newer than this program's %s", have,
+                     REPLYGATE_SCHEMA_VERSION);
+}
+
+/* check_role - the role this host connects as: a member of replygate_writer,
+ * not a superuser (read from the catalogs, which every role may read) */
+static void
+check_role(Check *check, PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) me = db_exec(conn,
+                                     "SELECT current_user, r.rolsuper, w.oid IS NOT NULL,"
+                                     " coalesce(pg_has_role(current_user, w.oid, 'MEMBER'), false)"
+                                     " FROM pg_roles r"
+                                     " LEFT JOIN pg_roles w ON w.rolname = 'replygate_writer'"
+                                     " WHERE r.rolname = current_user",
+                                     0, NULL, NULL, NULL, &error);
+
+    if (me == NULL || PQntuples(me) == 0)
+        return;
+    if (strcmp(PQgetvalue(me, 0, 1), "t") == 0)
+        check_report(check, "WARN",
+                     "give the delivery programs a login that is a member of replygate_writer "
+                     "only",
+                     "database role %s is a superuser: the delivery programs need far less",
+                     PQgetvalue(me, 0, 0));
+    else if (strcmp(PQgetvalue(me, 0, 2), "t") != 0)
+        check_report(check, "WARN", "run: replygate migrate --create-roles",
+                     "database role %s: the role replygate_writer does not exist yet",
+                     PQgetvalue(me, 0, 0));
+    else if (strcmp(PQgetvalue(me, 0, 3), "t") != 0)
+        check_report(check, "FAIL", "GRANT replygate_writer TO the role in `database`",
+                     "database role %s is not a member of replygate_writer: the agent cannot store",
+                     PQgetvalue(me, 0, 0));
+    else
+        check_report(check, "OK", NULL, "database role %s is a member of replygate_writer",
+                     PQgetvalue(me, 0, 0));
+}
+
+/* check_grants - the roles and grants of SPEC section 8 */
+static void
+check_grants(Check *check, PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) present =
+        db_exec(conn, "SELECT to_regprocedure('replygate.grant_problems()') IS NOT NULL", 0, NULL,
+                NULL, NULL, &error);
+    g_autoptr(PGresult) res = NULL;
+    const char *fix = "run: replygate migrate --create-roles (as a user with CREATEROLE), or the "
+                      "SQL it prints";
+
+    if (present == NULL || strcmp(PQgetvalue(present, 0, 0), "t") != 0)
+        return; /* a schema before 0002: the version check says so */
+    res = db_exec(conn, "SELECT * FROM replygate.grant_problems()", 0, NULL, NULL, NULL, &error);
+    if (res == NULL) {
+        check_report(check, "WARN", "run replygate check with the agent's database role",
+                     "cannot verify the roles and grants: %s", error->message);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *problem = PQgetvalue(res, i, 0);
+
+        /* Without the roles everything runs as whatever role `database`
+         * names: it works, with more privilege than it needs. A role that
+         * exists with other grants than SPEC's is a mistake. */
+        if (g_str_has_suffix(problem, " does not exist") ||
+            g_str_has_suffix(problem, ", not replygate_owner"))
+            check_report(check, "WARN", fix, "database roles: %s", problem);
+        else
+            check_report(check, "FAIL", fix, "database roles: %s", problem);
+    }
+    if (PQntuples(res) == 0)
+        check_report(check, "OK", NULL,
+                     "roles replygate_owner, replygate_writer and replygate_app have exactly "
+                     "SPEC section 8's grants");
+}
+
+/* check_database - reachable, every schema file applied (files, listed
+ * from dir before the identity changed), the version, the grants */
+static void
+check_database(Check *check, const Config *config, const GPtrArray *files, const char *dir)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(PGconn) conn = db_connect(config->database, "replygate-check", 5, &error);
     g_autoptr(PGresult) res = NULL;
-    g_autoptr(GPtrArray) files = NULL;
     g_autoptr(GHashTable) applied = NULL;
-    const char *dir = NULL;
     guint missing = 0;
     const char *first_missing = NULL;
 
@@ -116,8 +224,14 @@ check_database(Check *check, const Config *config)
                      "database %s is not reachable: %s", config->database, error->message);
         return;
     }
+    check_role(check, conn);
     res = db_exec(conn, "SELECT version FROM replygate.schema_migrations", 0, NULL, NULL, NULL,
                   &error);
+    if (res == NULL && strstr(error->message, "permission denied") != NULL) {
+        check_report(check, "FAIL", "give `database` a role that is a member of replygate_writer",
+                     "database %s: %s", config->database, error->message);
+        return;
+    }
     if (res == NULL) {
         check_report(check, "FAIL", "run: replygate migrate",
                      "database %s has no replygate schema: %s", config->database, error->message);
@@ -126,7 +240,6 @@ check_database(Check *check, const Config *config)
     applied = g_hash_table_new(g_str_hash, g_str_equal);
     for (int i = 0; i < PQntuples(res); i++)
         g_hash_table_add(applied, PQgetvalue(res, i, 0));
-    files = schema_files(check, &dir);
     for (guint i = 0; i < files->len; i++) {
         if (!g_hash_table_contains(applied, g_ptr_array_index(files, i))) {
             missing++;
@@ -144,11 +257,15 @@ check_database(Check *check, const Config *config)
     else
         check_report(check, "OK", NULL, "database reachable and migrated to %s",
                      (const char *)g_ptr_array_index(files, files->len - 1));
+    check_schema_version(check, conn);
+    check_grants(check, conn);
 }
 
 typedef struct {
     Check *check;
     const Config *config;
+    GPtrArray *files; /* the schema files, listed as the caller (root's folder may be 0700) */
+    const char *dir;
 } DatabaseHop;
 
 /* database_hop - check_database() in the agent's identity; the counts
@@ -159,7 +276,7 @@ database_hop(gpointer data)
     DatabaseHop *hop = data;
     int failures = hop->check->failures, warnings = hop->check->warnings;
 
-    check_database(hop->check, hop->config);
+    check_database(hop->check, hop->config, hop->files, hop->dir);
     return MIN(hop->check->failures - failures, 15) * 16 + MIN(hop->check->warnings - warnings, 15);
 }
 
@@ -168,11 +285,15 @@ database_hop(gpointer data)
 static void
 check_database_as_agent(Check *check, const Config *config)
 {
-    DatabaseHop hop = {check, config};
+    DatabaseHop hop = {check, config, NULL, NULL};
+    g_autoptr(GPtrArray) files = schema_files(check, &hop.dir);
     g_autoptr(GError) error = NULL;
     gboolean switched = FALSE;
     int failures = check->failures, warnings = check->warnings;
-    int rc = as_user_run(check->agent_user, database_hop, &hop, &switched, &error);
+    int rc;
+
+    hop.files = files;
+    rc = as_user_run(check->agent_user, database_hop, &hop, &switched, &error);
 
     if (rc < 0) {
         check_report(check, "FAIL", "create the user, or give --user USER",

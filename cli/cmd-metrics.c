@@ -130,7 +130,15 @@ metrics_database(const Config *config)
                      "Replies stored and held in the database (a purge lowers it).");
         g_string_append_printf(out, "replygate_replies_stored_total %.0f\n", stored);
     }
-    if (metrics_value(conn, "SELECT 1 WHERE to_regclass('replygate.refusals') IS NOT NULL") == 1)
+    /* The counts through replygate.refusal_counts(), which the writer may
+     * run (it may not read the rows); the table itself for other roles. */
+    if (metrics_value(conn, "SELECT 1 WHERE to_regprocedure('replygate.refusal_counts()')"
+                            " IS NOT NULL AND has_function_privilege("
+                            "'replygate.refusal_counts()', 'EXECUTE')") == 1)
+        refusals =
+            db_exec(conn, "SELECT * FROM replygate.refusal_counts()", 0, NULL, NULL, NULL, NULL);
+    else if (metrics_value(conn, "SELECT 1 WHERE to_regclass('replygate.refusals') IS NOT NULL") ==
+             1)
         refusals = db_exec(conn,
                            "SELECT stage, coalesce(enhanced_code, ''), count(*) FROM "
                            "replygate.refusals GROUP BY 1, 2 ORDER BY 1, 2",

@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "db.h"
+#include "purge.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
 
@@ -186,6 +187,25 @@ migrate_grants(PGconn *conn, GError **error)
     return TRUE;
 }
 
+/* migrate_retention - replygate.conf's retention into replygate.settings,
+ * once the schema has it (0002) */
+static gboolean
+migrate_retention(PGconn *conn, const Config *config, GError **error)
+{
+    gboolean present = FALSE;
+    gboolean differs = FALSE;
+
+    if (config == NULL)
+        return TRUE;
+    if (!migrate_query_bool(conn,
+                            "SELECT EXISTS (SELECT 1 FROM information_schema.columns"
+                            " WHERE table_schema = 'replygate' AND table_name = 'settings'"
+                            " AND column_name = 'database_keep')",
+                            &present, error))
+        return FALSE;
+    return !present || purge_sync_retention(conn, config, &differs, error);
+}
+
 /* migrate_is_applied - is version recorded already? */
 static gboolean
 migrate_is_applied(PGconn *conn, const char *version, gboolean *applied, GError **error)
@@ -276,6 +296,8 @@ cmd_migrate(int argc, char **argv)
             return EX_CONFIG;
         }
         database = g_strdup(config->database);
+    } else if (!cli_load(config_path, &config, NULL, NULL)) {
+        config = NULL; /* then the retention in the database stays as it is */
     }
     sql_dir = migrate_sql_dir(sql_dir_option);
     files = migrate_list(sql_dir, &error);
@@ -325,7 +347,7 @@ cmd_migrate(int argc, char **argv)
             applied++;
         }
     }
-    if (!migrate_grants(conn, &error)) {
+    if (!migrate_grants(conn, &error) || !migrate_retention(conn, config, &error)) {
         fprintf(stderr, "replygate: migrate: %s\n", error->message);
         return 1;
     }

@@ -9,6 +9,13 @@
  * give it. Run as root, the agent becomes the spool's owner, the user Postfix
  * runs it as, so that the files it writes stay that user's.
  *
+ * Root never follows a link the spool's user could plant (issue 13 item 3):
+ * a file is opened without following a link at its end (O_NOFOLLOW), judged
+ * by its descriptor (fstat: a regular file; inside the spool, one with a
+ * single link owned by the spool's user), and read and handed to the agent
+ * through that same descriptor. The processor log is opened the same way
+ * and, when replay creates it, given to the spool's user with fchown().
+ *
  * A replay is idempotent: the database's unique key makes a second store of
  * the same message a duplicate, which the agent counts as success. After a
  * success a file from failure/ moves to success/ (its .reason file goes), and
@@ -29,6 +36,7 @@
 #include "ops-util.h"
 #include "proclog.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 
 typedef struct {
     const char *config_path; /* resolved */
@@ -39,9 +47,14 @@ typedef struct {
     ProcLog *proclog;
     uid_t uid; /* the agent's user, or (uid_t)-1 to stay who we are */
     gid_t gid;
-    char *failure_dir; /* real paths of the spool folders */
+    uid_t spool_owner; /* who must own a file in the spool, as seen by root */
+    char *spool_dir;   /* real paths of the spool and its folders */
+    char *failure_dir;
     char *success_dir;
 } Replay;
+
+/* The largest .reason file read. */
+#define REPLAY_REASON_MAX 4096
 
 typedef enum { REPLAY_STORED, REPLAY_DEFERRED, REPLAY_REFUSED } ReplayResult;
 
@@ -54,6 +67,107 @@ replay_realpath(const char *path)
 
     free(real);
     return out;
+}
+
+/* replay_in_spool - is the folder dir (a real path) inside the spool? */
+static gboolean
+replay_in_spool(const Replay *r, const char *dir)
+{
+    gsize n = strlen(r->spool_dir);
+
+    return strncmp(dir, r->spool_dir, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
+}
+
+/* replay_open - open path for reading without following a link at its end
+ * and without blocking on a FIFO; what was opened must be a regular file
+ * and, when owner is not (uid_t)-1, have one link and belong to owner.
+ * -1 with *why (static) when not; *refuse (may be NULL) says whether that
+ * is for good (a link, not a regular file, someone else's) or may pass
+ * (a missing or unreadable file). */
+static int
+replay_open(const char *path, uid_t owner, const char **why, gboolean *refuse)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    gboolean dummy;
+
+    if (refuse == NULL)
+        refuse = &dummy;
+    *refuse = TRUE;
+    if (fd < 0) {
+        *refuse = errno == ELOOP;
+        *why = errno == ELOOP ? "a symbolic link, which is never followed" : g_strerror(errno);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return -1;
+    }
+    if (owner != (uid_t)-1 && (st.st_uid != owner || st.st_nlink != 1)) {
+        close(fd);
+        *why = "not a file of the spool's user with a single link";
+        return -1;
+    }
+    fcntl(fd, F_SETFL, 0); /* reading blocks again: a regular file never waits */
+    return fd;
+}
+
+/* replay_read_fd - the whole content of an open regular file, at most max
+ * bytes (more is an error); NULL with *why (static) */
+static char *
+replay_read_fd(int fd, gsize max, gsize *len, const char **why)
+{
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    guint8 chunk[65536];
+
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *why = g_strerror(errno);
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        if (buf->len + (gsize)n > max) {
+            *why = "too big to replay";
+            return NULL;
+        }
+        g_byte_array_append(buf, chunk, (guint)n);
+    }
+    *len = buf->len;
+    g_byte_array_append(buf, (const guint8 *)"", 1);
+    return (char *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
+}
+
+/* replay_owner - who must own a file in folder dir: the spool's user when
+ * root reads it, nobody in particular otherwise (no privilege to lend) */
+static uid_t
+replay_owner(const Replay *r, const char *dir)
+{
+    if (geteuid() != 0 || !replay_in_spool(r, dir))
+        return (uid_t)-1;
+    return r->spool_owner;
+}
+
+/* replay_read - the content of path, opened as replay_open() does; NULL
+ * when it cannot be opened or read */
+static char *
+replay_read(const Replay *r, const char *path, gsize max, gsize *len)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    const char *why = NULL;
+    int fd = replay_open(path, replay_owner(r, dir), &why, NULL);
+    char *text;
+
+    if (fd < 0)
+        return NULL;
+    text = replay_read_fd(fd, max, len, &why);
+    close(fd);
+    return text;
 }
 
 /* replay_envelope_address - "<a@b>" or "a@b" from a header into a@b */
@@ -103,19 +217,20 @@ replay_envelope(const Replay *r, const char *raw, gsize len, char **sender, char
 
 /* replay_same_bytes - does the file at path hold exactly raw? */
 static gboolean
-replay_same_bytes(const char *path, const char *raw, gsize len)
+replay_same_bytes(const Replay *r, const char *path, const char *raw, gsize len)
 {
     g_autofree char *other = NULL;
-    gsize other_len;
+    gsize other_len = 0;
 
-    return g_file_get_contents(path, &other, &other_len, NULL) && other_len == len &&
-           memcmp(other, raw, len) == 0;
+    other = replay_read(r, path, len, &other_len);
+    return other != NULL && other_len == len && memcmp(other, raw, len) == 0;
 }
 
 /* replay_agent_copy - the agent's spool copy of raw in dir, written since
  * since (seconds), other than exclude; NULL when there is none */
 static char *
-replay_agent_copy(const char *dir, const char *raw, gsize len, time_t since, const char *exclude)
+replay_agent_copy(const Replay *r, const char *dir, const char *raw, gsize len, time_t since,
+                  const char *exclude)
 {
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
     const char *name;
@@ -126,12 +241,12 @@ replay_agent_copy(const char *dir, const char *raw, gsize len, time_t since, con
         g_autofree char *path = g_build_filename(dir, name, NULL);
         struct stat st;
 
-        if (g_str_has_suffix(name, ".reason") || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+        if (g_str_has_suffix(name, ".reason") || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
             st.st_mtime < since || (gsize)st.st_size != len)
             continue;
         if (exclude && strcmp(path, exclude) == 0)
             continue;
-        if (replay_same_bytes(path, raw, len))
+        if (replay_same_bytes(r, path, raw, len))
             return g_steal_pointer(&path);
     }
     return NULL;
@@ -173,7 +288,7 @@ replay_settle_success(Replay *r, const char *real, const char *raw, gsize len, t
     reason = g_strconcat(real, ".reason", NULL);
     (void)unlink(reason);
     proclog_debug(r->proclog, "Moving %s => %s", real, r->success_dir);
-    copy = replay_agent_copy(r->success_dir, raw, len, since, to);
+    copy = replay_agent_copy(r, r->success_dir, raw, len, since, to);
     if (copy)
         (void)unlink(copy);
 }
@@ -188,7 +303,7 @@ replay_settle_refusal(Replay *r, const char *real, const char *raw, gsize len, t
 
     if (r->failure_dir == NULL || strcmp(dir, r->failure_dir) != 0)
         return;
-    copy = replay_agent_copy(r->failure_dir, raw, len, since, real);
+    copy = replay_agent_copy(r, r->failure_dir, raw, len, since, real);
     if (copy) {
         g_autofree char *copy_reason = g_strconcat(copy, ".reason", NULL);
         g_autofree char *reason = g_strconcat(real, ".reason", NULL);
@@ -202,7 +317,12 @@ replay_settle_refusal(Replay *r, const char *real, const char *raw, gsize len, t
 static ReplayResult
 replay_one(Replay *r, const char *path)
 {
-    g_autofree char *real = replay_realpath(path);
+    /* The folder's real path, but never the file's: a link at the end of
+     * path is refused, not resolved. */
+    g_autofree char *dir_name = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *dir = replay_realpath(dir_name);
+    g_autofree char *real = g_build_filename(dir, base, NULL);
     g_autofree char *raw = NULL;
     g_autofree char *sender = NULL;
     g_autofree char *recipient = NULL;
@@ -210,12 +330,21 @@ replay_one(Replay *r, const char *path)
     g_autoptr(GError) error = NULL;
     g_autofree char *esc = NULL;
     const char *argv[12];
-    gsize len;
+    const char *why = NULL;
+    gboolean refuse = FALSE;
+    gsize len = 0;
     int fd, status, n = 0;
     time_t since = time(NULL) - 1;
 
-    if (!g_file_get_contents(real, &raw, &len, &error)) {
-        printf("%s: deferred: %s\n", path, error->message);
+    fd = replay_open(real, replay_owner(r, dir), &why, &refuse);
+    if (fd < 0) {
+        printf("%s: %s: %s\n", path, refuse ? "refused" : "deferred", why);
+        return refuse ? REPLAY_REFUSED : REPLAY_DEFERRED;
+    }
+    raw = replay_read_fd(fd, LIMIT_MESSAGE_SIZE_MAX + 1, &len, &why);
+    if (raw == NULL || lseek(fd, 0, SEEK_SET) != 0) {
+        printf("%s: deferred: %s\n", path, raw == NULL ? why : g_strerror(errno));
+        close(fd);
         return REPLAY_DEFERRED;
     }
     {
@@ -223,9 +352,11 @@ replay_one(Replay *r, const char *path)
          * too big (5.3.4): replaying them would store a cut reply as whole. */
         g_autofree char *reason_path = g_strconcat(real, ".reason", NULL);
         g_autofree char *reason = NULL;
+        gsize reason_len = 0;
 
-        if (g_file_get_contents(reason_path, &reason, NULL, NULL) &&
-            g_str_has_prefix(reason, "5.3.4")) {
+        reason = replay_read(r, reason_path, REPLAY_REASON_MAX, &reason_len);
+        if (reason != NULL && g_str_has_prefix(reason, "5.3.4 message too big")) {
+            close(fd);
             printf("%s: refused: only the first bytes of a message too big were kept; the "
                    "sender must send it again\n",
                    path);
@@ -233,13 +364,9 @@ replay_one(Replay *r, const char *path)
         }
     }
     if (!replay_envelope(r, raw, len, &sender, &recipient, &error)) {
+        close(fd);
         printf("%s: refused: %s\n", path, error->message);
         return REPLAY_REFUSED;
-    }
-    fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        printf("%s: deferred: %s\n", path, g_strerror(errno));
-        return REPLAY_DEFERRED;
     }
     esc = maillog_escape(real);
     proclog_info(r->proclog, "replygate: replay %s", esc);
@@ -303,8 +430,12 @@ replay_expand(const char *path, GPtrArray *files)
     names = g_ptr_array_new_with_free_func(g_free);
     while ((name = g_dir_read_name(d)) != NULL) {
         g_autofree char *full = g_build_filename(path, name, NULL);
-        if (name[0] == '.' || g_str_has_suffix(name, ".reason") ||
-            !g_file_test(full, G_FILE_TEST_IS_REGULAR))
+        struct stat st;
+
+        /* Links and other odd entries stay in the list: replay_one() refuses
+         * them by name, so the operator sees what was planted. */
+        if (name[0] == '.' || g_str_has_suffix(name, ".reason") || lstat(full, &st) < 0 ||
+            S_ISDIR(st.st_mode))
             continue;
         g_ptr_array_add(names, g_steal_pointer(&full));
     }
@@ -321,7 +452,11 @@ replay_agent_user(Replay *r)
 
     r->uid = (uid_t)-1;
     r->gid = (gid_t)-1;
-    if (geteuid() != 0 || stat(r->config->spool_directory, &st) < 0 || st.st_uid == 0)
+    r->spool_owner = geteuid();
+    if (stat(r->config->spool_directory, &st) < 0)
+        return;
+    r->spool_owner = st.st_uid;
+    if (geteuid() != 0 || st.st_uid == 0)
         return;
     r->uid = st.st_uid;
     r->gid = st.st_gid;
@@ -354,7 +489,6 @@ cmd_replay(int argc, char **argv)
     g_autofree char *success = NULL;
     Replay r = {0};
     guint stored = 0, deferred = 0, refused = 0;
-    gboolean existed;
 
     if (!cli_parse_options("PATH...",
                            "Deliver messages from the spool's failure/ folder, or .eml files,\n"
@@ -383,15 +517,13 @@ cmd_replay(int argc, char **argv)
     r.deliver = deliver;
     r.sender = sender;
     r.recipient = recipient;
+    r.spool_dir = replay_realpath(config->spool_directory);
     r.failure_dir = replay_realpath(failure);
     r.success_dir = replay_realpath(success);
     replay_agent_user(&r);
-    existed = g_file_test(config->processor_log, G_FILE_TEST_EXISTS);
-    proclog = proclog_open(config->processor_log, &error);
-    /* A log that root made here must stay writable for the agent's user. */
-    if (proclog && !existed && r.uid != (uid_t)-1 && chown(config->processor_log, r.uid, r.gid) < 0)
-        fprintf(stderr, "replygate: replay: cannot give %s to the agent's user: %s\n",
-                config->processor_log, g_strerror(errno));
+    /* A log that root makes here must stay writable for the agent's user:
+     * proclog_open_as() creates it with O_EXCL and gives its descriptor away. */
+    proclog = proclog_open_as(config->processor_log, r.uid, r.gid, &error);
     if (proclog == NULL) {
         fprintf(stderr, "replygate: replay: %s; going on without it\n", error->message);
         g_clear_error(&error);
@@ -415,6 +547,7 @@ cmd_replay(int argc, char **argv)
     }
     printf("replayed %u: %u stored, %u deferred, %u refused\n", files->len, stored, deferred,
            refused);
+    g_free(r.spool_dir);
     g_free(r.failure_dir);
     g_free(r.success_dir);
     if (refused)

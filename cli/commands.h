@@ -25,6 +25,7 @@ int cmd_replies(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_postfix_setup(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 
 /* cli_load - load the configuration (and, when ring is not NULL, the secrets)
  * named by --config, $REPLYGATE_CONFIG or the default */

@@ -25,6 +25,7 @@ static const Command commands[] = {
      "send a signed test reply over STARTTLS and follow it to its row"},
     {"bundle", cmd_bundle, "write a support bundle (.tar.gz) without secrets"},
     {"replies", cmd_replies, "list processed replies; --follow prints new ones as they are stored"},
+    {"purge", cmd_purge, "remove replies, refusals and spool copies; leave tombstones"},
     {"check", cmd_check, "check configuration, secrets, database, spool, Postfix, TLS, milter, MX"},
     {"postfix-setup", cmd_postfix_setup, "add replygate's settings to Postfix (or --remove them)"},
     {"metrics", cmd_metrics, "print the counters in Prometheus' text format (--write: the textfile)"},

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "domain.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 
 typedef enum {
     KIND_STRING, /* any non-empty text, at offset (char *); a row whose default
@@ -83,7 +84,17 @@ typedef struct {
     X(lmtp_command_timeout, KIND_DURATION, "10m", FIELD(lmtp_command_timeout), NULL)               \
     X(lmtp_recipient_limit, KIND_SIZE, "100", FIELD(lmtp_recipient_limit), NULL)                   \
     X(lmtp_memory_budget, KIND_SIZE, "1073741824", FIELD(lmtp_memory_budget), NULL)                \
-    X(lmtp_message_cpu_budget, KIND_DURATION, "30s", FIELD(lmtp_message_cpu_budget), NULL)
+    X(lmtp_message_cpu_budget, KIND_DURATION, "30s", FIELD(lmtp_message_cpu_budget), NULL)         \
+    X(delivery_memory_limit, KIND_COUNT, "1073741824", FIELD(delivery_memory_limit), NULL)         \
+    X(delivery_cpu_limit, KIND_DURATION, "60", FIELD(delivery_cpu_limit), NULL)                    \
+    X(database_lock_timeout, KIND_DURATION, "10s", FIELD(database_lock_timeout), NULL)             \
+    X(database_statement_timeout, KIND_DURATION, "1m", FIELD(database_statement_timeout), NULL)    \
+    X(after_queue_refusal, KIND_CHOICE, "bounce", FIELD(after_queue_refusal), "bounce|keep")       \
+    X(spool_keep_success, KIND_DURATION, "7d", FIELD(spool_keep_success), NULL)                    \
+    X(spool_keep_failure, KIND_DURATION, "30d", FIELD(spool_keep_failure), NULL)                   \
+    X(database_keep, KIND_DURATION, "365d", FIELD(database_keep), NULL)                            \
+    X(refusals_keep, KIND_DURATION, "90d", FIELD(refusals_keep), NULL)                             \
+    X(tombstones_keep, KIND_DURATION, "90d", FIELD(tombstones_keep), NULL)
 
 #define CONFIG_ROW(name, kind, def, offset, choices) {#name, kind, def, offset, choices},
 #define CONFIG_NAME(name, kind, def, offset, choices) #name,
@@ -518,6 +529,11 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
         if (!parse_u64(value, &n) || (name->kind == KIND_SIZE && n == 0)) {
             *why = name->kind == KIND_SIZE ? "must be a positive number of bytes"
                                            : "must be a number (0 or more)";
+            return FALSE;
+        }
+        /* The agent reads a message into one buffer (issue 13). */
+        if (name->offset == FIELD(max_message_size) && n > LIMIT_MESSAGE_SIZE_MAX) {
+            *why = "must be at most 1073741824 bytes (1 GiB)";
             return FALSE;
         }
         *(guint64 *)G_STRUCT_MEMBER_P(config, name->offset) = n;

@@ -28,6 +28,11 @@ typedef enum {
     FROM_CHECK_RECORD,  /* store whether it is */
     FROM_CHECK_REQUIRE, /* refuse when it is not */
 } FromCheck;
+/* after_queue_refusal: what a permanent refusal after the queue does (SPEC section 5). */
+typedef enum {
+    AFTER_QUEUE_BOUNCE, /* the status of SPEC section 5: Postfix bounces to the sender */
+    AFTER_QUEUE_KEEP,   /* success to Postfix, kept in failure/, a refusal row for the app */
+} AfterQueueRefusal;
 
 /* One static_address line: a full address standing for kind and target, user 0. */
 typedef struct {
@@ -73,6 +78,19 @@ typedef struct {
     guint64 lmtp_recipient_limit;    /* RCPTs per transaction; past it 452 4.5.3 */
     guint64 lmtp_memory_budget;      /* bytes all messages in flight may use */
     guint64 lmtp_message_cpu_budget; /* CPU seconds one message may take */
+    guint64 delivery_memory_limit; /* RLIMIT_AS of the pipe agent in bytes, 0: none */
+    guint64 delivery_cpu_limit;    /* soft RLIMIT_CPU of the pipe agent in seconds, 0: none */
+    /* The database (issue 14): SET LOCAL in each transaction, seconds, 0 = the server's. */
+    guint64 database_lock_timeout;
+    guint64 database_statement_timeout;
+    int after_queue_refusal; /* AfterQueueRefusal */
+    /* Retention (issue 18), seconds. spool_keep_success 0 keeps no copy at
+     * all; for the others 0 keeps forever. */
+    guint64 spool_keep_success;
+    guint64 spool_keep_failure;
+    guint64 database_keep;
+    guint64 refusals_keep;
+    guint64 tombstones_keep;
 } Config;
 
 /* config_resolve_path - --config, then $REPLYGATE_CONFIG, then the default */

@@ -12,6 +12,18 @@
 #include "db.h"
 #include "rg-error.h"
 
+/* db_first_line - the first line of a libpq message, without its newline */
+static char *
+db_first_line(const char *message)
+{
+    const char *nl;
+
+    if (message == NULL || *message == '\0')
+        return g_strdup("unknown error");
+    nl = strchr(message, '\n');
+    return nl ? g_strndup(message, nl - message) : g_strdup(message);
+}
+
 /* db_sqlstate_code - the RgErrorCode for a SQLSTATE (NULL: a lost connection) */
 int
 db_sqlstate_code(const char *sqlstate)
@@ -25,23 +37,70 @@ db_sqlstate_code(const char *sqlstate)
         strcmp(sqlstate, "40P01") == 0 ||    /* deadlock detected */
         strncmp(sqlstate, "53", 2) == 0 ||   /* insufficient resources, disk full */
         strncmp(sqlstate, "57P0", 4) == 0 || /* admin/crash shutdown, cannot connect now */
-        strcmp(sqlstate, "55P03") == 0 ||    /* lock not available */
-        strcmp(sqlstate, "57014") == 0)      /* query canceled (statement timeout) */
+        strcmp(sqlstate, "55P03") == 0 ||    /* lock not available (lock_timeout) */
+        strcmp(sqlstate, "57014") == 0 ||    /* query canceled (statement_timeout) */
+        strcmp(sqlstate, "25006") == 0)      /* read-only transaction: a standby, failover */
         return RG_ERROR_TEMPFAIL;
-    /* A missing table, a permission, a bug: the operator must act, so defer. */
-    return RG_ERROR_CONFIG;
+    if (strncmp(sqlstate, "28", 2) == 0 || /* invalid authorization */
+        strcmp(sqlstate, "3D000") == 0 ||  /* no such database */
+        strncmp(sqlstate, "42", 2) == 0)   /* missing table, permission, syntax */
+        return RG_ERROR_CONFIG;
+    if (strncmp(sqlstate, "22", 2) == 0 || /* data exception: this message's values */
+        strncmp(sqlstate, "54", 2) == 0)   /* program limit exceeded: this message is too much */
+        return RG_ERROR_DATAERR;
+    /* Anything else is not known to be permanent: defer, and the SQLSTATE
+     * goes into mail.log with the message. */
+    return RG_ERROR_TEMPFAIL;
 }
 
-/* db_first_line - the first line of a libpq message, without its newline */
-static char *
-db_first_line(const char *message)
-{
-    const char *nl;
+/* Connection failures carry no SQLSTATE (libpq has none before the session
+ * exists), so the server's own words tell them apart. */
+static const struct {
+    const char *words;
+    int code;
+    const char *what;
+} db_connect_failures[] = {
+    {"too many clients already", RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"remaining connection slots are reserved", RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"no more connections allowed", RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"too many connections for", RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"password authentication failed", RG_ERROR_CONFIG, "database refuses the login"},
+    {"authentication failed for user", RG_ERROR_CONFIG, "database refuses the login"},
+    {"no pg_hba.conf entry", RG_ERROR_CONFIG, "database refuses the login"},
+    {"does not exist", RG_ERROR_CONFIG, "database refuses the login"},
+    {"no such database", RG_ERROR_CONFIG, "database refuses the login"},
+    {"is not permitted to log in", RG_ERROR_CONFIG, "database refuses the login"},
+};
 
-    if (message == NULL || *message == '\0')
-        return g_strdup("unknown error");
-    nl = strchr(message, '\n');
-    return nl ? g_strndup(message, nl - message) : g_strdup(message);
+/* db_connect_code - the RgErrorCode and the text for a failed connection */
+int
+db_connect_code(const char *message, const char **what)
+{
+    for (gsize i = 0; message != NULL && i < G_N_ELEMENTS(db_connect_failures); i++) {
+        if (strstr(message, db_connect_failures[i].words) != NULL) {
+            *what = db_connect_failures[i].what;
+            return db_connect_failures[i].code;
+        }
+    }
+    *what = "database unreachable";
+    return RG_ERROR_TEMPFAIL;
+}
+
+/* db_set_connect_error - a classified error for a connection that failed */
+static void
+db_set_connect_error(PGconn *conn, GError **error)
+{
+    const char *message = PQerrorMessage(conn);
+    const char *what = NULL;
+    int code = db_connect_code(message, &what);
+    g_autofree char *why = NULL;
+    const char *fatal;
+
+    /* "connection to server on socket ... failed: FATAL:  sorry, ...": keep
+     * the server's words when there are any. */
+    fatal = message ? strstr(message, "FATAL:") : NULL;
+    why = db_first_line(fatal ? fatal : message);
+    g_set_error(error, RG_ERROR, code, "%s: %s", what, why);
 }
 
 /* db_params - the keywords for a connection: conninfo is expanded last, so
@@ -77,8 +136,7 @@ db_connect(const char *conninfo, const char *application_name, int timeout_s, GE
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        g_autofree char *why = db_first_line(PQerrorMessage(conn));
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "database unreachable: %s", why);
+        db_set_connect_error(conn, error);
         PQfinish(conn);
         return NULL;
     }
@@ -143,8 +201,7 @@ db_connect_finish(PGconn *conn, int timeout_s, GError **error)
         if (PQstatus(conn) == CONNECTION_OK)
             return TRUE;
         if (PQstatus(conn) == CONNECTION_BAD || status == PGRES_POLLING_FAILED) {
-            g_autofree char *why = db_first_line(PQerrorMessage(conn));
-            g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "database unreachable: %s", why);
+            db_set_connect_error(conn, error);
             return FALSE;
         }
         if (!db_wait(conn, status, deadline)) {
@@ -222,6 +279,112 @@ db_command(PGconn *conn, const char *sql, int n_params, const char *const *value
         return FALSE;
     PQclear(res);
     return TRUE;
+}
+
+/* db_limit_sql - "SET LOCAL name = N" for a limit in milliseconds (new string) */
+static char *
+db_limit_sql(const char *name, guint64 ms)
+{
+    return g_strdup_printf("SET LOCAL %s = %" G_GUINT64_FORMAT, name, ms);
+}
+
+/* db_begin - BEGIN and the SET LOCAL limits */
+gboolean
+db_begin(PGconn *conn, const DbLimits *limits, GError **error)
+{
+    g_autofree char *lock = NULL;
+    g_autofree char *statement = NULL;
+
+    if (!db_command(conn, "BEGIN", 0, NULL, error))
+        return FALSE;
+    if (limits == NULL)
+        return TRUE;
+    lock = db_limit_sql("lock_timeout", limits->lock_timeout_ms);
+    statement = db_limit_sql("statement_timeout", limits->statement_timeout_ms);
+    if ((limits->lock_timeout_ms > 0 && !db_command(conn, lock, 0, NULL, error)) ||
+        (limits->statement_timeout_ms > 0 && !db_command(conn, statement, 0, NULL, error))) {
+        db_rollback(conn);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* db_pipeline_next - the first result of the next query of a pipeline, the
+ * others of that query read and dropped; NULL when the connection broke */
+static PGresult *
+db_pipeline_next(PGconn *conn)
+{
+    PGresult *first = NULL;
+    PGresult *res;
+
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (first == NULL)
+            first = res;
+        else
+            PQclear(res);
+        if (PQresultStatus(first) == PGRES_PIPELINE_SYNC)
+            break; /* a sync is not followed by NULL */
+    }
+    return first;
+}
+
+/* db_exec_transaction - one statement in its own limited transaction, one round trip */
+PGresult *
+db_exec_transaction(PGconn *conn, const DbLimits *limits, const char *sql, int n_params,
+                    const char *const *values, const int *lengths, const int *formats,
+                    GError **error)
+{
+    g_autofree char *lock = NULL;
+    g_autofree char *statement = NULL;
+    const char *steps[5];
+    int n = 0, target;
+    PGresult *result = NULL;
+    PGresult *failed = NULL;
+    gboolean ok;
+
+    steps[n++] = "BEGIN";
+    if (limits && limits->lock_timeout_ms > 0)
+        steps[n++] = lock = db_limit_sql("lock_timeout", limits->lock_timeout_ms);
+    if (limits && limits->statement_timeout_ms > 0)
+        steps[n++] = statement = db_limit_sql("statement_timeout", limits->statement_timeout_ms);
+    target = n;
+    steps[n++] = sql;
+    steps[n++] = "COMMIT";
+
+    ok = PQenterPipelineMode(conn) == 1;
+    for (int i = 0; ok && i < n; i++)
+        ok = i == target
+                 ? PQsendQueryParams(conn, sql, n_params, NULL, values, lengths, formats, 0) == 1
+                 : PQsendQueryParams(conn, steps[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    ok = ok && PQpipelineSync(conn) == 1;
+    for (int i = 0; ok && i <= n; i++) {
+        PGresult *res = db_pipeline_next(conn);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+        if (res == NULL) {
+            ok = FALSE; /* the connection broke: nothing more will come */
+        } else if (i == n || st == PGRES_PIPELINE_SYNC || st == PGRES_PIPELINE_ABORTED) {
+            PQclear(res); /* the sync, or a query skipped after a failure */
+        } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (failed == NULL)
+                failed = res; /* the first failure says why */
+            else
+                PQclear(res);
+        } else if (i == target) {
+            result = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
+        ok = FALSE;
+    if (ok && failed == NULL && result != NULL)
+        return result;
+    db_set_result_error(conn, failed, error);
+    PQclear(failed);
+    PQclear(result);
+    db_rollback(conn); /* a failure before COMMIT leaves the block open */
+    return NULL;
 }
 
 /* db_rollback - roll back an open transaction, ignoring errors (cleanup paths) */

@@ -1,15 +1,22 @@
 /*
  * db.h - every PostgreSQL query goes through here (SPEC section 8).
  *
- * One wrapper around PQexecParams, values always passed as parameters, and
- * errors classified by SQLSTATE the way pg_auto_failover does it:
+ * One wrapper around PQexecParams (unnamed statements only, so that it works
+ * through PgBouncer in transaction mode), values always passed as
+ * parameters, and errors classified by SQLSTATE (issue 13's classes):
  *   class 08 (connection), 40001 (serialization), 40P01 (deadlock),
- *   class 53 (insufficient resources), 57P01..57P05 (shutdown, crash)
- *     -> RG_ERROR_TEMPFAIL, the caller defers;
- *   23505 (unique violation) -> RG_ERROR_DUPLICATE, success for the agent;
- *   anything else (missing table, permission, a bug in a query)
- *     -> RG_ERROR_CONFIG: the operator must act, and mail must wait.
- * A connection that cannot be made is RG_ERROR_TEMPFAIL.
+ *   class 53 (insufficient resources), 55P03 (lock_timeout), 57014
+ *   (statement_timeout), 57P0x (shutdown, crash), 25006 (read-only: a
+ *   standby) -> RG_ERROR_TEMPFAIL, the caller defers (4.3.0);
+ *   class 28 (authorization), 3D000 (no database), class 42 (missing table,
+ *   permission) -> RG_ERROR_CONFIG: the operator must act, mail waits (4.3.5);
+ *   class 22 (data) and 54 (program limits) -> RG_ERROR_DATAERR: this
+ *   message can never be stored, the agent refuses it (5.6.0);
+ *   23505 (unique violation) -> RG_ERROR_DUPLICATE;
+ *   anything else -> RG_ERROR_TEMPFAIL, with the SQLSTATE in the message.
+ * A connection that cannot be made has no SQLSTATE; the server's words say
+ * "too many clients" (TEMPFAIL, its own text), a refused login or a missing
+ * database (CONFIG), or anything else "database unreachable" (TEMPFAIL).
  */
 #ifndef RG_DB_H
 #define RG_DB_H
@@ -48,6 +55,30 @@ gboolean db_command(PGconn *conn, const char *sql, int n_params, const char *con
 /* db_exec_script - run a whole SQL script (several statements, no
  * parameters) with PQexec; only for the schema files that migrate applies */
 gboolean db_exec_script(PGconn *conn, const char *sql, GError **error);
+
+/* Limits set with SET LOCAL in every transaction of the delivery programs,
+ * in milliseconds; 0 leaves the server's setting. */
+typedef struct {
+    guint64 lock_timeout_ms;
+    guint64 statement_timeout_ms;
+} DbLimits;
+
+/* db_exec_transaction - BEGIN, SET LOCAL lock_timeout and statement_timeout,
+ * the one statement, COMMIT, sent as one pipeline (one round trip) with
+ * unnamed statements; returns the statement's result, or NULL with a
+ * classified error (a COMMIT that fails, say a deferred trigger, included),
+ * the transaction then rolled back. limits may be NULL. */
+PGresult *db_exec_transaction(PGconn *conn, const DbLimits *limits, const char *sql, int n_params,
+                              const char *const *values, const int *lengths, const int *formats,
+                              GError **error);
+
+/* db_begin - BEGIN and the SET LOCAL limits, for a transaction of several
+ * statements that depend on each other (limits may be NULL) */
+gboolean db_begin(PGconn *conn, const DbLimits *limits, GError **error);
+
+/* db_connect_code - the RgErrorCode of a failed connection from the
+ * server's message, and a short text for it (static) */
+int db_connect_code(const char *message, const char **what);
 
 /* db_rollback - roll back an open transaction, ignoring errors (cleanup paths) */
 void db_rollback(PGconn *conn);

@@ -15,6 +15,7 @@
 
 #include "keyfind.h"
 #include "rg-autoptr.h"
+#include "rg-limits.h"
 
 /* Which header a source reads and how its value holds addresses. */
 typedef enum {
@@ -137,6 +138,10 @@ keyfind_address_list(const char *value)
     g_autoptr(InternetAddressList) list = NULL;
     GMimeParserOptions *options = g_mime_parser_options_get_default();
 
+    /* GMime parses a group inside a group recursively: a header of nested
+     * groups would overflow the stack of whichever program asks (issue 13). */
+    if (limits_address_groups(value, strlen(value)) > LIMIT_ADDRESS_GROUPS)
+        return out;
     list = internet_address_list_parse(options, value);
     if (list != NULL)
         keyfind_list_collect(list, out, 0);
@@ -208,7 +213,9 @@ keyfind_message_ids(const char *value)
                     break;
                 }
             }
-        } else if (g_ascii_isspace(*p) || *p == ',' || *p == '"' || *p == ';' || *p == '>') {
+        } else if (g_ascii_isspace(*p) || strchr(",\";>)", *p) != NULL) {
+            /* Separators, and closers without an opener: every character
+             * the bare-id branch below stops at must advance here. */
             p++;
         } else {
             const char *start = p;

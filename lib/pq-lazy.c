@@ -43,6 +43,13 @@ typedef struct {
     int (*getisnull)(const PGresult *, int, int);
     void (*clear)(PGresult *);
     void (*finish)(PGconn *);
+    int (*sendQueryParams)(PGconn *, const char *, int, const Oid *, const char *const *,
+                           const int *, const int *, int);
+    PGresult *(*getResult)(PGconn *);
+    int (*enterPipelineMode)(PGconn *);
+    int (*exitPipelineMode)(PGconn *);
+    PGpipelineStatus (*pipelineStatus)(const PGconn *);
+    int (*pipelineSync)(PGconn *);
 } PqLazy;
 
 /* pq_lazy - the real functions, loading libpq the first time */
@@ -74,6 +81,12 @@ pq_lazy(void)
         PQ_LOAD(getisnull, "PQgetisnull");
         PQ_LOAD(clear, "PQclear");
         PQ_LOAD(finish, "PQfinish");
+        PQ_LOAD(sendQueryParams, "PQsendQueryParams");
+        PQ_LOAD(getResult, "PQgetResult");
+        PQ_LOAD(enterPipelineMode, "PQenterPipelineMode");
+        PQ_LOAD(exitPipelineMode, "PQexitPipelineMode");
+        PQ_LOAD(pipelineStatus, "PQpipelineStatus");
+        PQ_LOAD(pipelineSync, "PQpipelineSync");
 #undef PQ_LOAD
         if (!ok) {
             const char *why = dlerror();
@@ -196,4 +209,47 @@ PQfinish(PGconn *conn)
 {
     if (conn != NULL)
         pq_lazy()->finish(conn);
+}
+
+/* The pipeline mode of store.c's one round trip (db_exec_transaction). */
+
+int
+PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                  const char *const *paramValues, const int *paramLengths, const int *paramFormats,
+                  int resultFormat)
+{
+    return conn != NULL
+               ? pq_lazy()->sendQueryParams(conn, command, nParams, paramTypes, paramValues,
+                                            paramLengths, paramFormats, resultFormat)
+               : 0;
+}
+
+PGresult *
+PQgetResult(PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->getResult(conn) : NULL;
+}
+
+int
+PQenterPipelineMode(PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->enterPipelineMode(conn) : 0;
+}
+
+int
+PQexitPipelineMode(PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->exitPipelineMode(conn) : 0;
+}
+
+PGpipelineStatus
+PQpipelineStatus(const PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->pipelineStatus(conn) : PQ_PIPELINE_OFF;
+}
+
+int
+PQpipelineSync(PGconn *conn)
+{
+    return conn != NULL ? pq_lazy()->pipelineSync(conn) : 0;
 }

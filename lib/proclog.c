@@ -4,6 +4,13 @@
  * One line per event, one write(2) per line on an O_APPEND descriptor, so
  * concurrent agents append whole lines. A failed write is not a reason to
  * lose or defer mail: the message and mail.log carry the truth.
+ *
+ * The log's folder belongs to the agent's user, who can plant a link or a
+ * FIFO there; `replygate replay` opens it as root (issue 13 item 3). So the
+ * last name is never followed (O_NOFOLLOW), a new file is created with
+ * O_EXCL and handed over with fchown() on the descriptor, and what was
+ * opened must be a regular file; for root, with one link, owned by root or
+ * the user it acts for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,31 +28,86 @@ struct ProcLog {
     char *queue_id; /* of the message being handled, or NULL: NOQUEUE */
 };
 
-/* proclog_open - open (create, mode 0640) the log for appending */
+/* proclog_fail - a TEMPFAIL error about the log file */
+static void
+proclog_fail(GError **error, const char *path, const char *why)
+{
+    g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot open processor log %s: %s", path, why);
+}
+
+/* proclog_open_fd - open path for appending without following a link at its
+ * end (O_NOFOLLOW), without blocking on a FIFO; creating it only with
+ * O_EXCL when create, so that a name planted meanwhile is never followed */
+static int
+proclog_open_fd(const char *path, gboolean create)
+{
+    int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+
+    if (create)
+        flags |= O_CREAT | O_EXCL;
+    return open(path, flags, 0640);
+}
+
+/* proclog_open_as - see proclog.h */
 ProcLog *
-proclog_open(const char *path, GError **error)
+proclog_open_as(const char *path, uid_t uid, gid_t gid, GError **error)
 {
     ProcLog *log;
-    int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
-    int fd = open(path, flags | O_CREAT | O_EXCL, 0640);
+    struct stat st;
+    int fd = -1;
+    gboolean created = FALSE;
 
+    for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
+        fd = proclog_open_fd(path, FALSE);
+        if (fd < 0 && errno == ENOENT) {
+            fd = proclog_open_fd(path, TRUE);
+            created = fd >= 0;
+            if (fd < 0 && errno == EEXIST)
+                continue; /* made meanwhile: open that one, with the same checks */
+        }
+        if (fd < 0)
+            break;
+    }
     /* A new file gets the mode logrotate's "create 0640 replygate adm"
      * gives the next one, whatever the umask (pipe(8) runs us with 077);
      * its group comes from the folder, setgid adm as the install makes it. */
-    if (fd >= 0)
+    if (created)
         (void)fchmod(fd, 0640);
-    else if (errno == EEXIST)
-        fd = open(path, flags);
     if (fd < 0) {
         int saved = errno;
-        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot open processor log %s: %s", path,
-                    g_strerror(saved));
+        proclog_fail(error, path, saved == ELOOP ? "it is a symbolic link" : g_strerror(saved));
         return NULL;
     }
+    /* The descriptor, not the name: what was opened is what is judged. */
+    if (created && uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) {
+        int saved = errno;
+        close(fd);
+        proclog_fail(error, path, g_strerror(saved));
+        return NULL;
+    }
+    /* Root also refuses a hard link (it could lead anywhere) and a file of
+     * someone else; any other user could only harm its own files. */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (geteuid() == 0 && (st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != uid)))) {
+        close(fd);
+        proclog_fail(error, path,
+                     geteuid() == 0 ? "not a regular file with one link owned by root or the "
+                                      "spool's user"
+                                    : "not a regular file");
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
     log = g_new0(ProcLog, 1);
     log->fd = fd;
     log->pid = (long)getpid();
     return log;
+}
+
+/* proclog_open - see proclog.h */
+ProcLog *
+proclog_open(const char *path, GError **error)
+{
+    return proclog_open_as(path, (uid_t)-1, (gid_t)-1, error);
 }
 
 /* proclog_close - close the log (NULL-safe) */

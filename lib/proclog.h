@@ -16,12 +16,20 @@
 #define RG_PROCLOG_H
 
 #include <glib.h>
+#include <sys/types.h>
 
 typedef struct ProcLog ProcLog;
 
 /* proclog_open - open the log for appending; a file it creates is mode
- * 0640 whatever the umask; a symbolic link is refused (O_NOFOLLOW) */
+ * 0640 whatever the umask; a link at the end of path or anything but a
+ * regular file is refused, and as root a file with several links or of
+ * another user than root */
 ProcLog *proclog_open(const char *path, GError **error);
+
+/* proclog_open_as - proclog_open() for root on behalf of uid/gid (or
+ * (uid_t)-1: the caller): a log it creates is given to uid/gid through its
+ * descriptor, and an existing one must be owned by uid or root */
+ProcLog *proclog_open_as(const char *path, uid_t uid, gid_t gid, GError **error);
 
 /* proclog_set_queue_id - the queue id the next lines carry (NULL: NOQUEUE),
  * for a program that handles one message */

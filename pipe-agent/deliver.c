@@ -25,6 +25,7 @@
  * error for tests.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,43 +45,178 @@
 #include "proclog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 
 #define READ_CHUNK 65536
 
-/* What the abort handler needs, set before it can run and only read by it:
- * GLib stops with SIGTRAP (g_error's breakpoint) when memory runs out, and a
- * failed assertion in any library raises SIGABRT. Either way the mail must be deferred (75, 4.3.0),
- * never bounced, and the spool copy removed, because Postfix keeps the message and retries. */
+/* What the signal handlers need, set before they can run and only read by
+ * them (async-signal-safe calls only in the handlers).
+ *
+ * SIGABRT, SIGTRAP: GLib stops with SIGTRAP (g_error's breakpoint) when
+ * memory runs out, and a failed assertion in any library raises SIGABRT.
+ * Either way the mail must be deferred (75, 4.3.0), never bounced, and the
+ * spool copy removed, because Postfix keeps the message and retries. The
+ * structural limits (rg-limits.h) keep every message within max_message_size
+ * far below delivery_memory_limit, so this is not a retry loop for a message
+ * that would always run out.
+ *
+ * SIGXCPU: the soft RLIMIT_CPU (delivery_cpu_limit) was reached while the
+ * message was being judged. A message that costs that much will cost it on
+ * every retry: it is refused (65, 5.3.4) and kept in failure/ with its
+ * reason, unless no copy can be kept there (then 75, as reject() does). The
+ * hard limit, LIMIT_CPU_GRACE seconds later, is never reached first. After
+ * the outcome is decided the signal is ignored: the work left is moving a
+ * file and logging a line. */
 static gboolean abort_dry_run;
-static char abort_spool_path[4096];
+static char abort_spool_path[4096];  /* new/NAME while it is judged, else "" */
+static char xcpu_failure_path[4096]; /* failure/NAME */
+static char xcpu_reason_tmp[4096];   /* tmp/NAME.reason */
+static char xcpu_reason_path[4096];  /* failure/NAME.reason */
+static char xcpu_reason[256];        /* "5.3.4 ...\n" */
+static const char xcpu_status[] = "5.3.4 message too complex: over the processing time limit\n";
 
-/* on_abort - SIGABRT, SIGTRAP: defer with a DSN line, using async-signal-safe calls only */
+/* write_all - write(2) until done; async-signal-safe */
+static gboolean
+write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return FALSE;
+        text += n;
+        len -= (size_t)n;
+    }
+    return TRUE;
+}
+
+/* on_abort - SIGABRT, SIGTRAP: defer with a DSN line */
 static void
 on_abort(int sig)
 {
     static const char line[] = "4.3.0 out of memory or internal error, delivery deferred\n";
     static const char json[] = "{\"status\": \"4.3.0 out of memory or internal error, "
                                "delivery deferred\", \"exit\": 75}\n";
-    ssize_t n;
 
     (void)sig;
     if (abort_spool_path[0] != '\0')
         unlink(abort_spool_path);
     if (abort_dry_run)
-        n = write(STDOUT_FILENO, json, sizeof json - 1);
+        write_all(STDOUT_FILENO, json, sizeof json - 1);
     else
-        n = write(STDOUT_FILENO, line, sizeof line - 1);
-    (void)n;
+        write_all(STDOUT_FILENO, line, sizeof line - 1);
     _exit(EX_TEMPFAIL);
 }
 
-/* abort_guard - the spool file the abort handler removes (NULL: none) */
-static void
-abort_guard(const char *path)
+/* xcpu_keep - write failure/NAME.reason and move new/NAME beside it */
+static gboolean
+xcpu_keep(void)
 {
-    if (path == NULL ||
-        g_strlcpy(abort_spool_path, path, sizeof abort_spool_path) >= sizeof abort_spool_path)
-        abort_spool_path[0] = '\0';
+    int fd;
+    gboolean ok;
+
+    if (abort_spool_path[0] == '\0')
+        return FALSE;
+    unlink(xcpu_reason_tmp);
+    fd = open(xcpu_reason_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return FALSE;
+    ok = write_all(fd, xcpu_reason, strlen(xcpu_reason)) && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(xcpu_reason_tmp, xcpu_reason_path) < 0) {
+        unlink(xcpu_reason_tmp);
+        return FALSE;
+    }
+    if (rename(abort_spool_path, xcpu_failure_path) < 0) {
+        unlink(xcpu_reason_path);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* on_xcpu - SIGXCPU: refuse the message as too complex, keeping it */
+static void
+on_xcpu(int sig)
+{
+    static const char json[] = "{\"status\": \"5.3.4 message too complex: over the processing "
+                               "time limit\", \"exit\": 65}\n";
+    static const char deferred[] = "4.3.0 over the processing time limit and no copy could be "
+                                   "kept, delivery deferred\n";
+
+    (void)sig;
+    if (abort_dry_run) {
+        write_all(STDOUT_FILENO, json, sizeof json - 1);
+        _exit(EX_DATAERR);
+    }
+    if (xcpu_keep()) {
+        write_all(STDOUT_FILENO, xcpu_status, sizeof xcpu_status - 1);
+        _exit(EX_DATAERR);
+    }
+    if (abort_spool_path[0] != '\0')
+        unlink(abort_spool_path);
+    write_all(STDOUT_FILENO, deferred, sizeof deferred - 1);
+    _exit(EX_TEMPFAIL);
+}
+
+/* copy_path - one of the handlers' paths; "" when it does not fit */
+static void
+copy_path(char *buf, gsize size, const char *path)
+{
+    if (path == NULL || g_strlcpy(buf, path, size) >= size)
+        buf[0] = '\0';
+}
+
+/* abort_guard - the spool copy the handlers act on (NULL: none), in the
+ * spool spool_dir; from NULL after a copy on, SIGXCPU is ignored */
+static void
+abort_guard(const char *spool_dir, const char *path)
+{
+    g_autofree char *base = path != NULL ? g_path_get_basename(path) : NULL;
+    g_autofree char *reason = path != NULL ? g_strconcat(base, ".reason", NULL) : NULL;
+    g_autofree char *failure =
+        path != NULL ? g_build_filename(spool_dir, "failure", base, NULL) : NULL;
+    g_autofree char *tmp = path != NULL ? g_build_filename(spool_dir, "tmp", reason, NULL) : NULL;
+    g_autofree char *kept =
+        path != NULL ? g_build_filename(spool_dir, "failure", reason, NULL) : NULL;
+
+    sigset_t block, saved;
+
+    /* The handlers must never see half of the paths. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGXCPU);
+    sigaddset(&block, SIGABRT);
+    sigaddset(&block, SIGTRAP);
+    sigprocmask(SIG_BLOCK, &block, &saved);
+    if (path == NULL && abort_spool_path[0] != '\0')
+        signal(SIGXCPU, SIG_IGN); /* decided: what is left is quick */
+    abort_spool_path[0] = '\0';
+    copy_path(xcpu_failure_path, sizeof xcpu_failure_path, failure);
+    copy_path(xcpu_reason_tmp, sizeof xcpu_reason_tmp, tmp);
+    copy_path(xcpu_reason_path, sizeof xcpu_reason_path, kept);
+    if (path != NULL && xcpu_failure_path[0] != '\0' && xcpu_reason_tmp[0] != '\0' &&
+        xcpu_reason_path[0] != '\0')
+        copy_path(abort_spool_path, sizeof abort_spool_path, path);
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+/* limits_apply - the process limits of the configuration (rg-limits.h) */
+static void
+limits_apply(const Config *config, const char *queue_id)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean skipped = FALSE;
+
+    g_snprintf(xcpu_reason, sizeof xcpu_reason,
+               "5.3.4 message too complex: over the processing time limit "
+               "(delivery_cpu_limit = %" G_GUINT64_FORMAT " s)\n",
+               config->delivery_cpu_limit);
+    if (!limits_apply_process(config->delivery_memory_limit, config->delivery_cpu_limit, &skipped,
+                              &error))
+        maillog_warning("%s: %s; delivering without that limit", queue_id, error->message);
+    if (skipped)
+        maillog_info("%s: a build with AddressSanitizer sets no delivery_memory_limit", queue_id);
 }
 
 typedef struct {
@@ -94,32 +230,37 @@ typedef struct {
 } Options;
 
 /* read_message - read fd up to limit bytes; *too_big when more was there.
- * Reading stops at limit + 1 bytes, so a huge message is never read whole. */
+ * Reading stops at limit + 1 bytes, so a huge message is never read whole.
+ * Lengths are gsize throughout (a GByteArray's guint would wrap at 4 GiB),
+ * and the limit is never above LIMIT_MESSAGE_SIZE_MAX, as the configuration
+ * parser already insists. */
 static GBytes *
 read_message(int fd, guint64 limit, gboolean *too_big, GError **error)
 {
     struct stat st;
-    gsize want = READ_CHUNK;
-    g_autoptr(GByteArray) buf = NULL;
+    gsize cap = (gsize)MIN(limit, LIMIT_MESSAGE_SIZE_MAX) + 1;
+    gsize size = READ_CHUNK;
+    gsize len = 0;
+    g_autofree guint8 *buf = NULL;
 
     *too_big = FALSE;
     /* A regular file (tests, replays) tells its size: allocate once. */
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size <= limit)
-        want = (gsize)st.st_size + 1;
-    buf = g_byte_array_sized_new((guint)want);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 && (guint64)st.st_size < cap)
+        size = (gsize)st.st_size + 1;
+    size = MIN(size, cap);
+    buf = g_malloc(size);
     for (;;) {
-        guint old = buf->len;
-        /* Grow by half of what is there, so a big message is not copied often. */
-        gsize room = MAX((gsize)READ_CHUNK, (gsize)old / 2);
         ssize_t n;
 
-        if (old == 0)
-            room = MAX(room, want); /* the whole regular file in one read */
-
-        room = MIN(room, (gsize)(limit + 1 - old));
-        g_byte_array_set_size(buf, old + (guint)room);
+        if (len == size) {
+            if (size == cap)
+                break; /* limit + 1 bytes: too big */
+            /* Grow by half of what is there, so a big message is not copied often. */
+            size = MIN(cap, size + MAX((gsize)READ_CHUNK, size / 2));
+            buf = g_realloc(buf, size);
+        }
         do {
-            n = read(fd, buf->data + old, room);
+            n = read(fd, buf + len, size - len);
         } while (n < 0 && errno == EINTR);
         if (n < 0) {
             int saved = errno;
@@ -127,16 +268,15 @@ read_message(int fd, guint64 limit, gboolean *too_big, GError **error)
                         g_strerror(saved));
             return NULL;
         }
-        g_byte_array_set_size(buf, old + (guint)n);
         if (n == 0)
             break;
-        if ((guint64)buf->len > limit) {
-            *too_big = TRUE;
-            g_byte_array_set_size(buf, (guint)limit);
-            break;
-        }
+        len += (gsize)n;
     }
-    return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+    if (len == cap) {
+        *too_big = TRUE;
+        len = cap - 1;
+    }
+    return g_bytes_new_take(g_steal_pointer(&buf), len);
 }
 
 /* print_status - the DSN text pipe(8) shows: the first line on stdout, in
@@ -187,6 +327,7 @@ dry_run(Options *opt)
         status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
         return dry_run_refusal(EX_TEMPFAIL, status);
     }
+    limits_apply(config, opt->queue_id ? opt->queue_id : "NOQUEUE");
     raw = read_message(STDIN_FILENO, config->max_message_size, &too_big, &error);
     if (raw == NULL) {
         status = g_strdup_printf("4.3.0 %s", error->message);
@@ -206,6 +347,7 @@ dry_run(Options *opt)
             return dry_run_refusal(EX_TEMPFAIL, status);
         }
     }
+    signal(SIGXCPU, SIG_IGN); /* decided: printing it is not judging it */
     json = verdict_to_json(verdict);
     printf("%s\n", json);
     return verdict->exit_status;
@@ -246,7 +388,9 @@ deliver_count(const DeliveryOutcome *outcome)
     g_autofree char *status = NULL;
 
     if (outcome->exit_status == EX_TEMPFAIL) {
-        status = delivery_outcome_status(outcome);
+        /* The reason is in the details, which the DSN text no longer has. */
+        status =
+            outcome->detail != NULL ? g_strdup(outcome->detail) : delivery_outcome_status(outcome);
         countfile_defer(count_spool, status);
     } else if (outcome->exit_status == EX_OK && outcome->duplicate) {
         (void)countfile_add(count_spool, "outcomes", "duplicate", NULL);
@@ -275,12 +419,12 @@ deliver_connect(gpointer data, GError **error)
     return db_connect_finish(conn, 0, error) ? conn : NULL;
 }
 
-/* deliver_guard - the delivery core's spool copy, for the abort handler */
+/* deliver_guard - the delivery core's spool copy, for the signal handlers;
+ * data is the spool directory */
 static void
 deliver_guard(gpointer data, const char *path)
 {
-    (void)data;
-    abort_guard(path);
+    abort_guard(data, path);
 }
 
 /* deliver - the real delivery; returns the exit status */
@@ -318,6 +462,7 @@ deliver(Options *opt)
         return print_outcome(outcome);
     }
     maillog_set_socket(config->syslog_socket);
+    limits_apply(config, opt->queue_id ? opt->queue_id : "NOQUEUE");
     count_spool = config->spool_directory;
     /* Connecting costs the server a fork; let it happen while the message is
      * read, spooled and parsed. Errors show when the connection is needed. */
@@ -342,6 +487,7 @@ deliver(Options *opt)
     ctx.proclog = proclog;
     ctx.connect = deliver_connect;
     ctx.connect_data = conn;
+    ctx.spool_guard_data = config->spool_directory;
     outcome = delivery_run(&ctx, &env, raw, over);
     return print_outcome(outcome);
 }
@@ -407,6 +553,8 @@ main(int argc, char **argv)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGABRT, &sa, NULL);
         sigaction(SIGTRAP, &sa, NULL);
+        sa.sa_handler = on_xcpu;
+        sigaction(SIGXCPU, &sa, NULL);
     }
     status = opt.dry_run ? dry_run(&opt) : deliver(&opt);
     fflush(stdout);

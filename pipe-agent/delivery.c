@@ -19,6 +19,17 @@
  * left in new/ means a delivery was killed half-way; Postfix retries it and
  * the database's unique key keeps the reply stored once.
  *
+ * Every permanent refusal is also written to replygate.refusals (stage
+ * "delivery", with NOTIFY replygate_refusal). after_queue_refusal = keep
+ * answers success instead of the refusal, so that no bounce goes to a
+ * sender who may be forged; the copy stays in failure/ and the refusal row
+ * is then required (a deferral without it). A big message is first looked
+ * up by its fingerprint (store_seen): a redelivery of it to the same
+ * recipient, such as the thousand ORCPT variants Postfix's duplicate filter
+ * lets through, costs a query instead of a parse. A duplicate keeps no
+ * spool copy (the reply is in the database), nor does any stored reply with
+ * spool_keep_success = 0.
+ *
  * No globals, no exit(): see delivery.h.
  */
 #include <string.h>
@@ -31,6 +42,7 @@
 #include "maillog.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "seen.h"
 #include "spool.h"
 #include "store.h"
 
@@ -59,6 +71,8 @@ typedef struct {
     const DeliveryContext *ctx;
     const DeliveryEnvelope *env;
     const char *queue_id; /* for log lines: the queue id or "NOQUEUE" */
+    DbLimits limits;      /* SET LOCAL in each transaction */
+    StoreEnvelope store;  /* the envelope as store.c wants it */
 } Delivery;
 
 /* delivery_enhanced_len - the length of a leading "D.DDD.DDD" code, or 0 */
@@ -145,6 +159,7 @@ delivery_outcome_free(DeliveryOutcome *outcome)
     if (outcome == NULL)
         return;
     g_free(outcome->text);
+    g_free(outcome->detail);
     g_free(outcome);
 }
 
@@ -180,20 +195,40 @@ delivery_log_defer(ProcLog *proclog, const char *queue_id, const char *status,
     proclog_error(proclog, "replygate: deferred: %s", esc);
 }
 
+/* delivery_public_status - see delivery.h */
+const char *
+delivery_public_status(const char *status)
+{
+    if (status != NULL && g_str_has_prefix(status, "4.3.5"))
+        return "4.3.5 configuration problem at the receiving site, delivery deferred";
+    if (status != NULL && g_str_has_prefix(status, "4.3.1"))
+        return "4.3.1 insufficient system resources at the receiving site, delivery deferred";
+    return "4.3.0 temporary problem at the receiving site, delivery deferred";
+}
+
 /* delivery_defer - see delivery.h */
 DeliveryOutcome *
 delivery_defer(ProcLog *proclog, const char *queue_id, const char *status)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(proclog, queue_id ? queue_id : "NOQUEUE", status, NULL);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
-/* defer - a temporary failure during the delivery: log it, outcome 75 */
+/* defer - a temporary failure during the delivery: log it with its details,
+ * outcome 75 with the generic text (the sender sees it in a delay notice) */
 static DeliveryOutcome *
 defer(Delivery *d, const char *status, const char *message_id)
 {
+    DeliveryOutcome *outcome;
+
     delivery_log_defer(d->ctx->proclog, d->queue_id, status, message_id);
-    return delivery_outcome_new(status, EX_TEMPFAIL);
+    outcome = delivery_outcome_new(delivery_public_status(status), EX_TEMPFAIL);
+    outcome->detail = g_strdup(status);
+    return outcome;
 }
 
 /* log_outcome - the mail.log line of SPEC section 6 */
@@ -201,29 +236,31 @@ static void
 log_outcome(Delivery *d, const Verdict *v, const char *dedup_id, gint64 reply_id,
             const char *status_word, const char *reason)
 {
-    g_autoptr(GString) line = g_string_new(NULL);
+    g_autoptr(GString) line = g_string_new(d->queue_id);
     g_autofree char *mid = maillog_escape(dedup_id);
 
-    g_string_append_printf(line, "%s: message-id=<%s>", d->queue_id, mid);
+    g_string_append_c(line, ':');
+    if (dedup_id != NULL)
+        g_string_append_printf(line, " message-id=<%s>,", mid);
     if (d->env->original_recipient != NULL &&
         g_ascii_strcasecmp(d->env->original_recipient, d->env->recipient) != 0) {
         /* Logged for the administrator when it differs (lmtp(8) always
          * sends one); the key comes from the recipient. */
         g_autofree char *orcpt = maillog_escape(d->env->original_recipient);
-        g_string_append_printf(line, ", orcpt=<%s>", orcpt);
+        g_string_append_printf(line, " orcpt=<%s>,", orcpt);
     }
-    if (v->have_key) {
+    if (v != NULL && v->have_key) {
         g_autofree char *kind = maillog_escape(v->key.kind);
-        g_string_append_printf(line, ", key=%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, kind,
+        g_string_append_printf(line, " key=%s-%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ",", kind,
                                v->key.target, v->key.user);
         if (v->key_source)
-            g_string_append_printf(line, ", source=%s", v->key_source);
+            g_string_append_printf(line, " source=%s,", v->key_source);
     }
     if (reply_id > 0)
-        g_string_append_printf(line, ", reply=%" G_GINT64_FORMAT, reply_id);
-    if (v->message)
-        g_string_append_printf(line, ", attachments=%u", v->message->attachments->len);
-    g_string_append_printf(line, ", status=%s", status_word);
+        g_string_append_printf(line, " reply=%" G_GINT64_FORMAT ",", reply_id);
+    if (v != NULL && v->message)
+        g_string_append_printf(line, " attachments=%u,", v->message->attachments->len);
+    g_string_append_printf(line, " status=%s", status_word);
     if (reason) {
         g_autofree char *esc = maillog_escape(reason);
         g_string_append_printf(line, " (%s)", esc);
@@ -254,21 +291,95 @@ keep_in_failure(Delivery *d, const char *spool_path, const char *reason, GError 
     }
 }
 
-/* reject - a permanent failure: keep the file in failure/ with its reason */
+/* unkeep - take a copy kept by keep_in_failure() out of failure/ again */
+static void
+unkeep(Delivery *d, const char *spool_path)
+{
+    g_autofree char *base = g_path_get_basename(spool_path);
+    g_autofree char *reason_name = g_strconcat(base, ".reason", NULL);
+    const char *spool_dir = d->ctx->config->spool_directory;
+    g_autofree char *copy = g_build_filename(spool_dir, "failure", base, NULL);
+    g_autofree char *reason = g_build_filename(spool_dir, "failure", reason_name, NULL);
+
+    spool_remove(copy, NULL);
+    spool_remove(reason, NULL);
+}
+
+/* record_refusal - the refusal's row in replygate.refusals */
+static gboolean
+record_refusal(Delivery *d, const Verdict *v, const DeliveryOutcome *refused, GError **error)
+{
+    const Message *m = v != NULL ? v->message : NULL;
+    g_autofree char *text = delivery_outcome_status(refused);
+    StoreRefusal refusal = {
+        .smtp_code = refused->smtp_code,
+        .enhanced_code = refused->enhanced,
+        .reason = refused->text,
+        .from_address = m ? m->from_address : NULL,
+        .key = v != NULL && v->have_key ? &v->key : NULL,
+        .message_id = m ? m->message_id : NULL,
+        .client_name = d->env->client_name,
+    };
+    gint64 id = 0;
+    PGconn *conn = d->ctx->connect(d->ctx->connect_data, error);
+
+    if (conn == NULL || !store_refusal(conn, &d->store, &refusal, &id, error))
+        return FALSE;
+    proclog_debug(d->ctx->proclog, "Refusal %" G_GINT64_FORMAT ": %s", id, text);
+    return TRUE;
+}
+
+/* refuse - a permanent refusal after the queue: the copy kept in failure/
+ * with reason (the details; status is what the sender may read), a row in
+ * replygate.refusals, and the answer after_queue_refusal asks for; mail.log
+ * gets log_reason. v may be NULL (a message too big was never parsed). */
+static DeliveryOutcome *
+refuse(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id,
+       const char *status, int exit_status, const char *reason, const char *log_reason)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DeliveryOutcome) refused = delivery_outcome_new(status, exit_status);
+    g_autofree char *esc = maillog_escape(reason);
+    gboolean keep = d->ctx->config->after_queue_refusal == AFTER_QUEUE_KEEP;
+    DeliveryOutcome *outcome;
+
+    proclog_info(d->ctx->proclog, "replygate: rejected: %s", esc);
+    if (!keep_in_failure(d, spool_path, reason, &error)) {
+        /* Without a copy in failure/ the message must not bounce: retry later. */
+        g_autofree char *tempfail = delivery_tempfail_status(error);
+        return defer(d, tempfail, dedup_id);
+    }
+    if (!record_refusal(d, v, refused, &error)) {
+        g_autofree char *why = maillog_escape(error->message);
+
+        if (keep) {
+            /* Nobody would hear of it: the sender gets no bounce, the
+             * application no row. Postfix keeps it and tries again. */
+            g_autofree char *tempfail = delivery_tempfail_status(error);
+            unkeep(d, spool_path);
+            return defer(d, tempfail, dedup_id);
+        }
+        maillog_warning("%s: the refusal is not in the database: %s", d->queue_id, why);
+    }
+    if (!keep) {
+        log_outcome(d, v, dedup_id, 0, "rejected", log_reason);
+        return g_steal_pointer(&refused);
+    }
+    log_outcome(d, v, dedup_id, 0, "kept", log_reason);
+    {
+        g_autofree char *kept = g_strdup_printf(
+            "2.0.0 refused, kept for the application (after_queue_refusal = keep): %s %s",
+            refused->enhanced, refused->text);
+        outcome = delivery_outcome_new(kept, EX_OK);
+    }
+    return outcome;
+}
+
+/* reject - a permanent failure the verdict decided */
 static DeliveryOutcome *
 reject(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
 {
-    g_autoptr(GError) error = NULL;
-    g_autofree char *esc = maillog_escape(v->status);
-
-    proclog_info(d->ctx->proclog, "replygate: rejected: %s", esc);
-    if (!keep_in_failure(d, spool_path, v->status, &error)) {
-        /* Without a copy in failure/ the message must not bounce: retry later. */
-        g_autofree char *status = delivery_tempfail_status(error);
-        return defer(d, status, dedup_id);
-    }
-    log_outcome(d, v, dedup_id, 0, "rejected", v->status);
-    return delivery_outcome_new(v->status, v->exit_status);
+    return refuse(d, v, spool_path, dedup_id, v->status, v->exit_status, v->status, v->status);
 }
 
 /* too_big - keep the part that was read in failure/, then refuse with 5.3.4;
@@ -289,45 +400,83 @@ too_big(Delivery *d, GBytes *head)
         g_autofree char *tempfail = delivery_tempfail_status(error);
         return defer(d, tempfail, NULL);
     }
-    proclog_info(d->ctx->proclog, "replygate: rejected: %s", reason);
-    if (!keep_in_failure(d, path, reason, &error)) {
-        g_autofree char *tempfail = delivery_tempfail_status(error);
-        return defer(d, tempfail, NULL);
-    }
-    maillog_info("%s: status=rejected (%s)", d->queue_id, status);
-    return delivery_outcome_new(status, EX_DATAERR);
+    return refuse(d, NULL, path, NULL, status, EX_DATAERR, reason, status);
 }
 
-/* accept_message - store the message, then move the spool copy to success/ */
+/* seen_before - a big message already stored for this recipient, found by
+ * its fingerprint before it is spooled or parsed; NULL when it was not (or
+ * the database cannot tell now: the full way decides then) */
+static DeliveryOutcome *
+seen_before(Delivery *d, GBytes *raw)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dedup_id = NULL;
+    g_autofree char *mid = NULL;
+    DeliveryOutcome *outcome;
+    gint64 reply_id = 0;
+    PGconn *conn;
+
+    if (g_bytes_get_size(raw) < STORE_SEEN_MIN_SIZE)
+        return NULL;
+    conn = d->ctx->connect(d->ctx->connect_data, &error);
+    if (conn == NULL || !store_seen(conn, &d->store, raw, &reply_id, &error) || reply_id <= 0)
+        return NULL;
+    dedup_id = store_dedup_id_raw(raw);
+    mid = maillog_escape(dedup_id);
+    maillog_info("%s: message-id=<%s>, reply=%" G_GINT64_FORMAT
+                 ", status=duplicate (found before parsing)",
+                 d->queue_id, mid, reply_id);
+    proclog_info(d->ctx->proclog, "replygate: duplicate of reply %" G_GINT64_FORMAT " <%s>",
+                 reply_id, mid);
+    outcome = delivery_outcome_new("2.0.0 already stored", EX_OK);
+    outcome->reply_id = reply_id;
+    outcome->duplicate = TRUE;
+    return outcome;
+}
+
+/* accept_message - store the message, then move the spool copy to success/
+ * (or remove it: a duplicate, or spool_keep_success = 0) */
 static DeliveryOutcome *
 accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *moved = NULL;
     const char *spool_dir = d->ctx->config->spool_directory;
-    StoreEnvelope envelope = {
-        .queue_id = d->env->queue_id,
-        .sender = d->env->sender,
-        .recipient = d->env->recipient,
-        .client_address = d->env->client_address,
-    };
     StoreOutcome stored = {0};
     DeliveryOutcome *outcome;
     PGconn *conn = d->ctx->connect(d->ctx->connect_data, &error);
 
-    if (conn == NULL || !store_message(conn, v, &envelope, &stored, &error)) {
+    if (conn != NULL && !store_message(conn, v, &d->store, &stored, &error) &&
+        error->domain == RG_ERROR && error->code == RG_ERROR_DATAERR) {
+        /* SQLSTATE class 22 or 54: these values can never be stored. The
+         * sender reads a generic text; the details stay here. */
+        g_autofree char *reason =
+            g_strdup_printf("5.6.0 the database cannot store this message: %s", error->message);
+        return refuse(d, v, spool_path, dedup_id, "5.6.0 the message cannot be stored", EX_DATAERR,
+                      reason, reason);
+    }
+    if (conn == NULL || error != NULL) {
         g_autofree char *status = delivery_tempfail_status(error);
         /* Postfix keeps the message and retries: no second copy here. */
         spool_remove(spool_path, NULL);
         return defer(d, status, dedup_id);
     }
     delivery_guard(d, NULL); /* stored: from here on an abort must not lose the copy */
-    moved = spool_move(spool_dir, spool_path, "success", &error);
-    if (moved)
-        proclog_debug(d->ctx->proclog, "Moving %s => %s/success", spool_path, spool_dir);
-    else
-        maillog_warning("%s: stored, but %s", d->queue_id, error->message);
-    log_outcome(d, v, dedup_id, stored.reply_id, stored.duplicate ? "duplicate" : "stored", NULL);
+    if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
+        if (spool_remove(spool_path, &error))
+            proclog_debug(d->ctx->proclog, "Removed %s (%s)", spool_path,
+                          stored.duplicate ? "a duplicate" : "spool_keep_success = 0");
+        else
+            maillog_warning("%s: stored, but %s", d->queue_id, error->message);
+    } else {
+        moved = spool_move(spool_dir, spool_path, "success", &error);
+        if (moved)
+            proclog_debug(d->ctx->proclog, "Moving %s => %s/success", spool_path, spool_dir);
+        else
+            maillog_warning("%s: stored, but %s", d->queue_id, error->message);
+    }
+    log_outcome(d, v, dedup_id, stored.reply_id, stored.duplicate ? "duplicate" : "stored",
+                stored.purged ? "deleted before: a tombstone" : NULL);
     outcome = delivery_outcome_new(v->status, EX_OK);
     outcome->reply_id = stored.reply_id;
     outcome->duplicate = stored.duplicate;
@@ -348,12 +497,58 @@ from_check(Delivery *d, Verdict *v, GError **error)
     return conn != NULL && fromcheck_apply(conn, d->ctx->config, v, d->env->sender, error);
 }
 
+static DeliveryOutcome *delivery_judge(Delivery *d, GBytes *raw, gboolean over);
+
 /* delivery_run - see delivery.h */
 DeliveryOutcome *
 delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *raw, gboolean over)
 {
     Delivery d = {
-        .ctx = ctx, .env = env, .queue_id = env->queue_id != NULL ? env->queue_id : "NOQUEUE"};
+        .ctx = ctx,
+        .env = env,
+        .queue_id = env->queue_id != NULL ? env->queue_id : "NOQUEUE",
+        .limits = {ctx->config->database_lock_timeout * 1000,
+                   ctx->config->database_statement_timeout * 1000},
+        .store = {.queue_id = env->queue_id,
+                  .sender = env->sender,
+                  .recipient = env->recipient,
+                  .client_address = env->client_address},
+    };
+    g_autoptr(Seen) seen = NULL;
+    SeenState seen_state;
+    DeliveryOutcome *outcome;
+
+    d.store.limits = &d.limits;
+    /* Before any parsing, and before a copy is kept: a repeated delivery of
+     * the same bytes to the same recipient out of the same queue file. */
+    seen = seen_open(ctx->config->spool_directory, env->queue_id, env->recipient, raw, &seen_state);
+    if (seen_state == SEEN_DONE) {
+        g_autofree char *dedup_id = store_dedup_id_raw(raw);
+        g_autofree char *mid = maillog_escape(dedup_id);
+
+        maillog_info("%s: message-id=<%s>, status=duplicate (found before parsing: delivered to "
+                     "this recipient from this queue file before, with another ORCPT, which "
+                     "Postfix's duplicate filter keeps apart)",
+                     d.queue_id, mid);
+        return delivery_outcome_new("2.0.0 delivered before", EX_OK);
+    }
+    if (seen_state == SEEN_BUSY)
+        return defer(&d, "4.3.0 the same message is being delivered to this recipient right now",
+                     NULL);
+    outcome = delivery_judge(&d, raw, over);
+    if (outcome->klass == DELIVERY_TEMPFAIL)
+        seen_abandon(seen);
+    else
+        seen_finish(seen);
+    return outcome;
+}
+
+/* delivery_judge - spool, evaluate, store or refuse (delivery_run's body) */
+static DeliveryOutcome *
+delivery_judge(Delivery *d, GBytes *raw, gboolean over)
+{
+    const DeliveryContext *ctx = d->ctx;
+    const DeliveryEnvelope *env = d->env;
     g_autoptr(GError) error = NULL;
     g_autoptr(Verdict) verdict = NULL;
     g_autofree char *spool_path = NULL;
@@ -362,15 +557,17 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     DeliveryOutcome *outcome;
 
     if (over)
-        return too_big(&d, raw);
+        return too_big(d, raw);
+    if ((outcome = seen_before(d, raw)) != NULL)
+        return outcome;
 
     spool_path = spool_write_new(ctx->config->spool_directory, raw, &error);
     if (spool_path == NULL) {
         g_autofree char *status = delivery_tempfail_status(error);
-        return defer(&d, status, NULL);
+        return defer(d, status, NULL);
     }
 
-    delivery_guard(&d, spool_path);
+    delivery_guard(d, spool_path);
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
@@ -383,11 +580,22 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
         verdict = refusal;
     }
     if (verdict->tls_refused != NULL)
-        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; storing no TLS data",
-                        d.queue_id, verdict->tls_refused);
+        maillog_warning("%s: ignored an X-Replygate-TLS header: %s; %s", d->queue_id,
+                        verdict->tls_refused,
+                        verdict->tls_version != NULL ? "TLS taken from the Received header"
+                                                     : "storing no TLS data");
+    if (verdict->tls_missing != NULL)
+        maillog_warning("%s: require_tls = yes, but this reply shows no TLS: %s", d->queue_id,
+                        verdict->tls_missing);
+    else if (verdict->tls_note != NULL && ctx->config->require_tls)
+        maillog_warning("%s: %s", d->queue_id, verdict->tls_note);
     if (verdict->auth != NULL && verdict->auth->ignored != NULL)
-        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d.queue_id,
+        maillog_warning("%s: ignored an Authentication-Results field of %s: %s", d->queue_id,
                         verdict->auth->authserv_id, verdict->auth->ignored);
+    if (verdict->message != NULL && verdict->message->date_dropped)
+        maillog_warning("%s: the Date header cannot be told in UTC (out of range); storing no "
+                        "date",
+                        d->queue_id);
     if (verdict->message)
         dedup_id = store_dedup_id(verdict->message);
     else
@@ -396,21 +604,21 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
     proclog_info(ctx->proclog, "replygate: processing <%s>", esc);
     proclog_debug(ctx->proclog, "Matched %s", spool_path);
 
-    if (verdict->exit_status == EX_OK && !from_check(&d, verdict, &error)) {
+    if (verdict->exit_status == EX_OK && !from_check(d, verdict, &error)) {
         g_autofree char *status = delivery_tempfail_status(error);
 
         spool_remove(spool_path, NULL);
-        outcome = defer(&d, status, dedup_id);
+        outcome = defer(d, status, dedup_id);
     } else if (verdict->exit_status == EX_OK && verdict->message) {
-        outcome = accept_message(&d, verdict, spool_path, dedup_id);
+        outcome = accept_message(d, verdict, spool_path, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
         spool_remove(spool_path, NULL);
         outcome =
-            defer(&d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
+            defer(d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                   dedup_id);
     } else {
-        outcome = reject(&d, verdict, spool_path, dedup_id);
+        outcome = reject(d, verdict, spool_path, dedup_id);
     }
-    delivery_guard(&d, NULL);
+    delivery_guard(d, NULL);
     return outcome;
 }

@@ -79,6 +79,8 @@ typedef struct {
     int smtp_code;    /* the LMTP door's reply code: 250, 451, 550, 554, 552 */
     char enhanced[8]; /* "2.0.0", "4.3.0", "5.1.1", ... */
     char *text;       /* what follows the enhanced code, one line of printable text */
+    char *detail;     /* a deferral's own status with its details ("4.3.0 database
+                       * unreachable: ..."), for logs and counters, never sent; or NULL */
     gint64 reply_id;  /* the stored row (new or existing), 0 when none */
     gboolean duplicate;
 } DeliveryOutcome;
@@ -91,8 +93,16 @@ DeliveryOutcome *delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope
 
 /* delivery_defer - the outcome of a delivery deferred before the core could
  * run (a broken configuration, a read error); logs it as delivery_run() does.
- * status is "4.3.0 ..." or "4.3.5 ..."; proclog may be NULL. */
+ * status is "4.3.0 ..." or "4.3.5 ..."; proclog may be NULL. Like every
+ * deferral, the outcome's text is delivery_public_status(status): the
+ * details (paths, database errors, file modes) stay in the logs. */
 DeliveryOutcome *delivery_defer(ProcLog *proclog, const char *queue_id, const char *status);
+
+/* delivery_public_status - the DSN or LMTP text a remote sender may see for a
+ * deferral with this status: its class (4.3.5 configuration, 4.3.1 the LMTP
+ * service's memory budget, else 4.3.0 resources) and a generic sentence,
+ * never the details (issue 13 item 7) */
+const char *delivery_public_status(const char *status);
 
 /* delivery_outcome_new - the outcome for a DSN status "X.Y.Z text" and the
  * exit status evaluate_message() chose (pure, for tests and the doors) */

@@ -1,9 +1,13 @@
 /*
  * evaluate.c - the agent's decision about one message (SPEC sections 3 to 5).
  *
- * The order is: parse (65 5.6.0 when the bytes are no message), auto-submitted
- * (77 5.7.1), key (67 5.1.1), sender_policy (77 5.7.1, auth.c), empty reply
- * (65 5.6.0; never for a kind in action_kinds), else 0 2.0.0. The key is
+ * The order is: parse (65 5.6.0 when the bytes are no message, 5.3.4 over a
+ * structural limit), a recipient in no reply domain (75 4.3.5, a configuration
+ * mistake), require_tls without TLS (77 5.7.0, tls-evidence.h), auto-submitted
+ * (77 5.7.1), key (67 5.1.1; 75 4.3.5 when the
+ * milter's verified trace header says it let this recipient through),
+ * sender_policy (77 5.7.1, auth.c), empty reply (65 5.6.0; never for a kind
+ * in action_kinds), else 0 2.0.0. The key is
  * looked up even for an auto-submitted message, so --dry-run shows it. A reply
  * that is only an attachment is a reply: it is empty only when it has no text
  * and no attachment. No I/O here: deliver.c stores or prints the verdict, and
@@ -14,7 +18,9 @@
 #include "evaluate.h"
 #include "json.h"
 #include "keyfind.h"
-#include "trace.h"
+#include "rg-error.h"
+#include "tls-evidence.h"
+#include "testmark.h"
 
 /* evaluate_printable - a copy fit for a DSN line: control characters become spaces */
 static char *
@@ -28,34 +34,23 @@ evaluate_printable(const char *text)
     return copy;
 }
 
-/* evaluate_tls - believe an X-Replygate-TLS header only when its mac verifies
- * (trace.h) for this queue id: a forged or replayed one is ignored, and the
- * verdict says why for the agent's warning. With several, a verified one counts. */
+/* evaluate_tls - the TLS the reply arrived with (tls-evidence.h): the
+ * milter's verified trace header, else the Received header of this Postfix */
 static void
-evaluate_tls(Verdict *verdict, const KeyRing *ring, const Message *message, const char *queue_id)
+evaluate_tls(Verdict *verdict, const Config *config, const KeyRing *ring, const Message *message,
+             const char *queue_id)
 {
-    const char *first_reason = NULL;
+    TlsEvidence evidence;
 
-    for (guint i = 0; i < message->headers->len; i++) {
-        const HeaderField *field = &g_array_index(message->headers, HeaderField, i);
-        const char *reason = NULL;
-        g_autofree char *version = NULL;
-        g_autofree char *cipher = NULL;
-        int bits = 0;
-
-        if (g_ascii_strcasecmp(field->name, TRACE_HEADER) != 0)
-            continue;
-        if (trace_header_verify(ring, field->value, queue_id, &version, &cipher, &bits, &reason)) {
-            verdict->tls_version = evaluate_printable(version);
-            verdict->tls_cipher = cipher != NULL ? evaluate_printable(cipher) : NULL;
-            verdict->tls_bits = bits;
-            verdict->tls_refused = NULL;
-            return;
-        }
-        if (first_reason == NULL)
-            first_reason = reason;
-    }
-    verdict->tls_refused = first_reason;
+    tls_evidence(config, ring, message, queue_id, &evidence);
+    verdict->tls_trace = evidence.trace;
+    verdict->tls_version = g_steal_pointer(&evidence.version);
+    verdict->tls_cipher = g_steal_pointer(&evidence.cipher);
+    verdict->tls_bits = evidence.bits;
+    verdict->tls_refused = evidence.refused;
+    verdict->tls_note = evidence.note;
+    verdict->tls_missing = evidence.missing;
+    tls_evidence_clear(&evidence);
 }
 
 /* evaluate_is_blank - nothing but white space (ASCII or Unicode) */
@@ -99,12 +94,17 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
     if (message == NULL) {
         g_autofree char *why = evaluate_printable(error != NULL ? error->message : "unknown");
 
-        evaluate_set(verdict, 65, g_strdup_printf("5.6.0 %s", why));
+        /* Over a structural cap (rg-limits.h): too big in another sense. */
+        if (error != NULL && g_error_matches(error, RG_ERROR, RG_ERROR_TOOBIG))
+            evaluate_set(verdict, 65, g_strdup_printf("5.3.4 message too complex: %s", why));
+        else
+            evaluate_set(verdict, 65, g_strdup_printf("5.6.0 %s", why));
         return verdict;
     }
     verdict->message = message;
     verdict->from_verified = verdict->sender_verified = -1;
-    evaluate_tls(verdict, ring, message, queue_id);
+    verdict->is_test = testmark_verify(ring, message->message_id);
+    evaluate_tls(verdict, config, ring, message, queue_id);
     verdict->auto_submitted = autosubmit_reason((const HeaderField *)(void *)message->headers->data,
                                                 message->headers->len, sender);
     verdict->have_key =
@@ -114,11 +114,37 @@ evaluate_message_full(const Config *config, const KeyRing *ring, GBytes *raw, co
                                       message->headers->len, message->from_address);
     verdict->action = verdict->have_key && config_is_action_kind(config, verdict->key.kind);
 
-    if (verdict->auto_submitted != NULL) {
+    /* Configuration mistakes defer (SPEC section 5, issue 13 item 5): Postfix
+     * routed here a recipient that no reply domain names (a typo in
+     * reply_domain, or an agent reading another file than Postfix's routing
+     * assumes); or the milter, whose trace header verifies for this queue id,
+     * let a recipient through whose key the agent cannot verify (the two
+     * read different secrets, prefixes or domains). */
+    if (address_classify(config, ring, recipient, NULL, NULL) == ADDRESS_FOREIGN) {
+        g_autofree char *rcpt = evaluate_printable(recipient);
+        g_autoptr(GString) domains = g_string_new(NULL);
+
+        for (guint i = 0; i < config->reply_domains->len; i++)
+            g_string_append_printf(domains, "%s%s", i > 0 ? " " : "",
+                                   (const char *)g_ptr_array_index(config->reply_domains, i));
+        evaluate_set(verdict, 75,
+                     g_strdup_printf("4.3.5 configuration error: the recipient <%s> is in none of "
+                                     "the reply domains (%s)",
+                                     rcpt, domains->str));
+    } else if (verdict->tls_missing != NULL) {
+        /* The milter refuses these at RCPT; one that passed it by fails here
+         * (issue 14), and mail.log names the cause. */
+        evaluate_set(verdict, 77,
+                     g_strdup("5.7.0 this address accepts replies sent over TLS only"));
+    } else if (verdict->auto_submitted != NULL) {
         g_autofree char *why = evaluate_printable(verdict->auto_submitted);
 
         evaluate_set(verdict, 77,
                      g_strdup_printf("5.7.1 auto-submitted mail is not accepted (%s)", why));
+    } else if (!verdict->have_key && verdict->tls_trace) {
+        evaluate_set(verdict, 75,
+                     g_strdup("4.3.5 configuration error: the milter accepted this recipient but "
+                              "the agent cannot verify its key"));
     } else if (!verdict->have_key) {
         evaluate_set(verdict, 67,
                      g_strdup("5.1.1 no valid reply key in the recipient or the headers"));

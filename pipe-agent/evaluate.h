@@ -16,12 +16,13 @@
 #include "message.h"
 
 typedef struct {
-    Message *message;       /* NULL when the bytes could not be parsed */
+    Message *message; /* NULL when the bytes could not be parsed */
     gboolean have_key;
     ReplyKey key;
     const char *key_source;  /* "envelope", "to", ..., "references" (static), or NULL */
     char *auto_submitted;    /* the reason in words, or NULL */
-    char *tls_version;       /* from the milter's X-Replygate-TLS header, or NULL */
+    gboolean tls_trace;      /* the milter's X-Replygate-TLS header verified (it saw the message) */
+    char *tls_version;       /* from that header, else this Postfix's Received header, or NULL */
     char *tls_cipher;        /* likewise */
     int tls_bits;            /* likewise, 0 when unknown */
     const char *tls_refused; /* why an X-Replygate-TLS header was ignored (static), or NULL */
@@ -29,7 +30,10 @@ typedef struct {
     gboolean action;         /* the key's kind is one of action_kinds: an empty body is fine */
     int from_verified;       /* From is the key's user's: 1, 0, or -1 not checked (fromcheck.h) */
     int sender_verified;     /* the envelope sender is: likewise */
-    int exit_status;         /* 0, 65, 67 or 77; 75 only through verdict_new_refusal() */
+    const char *tls_note;    /* TLS from the Received header: why no trace header (static) */
+    const char *tls_missing; /* require_tls and no TLS: the cause, for mail.log (static) */
+    gboolean is_test;        /* a `replygate test-email` message (testmark.h) */
+    int exit_status;         /* 0, 65, 67, 77, or 75 (4.3.5) for a configuration mistake */
     char *status;            /* DSN text: "2.0.0 ...", "5.1.1 ...", ... */
 } Verdict;
 

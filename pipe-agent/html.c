@@ -29,6 +29,16 @@
 #define CLOSE_SEARCH_DEPTH 64
 #define PREFIX_MAX_DEPTH 32
 #define LINK_TEXT_MAX 2048
+/* Bytes of a style attribute (spaces not counted) searched for Outlook's
+ * border: a style that long is not Outlook's. */
+#define OUTLOOK_STYLE_MAX 4096
+/* Open elements kept at most; a start tag deeper than this is ignored. */
+#define HTML_STACK_MAX 100000
+/* The text may grow past the HTML (blockquote markers, list numbers), but
+ * never past HTML_OUT_FACTOR times its size plus HTML_OUT_SLACK bytes: the
+ * rest of a hostile document is dropped (issue 13). */
+#define HTML_OUT_FACTOR 2
+#define HTML_OUT_SLACK (1024 * 1024)
 
 /* NAME_IS - element name comparison; the first byte rules most out. */
 #define NAME_IS(name, lit) ((name)[0] == (lit)[0] && strcmp((name), (lit)) == 0)
@@ -72,6 +82,7 @@ typedef struct {
     guint bq_level;
     guint pre_level;
     gboolean pending_space;
+    gsize out_max; /* the cap on out->len, see HTML_OUT_FACTOR */
 } Html;
 
 static const char *const block_names[] = {
@@ -173,38 +184,50 @@ span_equal(HtmlSpan s, const char *word)
 }
 
 /* is_outlook_border - the style of Outlook's bordered header block:
- * "border-top:solid #E1E1E1 1.0pt" (or #B5C4DF), spaces ignored. */
+ * "border-top:solid #E1E1E1 1.0pt" (or #B5C4DF), spaces ignored. The first
+ * OUTLOOK_STYLE_MAX bytes other than spaces are copied once, lower-cased,
+ * and searched with memmem(), so a style of a million spaces costs one pass. */
 static gboolean
 is_outlook_border(HtmlSpan s)
 {
     static const char *const wanted[] = {"border-top:solid#e1e1e1", "border-top:solid#b5c4df"};
+    char compact[OUTLOOK_STYLE_MAX];
+    gsize n = 0;
     gsize w;
 
-    for (w = 0; w < G_N_ELEMENTS(wanted); w++) {
-        const char *want = wanted[w];
-        gsize i;
-
-        for (i = 0; i < s.len; i++) {
-            gsize j = i;
-            gsize k = 0;
-
-            while (j < s.len && want[k] != '\0') {
-                if (s.p[j] == ' ') {
-                    j++;
-                    continue;
-                }
-                if (g_ascii_tolower(s.p[j]) != want[k])
-                    break;
-                j++;
-                k++;
-            }
-            if (want[k] == '\0')
-                return TRUE;
-            if (i > 4096)
-                break; /* a style that long is not Outlook's */
-        }
-    }
+    for (gsize i = 0; i < s.len && n < sizeof compact; i++)
+        if (s.p[i] != ' ')
+            compact[n++] = g_ascii_tolower(s.p[i]);
+    for (w = 0; w < G_N_ELEMENTS(wanted); w++)
+        if (memmem(compact, n, wanted[w], strlen(wanted[w])) != NULL)
+            return TRUE;
     return FALSE;
+}
+
+/* out_full - has the text reached its cap? Checked per token and per
+ * character of text, so the output stops within a few bytes of it. */
+static gboolean
+out_full(const Html *h)
+{
+    return h->out->len >= h->out_max;
+}
+
+/* cut_output - after the walk: the text cut back to its cap at a character
+ * boundary, and the segments that started past the cut dropped. */
+static void
+cut_output(Html *h)
+{
+    gsize n = h->out->len;
+
+    if (n <= h->out_max)
+        return;
+    n = h->out_max;
+    while (n > 0 && ((guchar)h->out->str[n] & 0xC0) == 0x80)
+        n--;
+    g_string_truncate(h->out, n);
+    while (h->segments->len > 1 &&
+           g_array_index(h->segments, Segment, h->segments->len - 1).start > n)
+        g_array_set_size(h->segments, h->segments->len - 1);
 }
 
 /* at_line_start - is the output at the start of a line? */
@@ -255,7 +278,7 @@ emit_text(Html *h, const char *s, gsize len)
 {
     gsize i = 0;
 
-    while (i < len) {
+    while (i < len && !out_full(h)) {
         guchar c = (guchar)s[i];
 
         if (h->pre_level > 0) {
@@ -408,6 +431,10 @@ open_elem(Html *h, const HtmlTag *t)
     Elem e = {{0}, 0};
     gboolean is_void = name_in(t->name, void_names);
 
+    /* Past HTML_STACK_MAX open elements a start tag does nothing at all: it
+     * could never be closed, and what it starts could never be undone. */
+    if (!is_void && !t->self_closing && h->stack->len >= HTML_STACK_MAX)
+        return;
     memcpy(e.name, t->name, sizeof e.name);
     if ((NAME_IS(t->name, "li") || NAME_IS(t->name, "p")) && h->stack->len > 0 &&
         NAME_IS(g_array_index(h->stack, Elem, h->stack->len - 1).name, t->name))
@@ -649,9 +676,12 @@ html_to_text_marked(const char *html, gsize len, char **quoted, GByteArray **kee
     h.lists = g_array_new(FALSE, FALSE, sizeof(gint));
     h.links = g_array_new(FALSE, FALSE, sizeof(Link));
     h.inline_ranges = g_array_new(FALSE, FALSE, sizeof(gsize));
+    h.out_max = len <= (G_MAXSIZE - HTML_OUT_SLACK) / HTML_OUT_FACTOR
+                    ? len * HTML_OUT_FACTOR + HTML_OUT_SLACK
+                    : G_MAXSIZE;
     g_array_append_val(h.segments, first);
 
-    while (i < len) {
+    while (i < len && !out_full(&h)) {
         const char *c = html + i;
 
         if (*c == '<' && i + 1 < len && html[i + 1] == '!') {
@@ -699,6 +729,7 @@ html_to_text_marked(const char *html, gsize len, char **quoted, GByteArray **kee
     }
     while (h.stack->len > 0)
         pop_elem(&h);
+    cut_output(&h);
 
     if (keep != NULL)
         *keep = g_byte_array_new();

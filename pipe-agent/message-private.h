@@ -32,6 +32,17 @@ char *message_part_text(GMimePart *part);
  * never met its boundary) as valid UTF-8, LF line ends (new string) */
 char *message_raw_text(const char *data, gsize len);
 
+/* message-limits.c */
+
+/* message_limits_scan - the raw bytes against the caps of rg-limits.h,
+ * before GMime parses them: MIME parts and nesting, addresses, parameters,
+ * message ids and address groups; RG_ERROR_TOOBIG saying which is over */
+gboolean message_limits_scan(const char *data, gsize len, GError **error);
+
+/* message_limits_tree - the parsed tree against the same caps, exactly:
+ * every object counted, message/rfc822 parts looked into */
+gboolean message_limits_tree(GMimeObject *root, GError **error);
+
 /* message-attach.c */
 
 /* message_attachment_new - an attachment for an object; takes data */

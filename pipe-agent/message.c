@@ -18,6 +18,7 @@
 #include "message-private.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
+#include "rg-limits.h"
 #include "trim.h"
 
 /* Parts nested deeper than this are not looked into. */
@@ -59,6 +60,28 @@ typedef struct {
     gboolean reparsed; /* a multipart was parsed again with the boundary its body uses */
     GPtrArray *owned;  /* GMimeObject *, parsed here, alive until the walk ends */
 } BodyParts;
+
+/* The header fields GMime has read so far, counted by its header callback:
+ * past LIMIT_HEADER_FIELDS the stream is made to end where the parser is,
+ * so GMime stops reading and builds no more. */
+typedef struct {
+    GMimeStream *stream; /* borrowed: the parser's stream */
+    guint64 fields;
+    gboolean over;
+} HeaderCount;
+
+/* message_count_header - GMime's header callback: one more field */
+static void
+message_count_header(GMimeParser *parser, const char *name, const char *value, gint64 offset,
+                     gpointer data)
+{
+    HeaderCount *count = data;
+
+    if (++count->fields <= LIMIT_HEADER_FIELDS || count->over)
+        return;
+    count->over = TRUE;
+    g_mime_stream_set_bounds(count->stream, 0, g_mime_stream_tell(count->stream));
+}
 
 /* message_gmime_init - g_mime_init() once per process */
 static void
@@ -224,9 +247,15 @@ message_orphan_body(BodyParts *body, GMimeMultipart *multipart)
         body->reparsed = TRUE;
         g_byte_array_append(bytes, (const guint8 *)head, (guint)strlen(head));
         g_byte_array_append(bytes, (const guint8 *)preamble, (guint)strlen(preamble));
+        /* A second parse is held to the caps of the first (rg-limits.h):
+         * over one, the body stays text. */
+        if (!message_limits_scan((const char *)bytes->data, bytes->len, NULL))
+            goto as_text;
         stream = g_mime_stream_mem_new_with_buffer((const char *)bytes->data, bytes->len);
         parser = g_mime_parser_new_with_stream(stream);
         part = g_mime_parser_construct_part(parser, NULL);
+        if (part != NULL && !message_limits_tree(part, NULL))
+            g_clear_object(&part);
         if (part != NULL && GMIME_IS_MULTIPART(part) &&
             g_mime_multipart_get_count(GMIME_MULTIPART(part)) > 0) {
             g_ptr_array_add(body->owned, part); /* freed after the walk */
@@ -235,6 +264,7 @@ message_orphan_body(BodyParts *body, GMimeMultipart *multipart)
         if (part != NULL)
             g_object_unref(part);
     }
+as_text:
     text = message_raw_text(preamble, strlen(preamble));
     if (body->have_plain && body->plain->len > 0 && body->plain->str[body->plain->len - 1] != '\n')
         g_string_append_c(body->plain, '\n');
@@ -333,8 +363,17 @@ message_envelope(Message *message, GMimeMessage *mime)
         message->subject = message_valid_text(subject, strlen(subject));
     if (id != NULL && *id != '\0')
         message->message_id = message_valid_text(id, strlen(id));
-    if (date != NULL)
-        message->date = g_date_time_ref(date);
+    /* In UTC, whatever the offset: "+2359" is valid mail and out of
+     * PostgreSQL's range. A value that has no UTC time (a year past 9999
+     * once the offset is applied) is dropped, with a warning. */
+    if (date != NULL) {
+        message->date = g_date_time_to_utc(date);
+        if (message->date == NULL) {
+            message->date_dropped = TRUE;
+            g_ptr_array_add(message->warnings,
+                            g_strdup("the Date header is out of range: stored without a date"));
+        }
+    }
     for (int i = 0; from != NULL && i < internet_address_list_length(from); i++) {
         InternetAddress *ia = internet_address_list_get_address(from, i);
         const char *name = internet_address_get_name(ia);
@@ -421,6 +460,7 @@ message_parse(GBytes *raw, GError **error)
     g_autoptr(GMimeMessage) mime = NULL;
     GMimeParserOptions *options;
     BodyParts body = {NULL, NULL, FALSE, FALSE, FALSE, NULL};
+    HeaderCount count = {NULL, 0, FALSE};
     static const char *fallback[] = {"UTF-8", "windows-1252", NULL};
     gsize len;
     const char *data = g_bytes_get_data(raw, &len);
@@ -443,13 +483,30 @@ message_parse(GBytes *raw, GError **error)
     g_mime_parser_options_set_fallback_charsets(options, fallback);
     g_mime_parser_options_set_warning_callback(options, message_warning, message->warnings);
 
+    /* Caps first: GMime would spend its memory before any walk could count. */
+    if (!message_limits_scan(data, len, error)) {
+        g_mime_parser_options_free(options);
+        return NULL;
+    }
     stream = g_mime_stream_mem_new_with_buffer(data, len);
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    count.stream = stream;
+    g_mime_parser_set_header_regex(parser, "^", message_count_header, &count);
     mime = g_mime_parser_construct_message(parser, options);
+    if (count.over) {
+        g_mime_parser_options_free(options);
+        g_set_error(error, RG_ERROR, RG_ERROR_TOOBIG, "more than %d header fields",
+                    LIMIT_HEADER_FIELDS);
+        return NULL;
+    }
     if (mime == NULL) {
         g_mime_parser_options_free(options);
         g_set_error(error, RG_ERROR, RG_ERROR_DATAERR, "the message cannot be parsed");
+        return NULL;
+    }
+    if (!message_limits_tree(g_mime_message_get_mime_part(mime), error)) {
+        g_mime_parser_options_free(options);
         return NULL;
     }
     message_headers(message, GMIME_OBJECT(mime));

@@ -21,21 +21,22 @@ typedef struct {
 } Attachment;
 
 typedef struct {
-    GBytes *raw;             /* the message as it was read (a reference) */
-    GArray *headers;         /* HeaderField, top-level headers in order; strings owned here */
-    char *message_id;        /* without angle brackets, or NULL */
-    char *subject;           /* UTF-8, or NULL */
-    GDateTime *date;         /* or NULL */
-    char *from_name;         /* UTF-8, or NULL */
-    char *from_address;      /* or NULL */
-    char *in_reply_to;       /* without angle brackets, or NULL */
-    GPtrArray *references;   /* char *, without angle brackets, in order */
-    char *body_text;         /* the whole text: text/plain, or the HTML converted; UTF-8 */
-    char *body_html;         /* UTF-8, or NULL */
-    char *reply_text;        /* body_text without quoted text and signature */
-    char *quoted_text;       /* what was cut from body_text ("" when nothing) */
-    GPtrArray *attachments;  /* Attachment * */
-    GPtrArray *warnings;     /* char *, what GMime's parser complained about */
+    GBytes *raw;            /* the message as it was read (a reference) */
+    GArray *headers;        /* HeaderField, top-level headers in order; strings owned here */
+    char *message_id;       /* without angle brackets, or NULL */
+    char *subject;          /* UTF-8, or NULL */
+    GDateTime *date;        /* in UTC, or NULL */
+    gboolean date_dropped;  /* a Date that cannot be told in UTC was dropped */
+    char *from_name;        /* UTF-8, or NULL */
+    char *from_address;     /* or NULL */
+    char *in_reply_to;      /* without angle brackets, or NULL */
+    GPtrArray *references;  /* char *, without angle brackets, in order */
+    char *body_text;        /* the whole text: text/plain, or the HTML converted; UTF-8 */
+    char *body_html;        /* UTF-8, or NULL */
+    char *reply_text;       /* body_text without quoted text and signature */
+    char *quoted_text;      /* what was cut from body_text ("" when nothing) */
+    GPtrArray *attachments; /* Attachment * */
+    GPtrArray *warnings;    /* char *, what GMime's parser complained about */
 } Message;
 
 /* message_parse - parse raw bytes; RG_ERROR_DATAERR when they are not a message */

@@ -1,51 +1,85 @@
 /*
  * store.c - one reply into PostgreSQL, in one transaction.
  *
- * Usually one statement, which PostgreSQL runs as one transaction, and one
- * round trip:
- *   WITH m AS (INSERT the message ... ON CONFLICT DO NOTHING RETURNING id),
+ * Usually one statement in one transaction, sent as one pipeline with its
+ * BEGIN, SET LOCAL limits and COMMIT (db_exec_transaction), one round trip:
+ *   WITH m AS (INSERT the message ... ON CONFLICT (the unique key) DO NOTHING
+ *              RETURNING id),
+ *        r AS (INSERT the recipient ... FROM m),
  *        a1 AS (INSERT attachment 1 ... FROM m), a2 AS (...), ...
  *   SELECT id, pg_notify('replygate_reply', id::text) FROM m
  * Attachment bytes travel as binary bytea parameters. A message with more
  * than STORE_INLINE_ATTACHMENTS attachments takes the long way instead:
  * BEGIN, the message, one INSERT per attachment, pg_notify, COMMIT.
- * When the insert returns no row, the same Message-ID already reached the
- * same recipient: the existing id is looked up and nothing new is written.
- * Every query goes through db_exec().
+ * When the insert returns no row, the same reply is stored already (another
+ * recipient, another MX host, a retry) or has a tombstone: one more
+ * statement records this recipient beside the row, or finds the tombstone.
+ *
+ * The row's recipient column stays NULL: recipients live in
+ * replygate.reply_recipients, and the NULL keeps the previous version's
+ * unique (message_id, recipient) from refusing a different message that
+ * reuses a Message-ID (see sql/0002_application.sql).
  */
 #include <string.h>
 
 #include "db.h"
+#include "rawmail.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
 #include "store.h"
 
 /* Up to this many attachments go in the one statement (9 parameters each). */
 #define STORE_INLINE_ATTACHMENTS 32
-#define STORE_MESSAGE_PARAMS 35
+#define STORE_MESSAGE_PARAMS 37
 #define STORE_ATTACHMENT_PARAMS 9
 
+/* $3 is the recipient: it goes to reply_recipients, not into the row. */
 static const char insert_message_sql[] =
-    "INSERT INTO replygate.messages (message_id, message_id_hashed, recipient, queue_id,"
+    "INSERT INTO replygate.messages (message_id, message_id_hashed, queue_id,"
     " client_address, sender, key_kind, key_target, key_user, key_source, subject,"
     " from_name, from_address, date, in_reply_to, message_references, body_text,"
     " reply_text, quoted_text, body_html, tls_version, tls_cipher, tls_bits, raw_size,"
-    " raw_sha256, authserv_id, spf, dkim, dkim_domain, dmarc, from_domain, aligned,"
-    " from_verified, sender_verified, action)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+    " raw_sha256, fingerprint, is_test, authserv_id, spf, dkim, dkim_domain, dmarc,"
+    " from_domain, aligned, from_verified, sender_verified, action)"
+    " VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
     " $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32,"
-    " $33, $34, $35)"
-    " ON CONFLICT (message_id, recipient) DO NOTHING RETURNING id";
+    " $33, $34, $35, $36, $37)"
+    " ON CONFLICT (message_id, key_kind, key_target, key_user, fingerprint) DO NOTHING"
+    " RETURNING id";
 
+/* The recipient of a new row ($3 and the envelope's $4, $5). */
+static const char insert_recipient_sql[] =
+    ", r AS (INSERT INTO replygate.reply_recipients (reply_id, recipient, queue_id,"
+    " client_address) SELECT m.id, $3, $4, $5 FROM m)";
+
+/* The NOTIFY, not for a test row (is_test, $27). */
+static const char notify_select_sql[] =
+    " SELECT id, (SELECT pg_notify('replygate_reply', m.id::text) WHERE NOT $27::boolean)"
+    " FROM m";
+
+/* A reply that did not go in: the row that has its key, with this recipient
+ * recorded beside it, or its tombstone. */
 static const char existing_sql[] =
-    "SELECT id FROM replygate.messages WHERE message_id = $1 AND recipient = $2";
+    "WITH e AS (SELECT id FROM replygate.messages WHERE message_id = $1 AND key_kind = $2"
+    "   AND key_target = $3 AND key_user = $4 AND fingerprint = $5),"
+    " r AS (INSERT INTO replygate.reply_recipients (reply_id, recipient, queue_id,"
+    "   client_address) SELECT id, $6, $7, $8 FROM e ON CONFLICT DO NOTHING)"
+    " SELECT (SELECT id FROM e), EXISTS (SELECT 1 FROM replygate.tombstones t"
+    "   WHERE t.message_id = $1 AND t.key_kind = $2 AND t.key_target = $3"
+    "   AND t.key_user = $4 AND (t.fingerprint = $5 OR t.raw_sha256 = $9))";
+
+/* Before parsing: this message already stored for this recipient. */
+static const char seen_sql[] =
+    "SELECT m.id FROM replygate.messages m"
+    " JOIN replygate.reply_recipients r ON r.reply_id = m.id AND r.recipient = $3"
+    " WHERE m.message_id = $1 AND (m.fingerprint = $2 OR m.raw_sha256 = $4) LIMIT 1";
 
 static const char insert_attachment_sql[] =
     "INSERT INTO replygate.attachments (reply_id, position, filename, content_type,"
     " content_id, size, sha256, inline, data)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-static const char notify_sql[] = "SELECT pg_notify('replygate_reply', $1)";
+static const char notify_sql[] = "SELECT pg_notify('replygate_reply', $1) WHERE NOT $2::boolean";
 
 /* One attachment inside the single statement; %d are its parameter numbers. */
 static const char inline_attachment_sql[] =
@@ -121,16 +155,34 @@ store_keyed_by_id(const Message *message)
            strlen(message->message_id) <= STORE_MESSAGE_ID_MAX;
 }
 
-/* store_dedup_id - the Message-ID, or "sha256:<hex of raw>" without a usable one */
+/* store_dedup_id - the Message-ID, or "sha256:<fingerprint>" without a usable one */
 char *
 store_dedup_id(const Message *message)
 {
-    g_autofree char *hex = NULL;
+    char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
 
     if (store_keyed_by_id(message))
         return g_strdup(message->message_id);
-    hex = message_sha256_hex(g_bytes_get_data(message->raw, NULL), g_bytes_get_size(message->raw));
-    return g_strconcat("sha256:", hex, NULL);
+    rawmail_fingerprint(g_bytes_get_data(message->raw, NULL), g_bytes_get_size(message->raw),
+                        fingerprint);
+    return g_strconcat("sha256:", fingerprint, NULL);
+}
+
+/* store_dedup_id_raw - the same from the raw bytes, with the Message-ID as
+ * rawmail reads it (GMime may read an odd one otherwise: then no match) */
+char *
+store_dedup_id_raw(GBytes *raw)
+{
+    gsize len = 0;
+    const char *data = g_bytes_get_data(raw, &len);
+    g_autofree char *id = rawmail_message_id(data, len);
+    char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
+
+    if (id != NULL && *id != '\0' && strlen(id) <= STORE_MESSAGE_ID_MAX &&
+        g_utf8_validate(id, -1, NULL))
+        return g_steal_pointer(&id);
+    rawmail_fingerprint(data, len, fingerprint);
+    return g_strconcat("sha256:", fingerprint, NULL);
 }
 
 /* store_recipient - the recipient as the unique key holds it: lower case,
@@ -203,7 +255,7 @@ tristate(int value)
     return value > 0 ? "true" : value == 0 ? "false" : NULL;
 }
 
-/* auth_values - parameters 26 to 35: who sent it (auth.h, sql/0003_auth.sql) */
+/* auth_values - parameters 28 to 37: who sent it (auth.h, sql/0003_auth.sql) */
 static void
 auth_values(Params *params, const Verdict *v, const char **values)
 {
@@ -221,10 +273,23 @@ auth_values(Params *params, const Verdict *v, const char **values)
     values[9] = v->action ? "true" : "false";
 }
 
-/* message_values - the 35 parameters of the message row */
+/* store_date - the Date in UTC as PostgreSQL reads it, or NULL when it has
+ * none or it cannot be told in UTC (a year past 9999 after the offset): an
+ * offset such as +2359 is valid mail but out of PostgreSQL's range, so the
+ * value never carries one */
+static char *
+store_date(const Message *m)
+{
+    g_autoptr(GDateTime) utc = m->date ? g_date_time_to_utc(m->date) : NULL;
+
+    return utc ? g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+}
+
+/* message_values - the 37 parameters of the message row */
 static void
 message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const char *dedup,
-               const char *recipient, const char **values)
+               const char *recipient, const char *fingerprint, const char *raw_sha256,
+               const char **values)
 {
     const Message *m = v->message;
     gsize raw_size = m->raw ? g_bytes_get_size(m->raw) : 0;
@@ -242,7 +307,7 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[10] = text_param(params, m->subject);
     values[11] = text_param(params, m->from_name);
     values[12] = text_param(params, m->from_address);
-    values[13] = m->date ? own(params, g_date_time_format_iso8601(m->date)) : NULL;
+    values[13] = own(params, store_date(m));
     values[14] = text_param(params, m->in_reply_to);
     values[15] = own(params, array_literal(m->references));
     values[16] = text_param(params, m->body_text ? m->body_text : "");
@@ -253,29 +318,58 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[21] = text_param(params, v->tls_cipher);
     values[22] = v->tls_bits > 0 ? own(params, g_strdup_printf("%d", v->tls_bits)) : NULL;
     values[23] = own(params, g_strdup_printf("%" G_GSIZE_FORMAT, raw_size));
-    values[24] = m->raw ? own(params, message_sha256_hex(g_bytes_get_data(m->raw, NULL),
-                                                         g_bytes_get_size(m->raw)))
-                        : NULL;
-    auth_values(params, v, values + 25);
+    values[24] = raw_sha256;
+    values[25] = fingerprint;
+    values[26] = v->is_test ? "true" : "false";
+    auth_values(params, v, values + 27);
 }
 
-/* find_existing - the id of the row a duplicate delivery ran into */
+/* find_existing - after an insert that stored nothing: the row with the
+ * same key, this recipient recorded beside it; or its tombstone */
 static gboolean
-find_existing(PGconn *conn, const char *dedup, const char *recipient, StoreOutcome *outcome,
-              GError **error)
+find_existing(PGconn *conn, const StoreEnvelope *env, const char *const *values,
+              StoreOutcome *outcome, GError **error)
 {
-    const char *key[2] = {dedup, recipient};
-    g_autoptr(PGresult) res = db_exec(conn, existing_sql, 2, key, NULL, NULL, error);
+    /* message_id, kind, target, user, fingerprint, recipient, queue id,
+     * client address, raw SHA-256: as the insert had them */
+    const char *key[9] = {values[0], values[6], values[7], values[8], values[25],
+                          values[2], values[3], values[4], values[24]};
+    g_autoptr(PGresult) res =
+        db_exec_transaction(conn, env->limits, existing_sql, 9, key, NULL, NULL, error);
 
     if (res == NULL)
         return FALSE;
     outcome->duplicate = TRUE;
-    outcome->reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    return TRUE;
+    outcome->purged = FALSE;
+    outcome->reply_id = 0;
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        outcome->reply_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        return TRUE;
+    }
+    if (PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        outcome->purged = TRUE;
+        return TRUE;
+    }
+    /* Neither: the row that stopped the insert went away since (forgotten,
+     * purged, rolled back). Postfix retries and the retry decides. */
+    g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL,
+                "database: the stored reply this one duplicates disappeared meanwhile");
+    return FALSE;
 }
 
-/* store_one_statement - the message, its attachments and the NOTIFY in one
- * statement: PostgreSQL runs it as one transaction */
+/* store_hashes - the fingerprint and the raw SHA-256 of the message */
+static void
+store_hashes(const Message *m, char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1], char **raw_sha256)
+{
+    gsize len = 0;
+    const char *raw = m->raw ? g_bytes_get_data(m->raw, &len) : "";
+
+    rawmail_fingerprint(raw, len, fingerprint);
+    *raw_sha256 = message_sha256_hex(raw, len);
+}
+
+/* store_one_statement - the message, its recipient, its attachments and the
+ * NOTIFY in one statement of one transaction */
 static gboolean
 store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, StoreOutcome *outcome,
                     GError **error)
@@ -289,13 +383,17 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
     g_autoptr(PGresult) res = NULL;
     g_autofree char *dedup = store_dedup_id(m);
     g_autofree char *recipient = store_recipient(env->recipient);
+    g_autofree char *raw_sha256 = NULL;
     g_autofree const char **values = g_new0(const char *, n_params);
     g_autofree int *lengths = g_new0(int, n_params);
     g_autofree int *formats = g_new0(int, n_params);
+    char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
 
+    store_hashes(m, fingerprint, &raw_sha256);
     g_string_append(sql, insert_message_sql);
     g_string_append_c(sql, ')');
-    message_values(&params, v, env, dedup, recipient, values);
+    g_string_append(sql, insert_recipient_sql);
+    message_values(&params, v, env, dedup, recipient, fingerprint, raw_sha256, values);
     for (guint i = 0; i < n_att; i++) {
         /* reply_id comes from m, so each attachment has 8 parameters here. */
         const char *av[STORE_ATTACHMENT_PARAMS];
@@ -312,43 +410,100 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
         g_string_append_printf(sql, inline_attachment_sql, i + 1, first + 1, first + 2, first + 3,
                                first + 4, first + 5, first + 6, first + 7, first + 8);
     }
-    g_string_append(sql, " SELECT id, pg_notify('replygate_reply', id::text) FROM m");
+    g_string_append(sql, notify_select_sql);
 
-    res = db_exec(conn, sql->str, n_params, values, lengths, formats, error);
+    res =
+        db_exec_transaction(conn, env->limits, sql->str, n_params, values, lengths, formats, error);
     if (res == NULL)
         return FALSE;
     if (PQntuples(res) == 0) /* the values as stored: text made valid UTF-8 */
-        return find_existing(conn, values[0], values[2], outcome, error);
+        return find_existing(conn, env, values, outcome, error);
     outcome->reply_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     outcome->duplicate = FALSE;
+    outcome->purged = FALSE;
     return TRUE;
 }
 
-/* store_in_transaction - the statements between BEGIN and COMMIT (the long way) */
+/* store_in_transaction - the statements between BEGIN and COMMIT (the long
+ * way); *inserted says whether the row went in */
 static gboolean
-store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
-                     StoreOutcome *outcome, GError **error)
+store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env, Params *params,
+                     const char **values, StoreOutcome *outcome, gboolean *inserted, GError **error)
+{
+    g_autoptr(PGresult) res = NULL;
+    g_autoptr(GString) sql = g_string_new("WITH m AS (");
+    const char *reply_id;
+    const char *notify[2];
+
+    g_string_append(sql, insert_message_sql);
+    g_string_append_c(sql, ')');
+    g_string_append(sql, insert_recipient_sql);
+    g_string_append(sql, " SELECT id FROM m");
+    res = db_exec(conn, sql->str, STORE_MESSAGE_PARAMS, values, NULL, NULL, error);
+    if (res == NULL)
+        return FALSE;
+    *inserted = PQntuples(res) > 0;
+    if (!*inserted)
+        return TRUE;
+    reply_id = own(params, g_strdup(PQgetvalue(res, 0, 0)));
+    outcome->reply_id = g_ascii_strtoll(reply_id, NULL, 10);
+    outcome->duplicate = FALSE;
+    outcome->purged = FALSE;
+    if (!insert_attachments(conn, params, reply_id, v->message, error))
+        return FALSE;
+    notify[0] = reply_id;
+    notify[1] = values[26];
+    return db_command(conn, notify_sql, 2, notify, error);
+}
+
+/* store_many_attachments - BEGIN, the row, one INSERT per attachment, COMMIT */
+static gboolean
+store_many_attachments(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
+                       StoreOutcome *outcome, GError **error)
 {
     Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
     g_autoptr(GPtrArray) owned = params.owned;
-    g_autoptr(PGresult) res = NULL;
     g_autofree char *dedup = store_dedup_id(v->message);
     g_autofree char *recipient = store_recipient(env->recipient);
+    g_autofree char *raw_sha256 = NULL;
     const char *values[STORE_MESSAGE_PARAMS];
-    const char *reply_id;
+    char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
+    gboolean inserted = FALSE;
 
-    message_values(&params, v, env, dedup, recipient, values);
-    res = db_exec(conn, insert_message_sql, STORE_MESSAGE_PARAMS, values, NULL, NULL, error);
-    if (res == NULL)
+    store_hashes(v->message, fingerprint, &raw_sha256);
+    message_values(&params, v, env, dedup, recipient, fingerprint, raw_sha256, values);
+    if (!db_begin(conn, env->limits, error))
         return FALSE;
-    if (PQntuples(res) == 0)
-        return find_existing(conn, values[0], values[2], outcome, error);
-    reply_id = own(&params, g_strdup(PQgetvalue(res, 0, 0)));
-    outcome->reply_id = g_ascii_strtoll(reply_id, NULL, 10);
-    outcome->duplicate = FALSE;
-    if (!insert_attachments(conn, &params, reply_id, v->message, error))
+    if (!store_in_transaction(conn, v, env, &params, values, outcome, &inserted, error)) {
+        db_rollback(conn);
         return FALSE;
-    return db_command(conn, notify_sql, 1, &reply_id, error);
+    }
+    /* If the answer to COMMIT is lost, Postfix retries and the retry finds
+     * the row: stored exactly once either way. */
+    if (!db_command(conn, "COMMIT", 0, NULL, error))
+        return FALSE;
+    return inserted || find_existing(conn, env, values, outcome, error);
+}
+
+/* store_error - what a failed store means for the agent */
+static void
+store_error(GError *error, StoreOutcome *outcome, gboolean *purged)
+{
+    *purged = FALSE;
+    if (error->domain != RG_ERROR)
+        return;
+    if (strstr(error->message, "(SQLSTATE RG001)") != NULL) {
+        /* forget() or purge buried this reply while it was being stored:
+         * it stays buried, and the retry would find the tombstone. */
+        outcome->reply_id = 0;
+        outcome->duplicate = TRUE;
+        outcome->purged = TRUE;
+        *purged = TRUE;
+    } else if (error->code == RG_ERROR_DUPLICATE) {
+        /* ON CONFLICT covers the unique key; a unique violation here is
+         * another constraint: not this message's fault, defer (4.3.0). */
+        error->code = RG_ERROR_TEMPFAIL;
+    }
 }
 
 /* store_message - store the verdict's message in one transaction */
@@ -357,29 +512,86 @@ store_message(PGconn *conn, const Verdict *verdict, const StoreEnvelope *envelop
               StoreOutcome *outcome, GError **error)
 {
     GError *local = NULL;
+    gboolean purged;
+    gboolean ok;
 
     g_return_val_if_fail(verdict->message != NULL && verdict->have_key, FALSE);
-    if (verdict->message->attachments->len <= STORE_INLINE_ATTACHMENTS) {
-        if (store_one_statement(conn, verdict, envelope, outcome, &local))
-            return TRUE;
-        if (local->domain == RG_ERROR && local->code == RG_ERROR_DUPLICATE)
-            local->code = RG_ERROR_CONFIG; /* see below */
-        g_propagate_error(error, local);
-        return FALSE;
+    if (verdict->message->attachments->len <= STORE_INLINE_ATTACHMENTS)
+        ok = store_one_statement(conn, verdict, envelope, outcome, &local);
+    else
+        ok = store_many_attachments(conn, verdict, envelope, outcome, &local);
+    if (ok)
+        return TRUE;
+    store_error(local, outcome, &purged);
+    if (purged) {
+        g_error_free(local);
+        return TRUE;
     }
-    if (!db_command(conn, "BEGIN", 0, NULL, error))
+    g_propagate_error(error, local);
+    return FALSE;
+}
+
+/* store_seen - this very message already stored for this recipient? */
+gboolean
+store_seen(PGconn *conn, const StoreEnvelope *envelope, GBytes *raw, gint64 *reply_id,
+           GError **error)
+{
+    gsize len = 0;
+    const char *data = g_bytes_get_data(raw, &len);
+    g_autofree char *dedup = store_dedup_id_raw(raw);
+    g_autofree char *recipient = store_recipient(envelope->recipient);
+    g_autofree char *valid_recipient = g_utf8_make_valid(recipient, -1);
+    g_autofree char *raw_sha256 = message_sha256_hex(data, len);
+    char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
+    const char *values[4];
+    g_autoptr(PGresult) res = NULL;
+
+    rawmail_fingerprint(data, len, fingerprint);
+    values[0] = dedup;
+    values[1] = fingerprint;
+    values[2] = valid_recipient;
+    values[3] = raw_sha256;
+    res = db_exec_transaction(conn, envelope->limits, seen_sql, 4, values, NULL, NULL, error);
+    if (res == NULL)
         return FALSE;
-    if (!store_in_transaction(conn, verdict, envelope, outcome, &local)) {
-        db_rollback(conn);
-        if (local->domain == RG_ERROR && local->code == RG_ERROR_DUPLICATE) {
-            /* ON CONFLICT covers the unique key; a duplicate here is another
-             * constraint, which is a schema problem: let the operator see it. */
-            local->code = RG_ERROR_CONFIG;
-        }
-        g_propagate_error(error, local);
+    *reply_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    return TRUE;
+}
+
+/* store_refusal - one row of replygate.refusals through record_refusal() */
+gboolean
+store_refusal(PGconn *conn, const StoreEnvelope *envelope, const StoreRefusal *refusal,
+              gint64 *refusal_id, GError **error)
+{
+    static const char sql[] = "SELECT replygate.record_refusal('delivery', $1, $2, $3, $4, $5,"
+                              " $6, $7, $8, $9, $10, $11, $12, $13)";
+    Params params = {.owned = g_ptr_array_new_with_free_func(g_free)};
+    g_autoptr(GPtrArray) owned = params.owned;
+    g_autoptr(PGresult) res = NULL;
+    const char *values[13];
+
+    values[0] =
+        refusal->smtp_code > 0 ? own(&params, g_strdup_printf("%d", refusal->smtp_code)) : NULL;
+    values[1] = text_param(&params, refusal->enhanced_code);
+    values[2] = text_param(&params, refusal->reason);
+    values[3] = text_param(&params, envelope->sender);
+    values[4] = envelope->recipient ? own(&params, store_recipient(envelope->recipient)) : NULL;
+    values[4] = text_param(&params, values[4]);
+    values[5] = text_param(&params, refusal->from_address);
+    values[6] = refusal->key ? text_param(&params, refusal->key->kind) : NULL;
+    values[7] = refusal->key
+                    ? own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, refusal->key->target))
+                    : NULL;
+    values[8] = refusal->key
+                    ? own(&params, g_strdup_printf("%" G_GUINT64_FORMAT, refusal->key->user))
+                    : NULL;
+    values[9] = text_param(&params, refusal->message_id);
+    values[10] = text_param(&params, envelope->client_address);
+    values[11] = text_param(&params, refusal->client_name);
+    values[12] = text_param(&params, envelope->queue_id);
+    res = db_exec_transaction(conn, envelope->limits, sql, 13, values, NULL, NULL, error);
+    if (res == NULL)
         return FALSE;
-    }
-    /* If the answer to COMMIT is lost, Postfix retries and the retry finds
-     * the row: stored exactly once either way. */
-    return db_command(conn, "COMMIT", 0, NULL, error);
+    *refusal_id = PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    return TRUE;
 }

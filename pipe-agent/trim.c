@@ -31,6 +31,11 @@ typedef enum {
     CUT_FORWARD,
 } CutKind;
 
+/* A text of more lines than this is not trimmed at all: each line costs a
+ * Line (24 bytes), so a text of nothing but line breaks would cost 24 times
+ * its size; no reply a person wrote has that many (issue 13). */
+#define TRIM_MAX_LINES 1000000
+
 /* Lines a '-- ' signature may have below its delimiter ('--' has fewer,
  * unless they look like a signature: a closing, a link, a telephone). */
 #define SIG_MAX_LINES 15
@@ -396,20 +401,43 @@ keep_text(const Line *lines, guint n, CutKind kind, guint cut, GString *r, GStri
     return TRUE;
 }
 
+/* too_many_lines - does text have more than TRIM_MAX_LINES lines? */
+static gboolean
+too_many_lines(const char *text)
+{
+    gsize lines = 0;
+
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+        if (++lines > TRIM_MAX_LINES)
+            return TRUE;
+    return FALSE;
+}
+
 /* trim_reply_marked - see trim.h. */
 void
 trim_reply_marked(const char *text, const guint8 *keep, gsize n_keep, char **reply, char **quoted)
 {
-    g_autoptr(GArray) arr = trim_lines_split(text != NULL ? text : "", keep, n_keep);
+    g_autoptr(GArray) arr = NULL;
     g_autoptr(GString) r = g_string_new(NULL);
     g_autoptr(GString) q = g_string_new(NULL);
-    Line *lines = (Line *)(void *)arr->data;
-    guint n = arr->len;
-    guint cut = n;
+    Line *lines;
+    guint n;
+    guint cut;
     guint start = 0;
     guint end;
     CutKind kind;
 
+    if (text == NULL)
+        text = "";
+    if (too_many_lines(text)) {
+        *reply = g_strdup(text);
+        *quoted = g_strdup("");
+        return;
+    }
+    arr = trim_lines_split(text, keep, n_keep);
+    lines = (Line *)(void *)arr->data;
+    n = arr->len;
+    cut = n;
     trim_lines_classify(lines, n);
     kind = find_cut(lines, n, &cut);
     if (kind == CUT_FORWARD) {

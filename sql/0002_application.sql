@@ -15,7 +15,7 @@
 --                               stored again
 --   replygate.refusals        every permanent refusal; record_refusal() writes
 --                               it and sends NOTIFY replygate_refusal, '<id>'
---   replygate.settings        one row: max_attempts and the retry delays
+--   replygate.settings        one row: max_attempts, the retry delays, retention
 --   replygate.role_grants     SPEC section 8's role matrix, as data:
 --                               apply_grants() grants exactly it,
 --                               grant_problems() reports any difference
@@ -44,7 +44,14 @@ CREATE TABLE replygate.settings (
     -- fail() without retry_at waits retry_delay * 2^(attempts - 1), at most
     -- retry_delay_max, before the reply can be claimed again.
     retry_delay     interval NOT NULL DEFAULT '1 minute' CHECK (retry_delay >= '0'),
-    retry_delay_max interval NOT NULL DEFAULT '1 hour' CHECK (retry_delay_max >= '0')
+    retry_delay_max interval NOT NULL DEFAULT '1 hour' CHECK (retry_delay_max >= '0'),
+    -- Retention (replygate.conf(5)'s names of the same meaning; NULL keeps
+    -- forever). `replygate purge --expired` run by the owner, and `replygate
+    -- migrate`, copy them here from replygate.conf; purge_expired() reads
+    -- them here, so the writer that runs it cannot shorten them.
+    database_keep   interval DEFAULT '365 days' CHECK (database_keep > '0'),
+    refusals_keep   interval DEFAULT '90 days' CHECK (refusals_keep > '0'),
+    tombstones_keep interval DEFAULT '90 days' CHECK (tombstones_keep > '0')
 );
 INSERT INTO replygate.settings DEFAULT VALUES;
 
@@ -213,6 +220,15 @@ BEGIN
     PERFORM pg_notify('replygate_refusal', new_id::text);
     RETURN new_id;
 END $$;
+
+-- refusal_counts - how many refusals by stage and enhanced code, for
+-- `replygate metrics`, which runs as the writer: counts, not the rows
+CREATE FUNCTION replygate.refusal_counts()
+RETURNS TABLE (stage text, enhanced_code text, refusals bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = replygate, pg_temp AS $$
+    SELECT f.stage, coalesce(f.enhanced_code, ''), count(*)
+      FROM replygate.refusals f GROUP BY 1, 2 ORDER BY 1, 2
+$$;
 
 -- --- the application's views ---------------------------------------------------
 -- Compatibility promise (replygate-app(7)): a later migration never drops,
@@ -429,6 +445,60 @@ BEGIN
         'forget'));
 END $$;
 
+-- purge_expired - one batch of what the retention in settings lets go:
+-- replies received before database_keep (buried: a tombstone each),
+-- refusals older than refusals_keep, tombstones older than tombstones_keep;
+-- returns how many of each went. `replygate purge --expired` calls it until
+-- nothing is left, each batch its own transaction; with dry_run it counts
+-- everything that would go and changes nothing. The writer may run it (the
+-- daily timer on an MX host): it takes no age, so it cannot shorten what
+-- the owner set.
+CREATE FUNCTION replygate.purge_expired(batch integer DEFAULT 1000, dry_run boolean DEFAULT false)
+RETURNS TABLE (replies bigint, refusals bigint, tombstones bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = replygate, pg_temp AS $$
+DECLARE
+    s replygate.settings%ROWTYPE;
+    n integer := greatest(1, least(coalesce(batch, 1000), 100000));
+BEGIN
+    SELECT * INTO s FROM replygate.settings;
+    replies := 0;
+    refusals := 0;
+    tombstones := 0;
+    IF dry_run THEN
+        SELECT count(*) INTO replies FROM replygate.messages m
+         WHERE m.received_at < now() - s.database_keep;
+        SELECT count(*) INTO refusals FROM replygate.refusals f
+         WHERE f.refused_at < now() - s.refusals_keep;
+        SELECT count(*) INTO tombstones FROM replygate.tombstones t
+         WHERE t.deleted_at < now() - s.tombstones_keep;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF s.database_keep IS NOT NULL THEN
+        SELECT count(*) INTO replies FROM replygate.bury(
+            ARRAY(SELECT m.id FROM replygate.messages m
+                   WHERE m.received_at < now() - s.database_keep ORDER BY m.id LIMIT n),
+            'purge: older than database_keep (' || s.database_keep || ')');
+    END IF;
+    IF s.refusals_keep IS NOT NULL THEN
+        WITH gone AS (DELETE FROM replygate.refusals f
+                       WHERE f.id IN (SELECT x.id FROM replygate.refusals x
+                                       WHERE x.refused_at < now() - s.refusals_keep
+                                       ORDER BY x.id LIMIT n)
+                      RETURNING 1)
+        SELECT count(*) INTO refusals FROM gone;
+    END IF;
+    IF s.tombstones_keep IS NOT NULL THEN
+        WITH gone AS (DELETE FROM replygate.tombstones t
+                       WHERE t.ctid IN (SELECT x.ctid FROM replygate.tombstones x
+                                         WHERE x.deleted_at < now() - s.tombstones_keep
+                                         LIMIT n)
+                      RETURNING 1)
+        SELECT count(*) INTO tombstones FROM gone;
+    END IF;
+    RETURN NEXT;
+END $$;
+
 -- --- roles ---------------------------------------------------------------
 -- SPEC section 8's matrix as data. Later migrations add their rows here (a
 -- new table for the application, say) and `replygate migrate` calls
@@ -453,6 +523,8 @@ INSERT INTO replygate.role_grants (role, kind, object, privilege) VALUES
     ('replygate_writer', 'table',    'replygate.schema_migrations', 'SELECT'),
     ('replygate_writer', 'function', 'replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text)', 'EXECUTE'),
     ('replygate_writer', 'function', 'replygate.grant_problems()', 'EXECUTE'),
+    ('replygate_writer', 'function', 'replygate.purge_expired(integer,boolean)', 'EXECUTE'),
+    ('replygate_writer', 'function', 'replygate.refusal_counts()', 'EXECUTE'),
     ('replygate_app',    'schema',   'replygate', 'USAGE'),
     ('replygate_app',    'table',    'replygate.processed_replies', 'SELECT'),
     ('replygate_app',    'table',    'replygate.reply_attachments', 'SELECT'),

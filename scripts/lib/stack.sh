@@ -83,7 +83,7 @@ stack_config() {
 # replygate.conf of a local stack made by scripts/lib/stack.sh
 reply_domain = $RG_DOMAIN
 secrets_file = $dir/etc/secrets
-database = host=$PG_DIR dbname=replygate user=postgres
+database = host=$PG_DIR dbname=replygate user=replygate
 spool_directory = $dir/spool
 processor_log = $dir/log/replygate.log
 noreply_address = $RG_NOREPLY
@@ -191,8 +191,13 @@ stack_up() {
     echo "$PG_DIR" >"$dir/pg.dir"
     stack_config "$dir"
     stack_load "$dir"
-    "$dir/bin/replygate" migrate --config "$RG_CONFIG" --sql-dir "$STACK_SRC/sql" \
-        >"$dir/migrate.log" 2>&1 ||
+    # SPEC section 8's roles, made by the superuser, and the login the
+    # stack's programs use: a member of replygate_writer (the agent, the
+    # milter), and of replygate_app so that `replygate replies` works here.
+    "$dir/bin/replygate" migrate --create-roles --database "$PG_CONNINFO" \
+        --sql-dir "$STACK_SRC/sql" >"$dir/migrate.log" 2>&1 &&
+        pg_psql -c "CREATE ROLE replygate LOGIN IN ROLE replygate_writer, replygate_app" \
+            >>"$dir/migrate.log" 2>&1 ||
         { echo "stack.sh: replygate migrate failed:" >&2; cat "$dir/migrate.log" >&2; return 1; }
     pf_create "$dir" "$port" localhost || return 1
     RG_PORT=$port

@@ -115,7 +115,7 @@ tap_is "grants: replygate_app holds exactly the views, the queue functions and u
     "function replygate.ack(bigint,uuid) EXECUTE; function replygate.claim(text,integer,interval) EXECUTE; function replygate.extend(bigint,uuid,interval) EXECUTE; function replygate.fail(bigint,uuid,text,timestamp with time zone) EXECUTE; function replygate.forget(bigint) EXECUTE; schema replygate USAGE; table replygate.processed_replies SELECT; table replygate.refused_replies SELECT; table replygate.reply_attachments SELECT; table replygate.user_addresses DELETE; table replygate.user_addresses INSERT; table replygate.user_addresses SELECT; table replygate.user_addresses UPDATE"
 tap_is "grants: replygate_writer inserts and reads what delivery needs, nothing more" \
     "$(pg_value "SELECT string_agg(kind || ' ' || object || ' ' || privilege, '; ' ORDER BY kind, object, privilege) FROM replygate.granted_privileges() WHERE role = 'replygate_writer'")" \
-    "function replygate.grant_problems() EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT; table replygate.user_addresses SELECT"
+    "function replygate.grant_problems() EXECUTE; function replygate.purge_expired(integer,boolean) EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; function replygate.refusal_counts() EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT; table replygate.user_addresses SELECT"
 tap_is "grants: PUBLIC may execute no replygate function" \
     "$(pg_value "SELECT count(*) FROM replygate.granted_privileges() WHERE role = 'PUBLIC'")" 0
 tap_like "grants: the app cannot read the table" "$(as rg_app "SELECT count(*) FROM replygate.messages")" \
@@ -252,8 +252,20 @@ tap_is "forget: an old agent's retry of a buried reply stores nothing" \
 f=$(new_reply race@example.org fpR)
 exec 8> >("$PG_BIN/psql" -X -q "host=$PG_DIR dbname=replygate user=rg_app" >"$T/forget.out" 2>&1)
 echo "BEGIN; SELECT replygate.forget($f);" >&8
-sleep 0.5
-( sleep 1; echo "COMMIT;" >&8 ) &
+# Wait for the states themselves, not for times, so that a loaded machine
+# cannot reorder the race: forget() has run and holds its transaction open,
+# then the redelivery's INSERT waits on its lock, then forget() commits.
+for _ in $(seq 600); do
+    [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'rg_app' AND state = 'idle in transaction'")" -ge 1 ] && break
+    sleep 0.1
+done
+(
+    for _ in $(seq 600); do
+        [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'rg_agent' AND wait_event_type = 'Lock'")" -ge 1 ] && break
+        sleep 0.1
+    done
+    echo "COMMIT;" >&8
+) &
 committer=$!
 race=$("$PG_BIN/psql" -X -q -A -t "host=$PG_DIR dbname=replygate user=rg_agent" 2>&1 -c "
     WITH m AS (INSERT INTO replygate.messages (message_id, sender, key_kind, key_target, key_user, fingerprint)
@@ -304,6 +316,34 @@ tap_is "refusals: outsiders' texts are cut to a bound" \
 for _ in $(seq 50); do [ "$(grep -c '^[0-9]' "$T/notify")" -ge 5 ] && break; sleep 0.1; done
 tap_is "refusals: one NOTIFY replygate_refusal per row, carrying its id" \
     "$(grep '^[0-9]' "$T/notify" | head -4 | tr '\n' ' ')" "$(echo $ids) "
+
+# --- replygate check: the schema version and the grants ---------------------------------------
+printf 'x%.0s' $(seq 40) >"$T/secrets"
+chmod 600 "$T/secrets"
+# check_as ROLE - the database lines of `replygate check` with that role in `database`
+check_as() {
+    printf 'reply_domain = reply.example.com\nsecrets_file = %s\ndatabase = host=%s dbname=replygate user=%s\nspool_directory = %s/spool\nprocessor_log = %s/log\n' \
+        "$T/secrets" "$PG_DIR" "$1" "$T" "$T" >"$T/check.conf"
+    "$CLI" check --config "$T/check.conf" --sql-dir "$SRC/sql" 2>&1 |
+        grep -E 'schema version|database role|roles|database reachable'
+}
+out=$(check_as rg_agent)
+tap_like "check: the schema version is the program's" "$out" "^OK +schema version 0003, the one this program expects$"
+tap_like "check: the grants are exactly SPEC's" "$out" "^OK +roles replygate_owner, replygate_writer and replygate_app have exactly SPEC section 8's grants$"
+tap_like "check: the agent's role is a writer" "$out" "^OK +database role rg_agent is a member of replygate_writer$"
+tap_like "check: a superuser in database is a warning" "$(check_as postgres)" "^WARN +database role postgres is a superuser"
+tap_like "check: a role that is no writer fails" "$(check_as rg_app)" "^FAIL +database role rg_app is not a member of replygate_writer"
+pg_psql -c "GRANT UPDATE ON replygate.messages TO replygate_app" >/dev/null
+tap_like "check: an extra grant fails, named" "$(check_as rg_agent)" \
+    "^FAIL +database roles: replygate_app holds UPDATE on table replygate.messages, which SPEC section 8 does not give it; fix: run: replygate migrate --create-roles"
+"$CLI" migrate --database "$PG_CONNINFO" >/dev/null
+pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0004_from_the_future.sql')" >/dev/null
+tap_like "check: a newer schema (rolling upgrade) is a warning" "$(check_as rg_agent)" \
+    "^WARN +schema version 0004 is newer than this program's 0003; fix: upgrade replygate on this host"
+pg_psql -c "DELETE FROM replygate.schema_migrations WHERE version >= '0002'" >/dev/null
+tap_like "check: an older schema fails" "$(check_as rg_agent)" \
+    "^FAIL +schema version 0001 is older than this program's 0003; fix: run: replygate migrate"
+pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0002_application.sql'), ('0003_auth.sql')" >/dev/null
 
 # --- applying again changes nothing --------------------------------------------------------------
 dump() { "$PG_BIN/pg_dump" -s "$PG_CONNINFO" | grep -v '^\\\(un\)\?restrict' | md5sum; }

@@ -12,6 +12,7 @@
  * messages: exit status, first line, the signed TLS header (@TLS@ is one signed
  * for the queue id QID1), hostile nesting.
  */
+#include <pwd.h>
 #include <string.h>
 
 #include "evaluate.h"
@@ -291,6 +292,32 @@ static const ForCase for_cases[] = {
     {"empty", "", ""},
 };
 
+/* test_keyfind_deep_groups - a To: of groups nested 50,000 deep (as the
+ * milter may see it: within Postfix's header_size_limit) is passed over,
+ * not parsed into a stack overflow; the key in Cc is still found */
+static void
+test_keyfind_deep_groups(void)
+{
+    g_autoptr(GString) deep = g_string_new(NULL);
+    g_autofree char *cc = expand("{i-30-5}");
+    HeaderField headers[2];
+    ReplyKey key;
+    const char *source = NULL;
+
+    for (int i = 0; i < 50000; i++)
+        g_string_append(deep, "g:");
+    for (int i = 0; i < 50000; i++)
+        g_string_append_c(deep, ';');
+    headers[0].name = "To";
+    headers[0].value = deep->str;
+    headers[1].name = "Cc";
+    headers[1].value = cc;
+    if (!keyfind_lookup(test_config, test_ring, "reply@reply.example.com", headers, 2, &key,
+                        &source) ||
+        g_strcmp0(source, "cc") != 0 || key.target != 30)
+        test_failf("deep groups: got %s, want the key i-30-5 from cc", source ? source : "none");
+}
+
 /* test_received_for - the "for" clause scanner */
 static void
 test_received_for(void)
@@ -325,6 +352,10 @@ static const ForCase id_cases[] = {
     {"unclosed at the end", "<a@x.example> <b@y", "a@x.example"},
     {"empty", "", ""},
     {"stray closers", ">>>,,,\"\"", ""},
+    /* A ')' outside any comment stopped the scan forever (fuzz-message found it). */
+    {"stray comment closer", "a@x.example) <b@y.example> ) c@z.example",
+     "a@x.example b@y.example c@z.example"},
+    {"only a comment closer", ")", ""},
 };
 
 /* test_message_ids - the In-Reply-To and References reader */
@@ -382,8 +413,81 @@ static const VerdictCase verdict_cases[] = {
     {"auto-submitted", "bob@example.org", "{i-1-5}",
      "From: bob@example.org\nAuto-Submitted: auto-replied\n\nI am away.\n", 77,
      "5.7.1 auto-submitted", "\"auto_submitted\": \"Auto-Submitted: auto-replied\""},
-    {"auto-submitted before no key", "", "bob@example.org", "From: bob@example.org\n\nx\n", 77,
-     "5.7.1", "\"key\": null"},
+    {"auto-submitted before no key", "", "reply@reply.example.com", "From: bob@example.org\n\nx\n",
+     77, "5.7.1", "\"key\": null"},
+    /* Configuration mistakes defer (issue 13 item 5). */
+    {"recipient in no reply domain: deferred", "bob@example.org", "bob@example.org",
+     "From: bob@example.org\nTo: {i-1-5}\n\nx\n", 75, "4.3.5 configuration error", NULL},
+    {"recipient in no reply domain, auto-submitted: still deferred", "", "bob@example.org",
+     "From: bob@example.org\n\nx\n", 75, "4.3.5 configuration error", NULL},
+    {"recipient of a reply domain that is not configured: deferred", "bob@example.org",
+     "reply+i-1-0123456789012345678901234567890123456789-5@reply.example.org",
+     "From: bob@example.org\n\nx\n", 75, "4.3.5", NULL},
+    {"milter accepted it (signed trace header), key does not verify: deferred", "bob@example.org",
+     "{i-1-5:bad}", "From: bob@example.org\nX-Replygate-TLS: @TLS@\n\nx\n", 75,
+     "4.3.5 configuration error: the milter accepted this recipient", NULL},
+    {"milter accepted the dedicated address, no key found here: deferred", "bob@example.org",
+     "reply@reply.example.com", "From: bob@example.org\nX-Replygate-TLS: @TLS@\n\nx\n", 75, "4.3.5",
+     NULL},
+    {"bad key without a trace header: 5.1.1", "bob@example.org", "{i-1-5:bad}",
+     "From: bob@example.org\n\nx\n", 67, "5.1.1", NULL},
+    {"bad key, trace header for another queue id: 5.1.1", "bob@example.org", "{i-1-5:bad}",
+     "From: bob@example.org\nX-Replygate-TLS: @TLS-OTHER@\n\nx\n", 67, "5.1.1", NULL},
+    /* The agent enforces what the milter enforces (issue 14): without the
+     * trace header, the Received header this Postfix put on top. */
+    {"smtpd with TLS, no trace header: TLS from the Received header", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1])\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 "
+     "(128/128 bits))\n\tby mx (Postfix) with ESMTPS id QID1\n\tfor <x@y>; Sat, 21 Nov 2026\n"
+     "From: bob@example.org\n\nok\n",
+     0, "2.0.0",
+     "\"tls\": {\"version\": \"TLSv1.2\", \"cipher\": \"ECDHE-RSA-AES128-GCM-SHA256\", "
+     "\"bits\": 128}"},
+    {"smtpd without TLS, no trace header (milter down or -P): 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID1 for <x@y>; Sat\n"
+     "From: bob@example.org\n\nok\n",
+     77, "5.7.0", "\"tls\": null"},
+    {"pickup (sendmail on the host): 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid 1000) id QID1; Sat\nFrom: bob@example.org\n\nok\n", 77,
+     "5.7.0", NULL},
+    {"pickup with a forged trace header: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid 1000) id QID1; Sat\nFrom: bob@example.org\n"
+     "X-Replygate-TLS: version=TLSv1.3; cipher=X; bits=256; queue=QID1; "
+     "mac=0000000000000000000000000000000000000000\n\nok\n",
+     77, "5.7.0", NULL},
+    {"plain smtpd on top, a forged TLS one below it: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from evil (evil [203.0.113.9]) by mx (Postfix) with ESMTP id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID0; Sat\nFrom: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"TLS below tls_min_version in the Received header: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) (using TLSv1 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID1; Sat\nFrom: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"a verified trace header wins over a plain Received", "bob@example.org", "{i-1-5}",
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID1; Sat\n"
+     "From: bob@example.org\nX-Replygate-TLS: @TLS@\n\nok\n",
+     0, "2.0.0", "\"version\": \"TLSv1.3\""},
+    {"requeued (postsuper -r): trace header signed for the first queue id", "bob@example.org",
+     "{i-1-5}",
+     "Received: by mx (Postfix, from userid @POSTFIX-UID@) id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 "
+     "bits)) by mx (Postfix) with ESMTPS id QID2; Sat\n"
+     "From: bob@example.org\nX-Replygate-TLS: @TLS-OTHER@\n\nok\n",
+     0, "2.0.0", "\"version\": \"TLSv1.3\""},
+    {"requeued plain smtpd: 5.7.0", "bob@example.org", "{i-1-5}",
+     "Received: by mx (Postfix, from userid @POSTFIX-UID@) id QID1; Sat\n"
+     "Received: from h (h [192.0.2.1]) by mx (Postfix) with ESMTP id QID2; Sat\n"
+     "From: bob@example.org\n\nok\n",
+     77, "5.7.0", NULL},
+    {"no Received of a Postfix on top (the agent run by hand): no rule", "bob@example.org",
+     "{i-1-5}",
+     "Received: from a.example by b.example with SMTP id 1; Sat\nFrom: bob@example.org\n\nok\n", 0,
+     "2.0.0", "\"tls\": null"},
+    {"TLS only from the Received header does not say the milter accepted: 5.1.1", "bob@example.org",
+     "{i-1-5:bad}",
+     "Received: from h (h [192.0.2.1]) (using TLSv1.3 with cipher X (256/256 bits)) by mx "
+     "(Postfix) with ESMTPS id QID1; Sat\nFrom: bob@example.org\n\nok\n",
+     67, "5.1.1", NULL},
     {"no key", "bob@example.org", "reply@reply.example.com", "From: bob@example.org\n\nx\n", 67,
      "5.1.1", NULL},
     {"empty reply", "bob@example.org", "{i-1-5}", "From: bob@example.org\n\n\n   \n", 65,
@@ -418,7 +522,8 @@ static const VerdictCase verdict_cases[] = {
 };
 
 /* sign_tls - text with @TLS@ replaced by an X-Replygate-TLS value signed for
- * TEST_QUEUE_ID, and @TLS-OTHER@ by one signed for another queue id (new string) */
+ * TEST_QUEUE_ID, @TLS-OTHER@ by one signed for another queue id, and
+ * @POSTFIX-UID@ by the uid of user postfix (new string) */
 static char *
 sign_tls(const char *text)
 {
@@ -429,8 +534,13 @@ sign_tls(const char *text)
     g_auto(GStrv) parts = g_strsplit(text, "@TLS-OTHER@", -1);
     g_autofree char *step = g_strjoinv(other, parts);
     g_auto(GStrv) parts2 = g_strsplit(step, "@TLS@", -1);
+    g_autofree char *signed_text = g_strjoinv(mine, parts2);
+    struct passwd *pw = getpwnam("postfix");
+    g_autofree char *uid = g_strdup_printf("%ld", pw != NULL ? (long)pw->pw_uid : -2L);
+    g_auto(GStrv) parts3 = g_strsplit(signed_text, "@POSTFIX-UID@", -1);
 
-    return g_strjoinv(mine, parts2);
+    /* The requeue case needs the uid of user postfix (scripts/deps installs it). */
+    return g_strjoinv(uid, parts3);
 }
 
 /* test_verdicts - evaluate_message() and verdict_to_json() on small messages */
@@ -470,32 +580,42 @@ test_refusal(void)
         test_failf("refusal: got %s", json);
 }
 
-/* test_hostile_nesting - 1000-deep multipart and message/rfc822 neither crash nor hang */
+/* test_hostile_nesting - multipart and message/rfc822 nesting: 60 deep is
+ * parsed; 1000 deep neither crashes nor hangs, and is refused as over the
+ * nesting cap (5.3.4, issue 13) rather than half parsed */
 static void
 test_hostile_nesting(void)
 {
     const char *kinds[] = {"multipart", "rfc822"};
+    const int depths[] = {60, 1000};
 
     for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        g_autofree char *recipient = expand("{i-1-5}");
-        g_autoptr(GString) text = g_string_new("From: bob@example.org\nSubject: deep\n");
-        g_autoptr(GBytes) raw = NULL;
-        g_autoptr(Verdict) verdict = NULL;
+        for (gsize d = 0; d < G_N_ELEMENTS(depths); d++) {
+            g_autofree char *recipient = expand("{i-1-5}");
+            g_autoptr(GString) text = g_string_new("From: bob@example.org\nSubject: deep\n");
+            g_autoptr(GBytes) raw = NULL;
+            g_autoptr(Verdict) verdict = NULL;
 
-        for (int i = 0; i < 1000; i++) {
-            if (k == 0)
-                g_string_append_printf(
-                    text, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
-            else
-                g_string_append_printf(
-                    text, "Content-Type: message/rfc822\n\nFrom: x%d@example.org\n", i);
+            for (int i = 0; i < depths[d]; i++) {
+                if (k == 0)
+                    g_string_append_printf(
+                        text, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+                else
+                    g_string_append_printf(
+                        text, "Content-Type: message/rfc822\n\nFrom: x%d@example.org\n", i);
+            }
+            g_string_append(text, "Content-Type: text/plain\n\ndeep text\n");
+            raw = g_bytes_new(text->str, text->len);
+            verdict = evaluate_message(test_config, test_ring, raw, "bob@example.org", recipient);
+            if (depths[d] < 64 && (verdict->message == NULL ||
+                                   (verdict->exit_status != 0 && verdict->exit_status != 65)))
+                test_failf("%s nesting %d: got exit %d \"%s\", want 0 or 65 with a parsed message",
+                           kinds[k], depths[d], verdict->exit_status, verdict->status);
+            if (depths[d] > 64 &&
+                (verdict->exit_status != 65 || !g_str_has_prefix(verdict->status, "5.3.4")))
+                test_failf("%s nesting %d: got exit %d \"%s\", want 65 5.3.4", kinds[k], depths[d],
+                           verdict->exit_status, verdict->status);
         }
-        g_string_append(text, "Content-Type: text/plain\n\ndeep text\n");
-        raw = g_bytes_new(text->str, text->len);
-        verdict = evaluate_message(test_config, test_ring, raw, "bob@example.org", recipient);
-        if (verdict->message == NULL || (verdict->exit_status != 0 && verdict->exit_status != 65))
-            test_failf("%s nesting: got exit %d \"%s\", want 0 or 65 with a parsed message",
-                       kinds[k], verdict->exit_status, verdict->status);
     }
 }
 
@@ -517,6 +637,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/keyfind/order", test_keyfind_order);
     g_test_add_func("/keyfind/received-for", test_received_for);
+    g_test_add_func("/keyfind/deep-groups", test_keyfind_deep_groups);
     g_test_add_func("/keyfind/message-ids", test_message_ids);
     g_test_add_func("/evaluate/verdicts", test_verdicts);
     g_test_add_func("/evaluate/refusal", test_refusal);

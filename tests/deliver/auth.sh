@@ -175,8 +175,10 @@ tap_is "require-dmarc-pass: a pass for another domain is refused" "$RC:$OUT" \
 write_config "$T/broken.conf" "sender_policy = require-dmarc-pass" "authserv_id ="
 message "$T/p4.eml" p4@example.org "Bob <bob@example.org>" "Sounds good." "${AR_PASS[@]}"
 deliver "$T/broken.conf" "$T/p4.eml"
-tap_like "require-dmarc-pass without authserv_id: a configuration error defers" "$RC:$OUT" \
-    '^75:4\.3\.5 configuration error: .*needs "authserv_id"'
+tap_is "require-dmarc-pass without authserv_id: a configuration error defers" "$RC:$OUT" \
+    "75:4.3.5 configuration problem at the receiving site, delivery deferred"
+tap_like "  mail.log names the mistake" "$ERR" \
+    'status=deferred \(4\.3\.5 configuration error: .*needs "authserv_id"'
 
 # --- from_check ----------------------------------------------------------------
 # The application's table, filled by the application's role: user 5 may

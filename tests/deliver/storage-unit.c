@@ -37,11 +37,23 @@ static const SqlstateCase sqlstate_cases[] = {
     {"cannot connect now 57P03", "57P03", RG_ERROR_TEMPFAIL},
     {"lock not available 55P03", "55P03", RG_ERROR_TEMPFAIL},
     {"statement timeout 57014", "57014", RG_ERROR_TEMPFAIL},
+    {"read-only transaction 25006 (a standby after failover)", "25006", RG_ERROR_TEMPFAIL},
     {"unique violation 23505", "23505", RG_ERROR_DUPLICATE},
     {"undefined table 42P01 (not migrated)", "42P01", RG_ERROR_CONFIG},
     {"insufficient privilege 42501", "42501", RG_ERROR_CONFIG},
-    {"not null violation 23502", "23502", RG_ERROR_CONFIG},
     {"syntax error 42601", "42601", RG_ERROR_CONFIG},
+    {"invalid password 28P01", "28P01", RG_ERROR_CONFIG},
+    {"invalid authorization 28000", "28000", RG_ERROR_CONFIG},
+    {"no such database 3D000", "3D000", RG_ERROR_CONFIG},
+    {"datetime field overflow 22008", "22008", RG_ERROR_DATAERR},
+    {"time zone displacement out of range 22009", "22009", RG_ERROR_DATAERR},
+    {"untranslatable character 22P05", "22P05", RG_ERROR_DATAERR},
+    {"program limit exceeded 54000", "54000", RG_ERROR_DATAERR},
+    {"too many columns 54011", "54011", RG_ERROR_DATAERR},
+    {"not null violation 23502 (anything else)", "23502", RG_ERROR_TEMPFAIL},
+    {"internal error XX000 (anything else)", "XX000", RG_ERROR_TEMPFAIL},
+    {"raise_exception P0001 (anything else)", "P0001", RG_ERROR_TEMPFAIL},
+    {"invalid schema name 3F000 (anything else)", "3F000", RG_ERROR_TEMPFAIL},
     {"malformed SQLSTATE", "5", RG_ERROR_TEMPFAIL},
 };
 
@@ -55,6 +67,59 @@ test_sqlstate(void)
 
         if (got != c->want)
             g_test_fail_printf("%s: got %d, want %d", c->label, got, c->want);
+    }
+}
+
+/* The server's own words when it refuses a connection (no SQLSTATE then). */
+static const struct {
+    const char *label;
+    const char *message;
+    int want;
+    const char *want_what;
+} connect_cases[] = {
+    {"max_connections",
+     "connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" "
+     "failed: FATAL:  sorry, too many clients already",
+     RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"reserved slots",
+     "FATAL:  remaining connection slots are reserved for non-replication "
+     "superuser connections",
+     RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"role connection limit", "FATAL:  too many connections for role \"replygate\"",
+     RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"PgBouncer max_client_conn", "ERROR:  no more connections allowed (max_client_conn)",
+     RG_ERROR_TEMPFAIL, "database has too many clients"},
+    {"server down",
+     "connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed: "
+     "No such file or directory",
+     RG_ERROR_TEMPFAIL, "database unreachable"},
+    {"refused",
+     "connection to server at \"db\" (192.0.2.1), port 5432 failed: Connection "
+     "refused",
+     RG_ERROR_TEMPFAIL, "database unreachable"},
+    {"password", "FATAL:  password authentication failed for user \"replygate\"", RG_ERROR_CONFIG,
+     "database refuses the login"},
+    {"peer", "FATAL:  Peer authentication failed for user \"replygate\"", RG_ERROR_CONFIG,
+     "database refuses the login"},
+    {"pg_hba", "FATAL:  no pg_hba.conf entry for host \"[local]\", user \"x\", database \"y\"",
+     RG_ERROR_CONFIG, "database refuses the login"},
+    {"no role", "FATAL:  role \"replygate\" does not exist", RG_ERROR_CONFIG,
+     "database refuses the login"},
+    {"no database", "FATAL:  database \"replygate\" does not exist", RG_ERROR_CONFIG,
+     "database refuses the login"},
+};
+
+/* test_connect - connection failures told apart by the server's words */
+static void
+test_connect(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(connect_cases); i++) {
+        const char *what = NULL;
+        int got = db_connect_code(connect_cases[i].message, &what);
+
+        if (got != connect_cases[i].want || g_strcmp0(what, connect_cases[i].want_what) != 0)
+            g_test_fail_printf("%s: got %d \"%s\", want %d \"%s\"", connect_cases[i].label, got,
+                               what, connect_cases[i].want, connect_cases[i].want_what);
     }
 }
 
@@ -276,6 +341,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/db/sqlstate", test_sqlstate);
+    g_test_add_func("/db/connect", test_connect);
     g_test_add_func("/delivery/outcome", test_outcome);
     g_test_add_func("/proclog/format", test_proclog_format);
     g_test_add_func("/proclog/append", test_proclog_append);

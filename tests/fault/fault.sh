@@ -91,6 +91,8 @@ echo "# [${SECONDS}s] 3. the agent killed with SIGKILL in its transaction"
 sql "ALTER DATABASE replygate SET client_connection_check_interval = '200ms'" >/dev/null
 sql "CREATE TABLE public.fault_flags (name text PRIMARY KEY);
      INSERT INTO public.fault_flags VALUES ('sleep');
+     -- The trigger runs as the agent's role, a writer that reads nothing else.
+     GRANT SELECT ON public.fault_flags TO PUBLIC;
      CREATE FUNCTION public.fault_sleep() RETURNS trigger LANGUAGE plpgsql AS \$\$
      BEGIN
          IF NEW.subject = 'sleep-kill' AND EXISTS (SELECT 1 FROM public.fault_flags WHERE name = 'sleep') THEN
@@ -145,9 +147,12 @@ sql "DROP TRIGGER fault_sleep ON replygate.messages; DROP FUNCTION public.fault_
 # --- 4. the same message twice --------------------------------------------------
 echo "# [${SECONDS}s] 4. the same message delivered twice"
 MID=$RUN.twice@example.org
+# The same e-mail: swaks would write a new Date each time, which makes
+# another message (SPEC section 8's fingerprint).
+date=$(date -R)
 for i in 1 2; do
     swaks --server "127.0.0.1:$PORT" --helo client.example.org --from bob@example.org --tls \
-        --to "$ADDR" --header "Subject: twice" --header "Message-Id: <$MID>" \
+        --to "$ADDR" --header "Subject: twice" --header "Message-Id: <$MID>" --header "Date: $date" \
         --body "Sent twice, stored once." >"$T/twice$i.swaks" 2>&1
 done
 tap_is "twice: both accepted by Postfix" "$(grep -c 'queued as' "$T"/twice?.swaks | awk -F: '{s += $2} END {print s}')" 2

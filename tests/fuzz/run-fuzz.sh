@@ -5,7 +5,7 @@
 #
 # Builds the targets with clang -fsanitize=fuzzer,address,undefined straight
 # from the sources (lib/*.c and pipe-agent/*.c but files with a main(), with the
-# pkg-config flags of GLib, GMime, libpq, libcrypto and libpsl) into OUTDIR, then runs
+# pkg-config flags of GLib, GMime, libpq, libcrypto, libpsl and ICU) into OUTDIR, then runs
 # each target for SECONDS (default $FUZZ_SECONDS or 30) over a copy of its
 # committed seed corpus (corpus/NAME/), with NAME.dict as its dictionary when
 # there is one. One TAP case per build and per run.
@@ -29,7 +29,7 @@ if ! command -v "$cc" >/dev/null; then
     tap_not_ok "clang is installed" "no $cc in PATH (scripts/deps installs clang)"
     tap_done; exit 1
 fi
-pkgs="glib-2.0 gmime-3.0 libpq libcrypto libpsl"
+pkgs="glib-2.0 gmime-3.0 libpq libcrypto libpsl icu-uc"
 # shellcheck disable=SC2207
 cflags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
         -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE

@@ -160,8 +160,9 @@ run_script() {
         < <(sed -n 's/^-- log: //p' "$here/$script")
     before=$(wc -l <"$log")
     # MT_RUNNER (an array) runs miltertest as another user, e.g. setpriv ... --
-    out=$(env MILTER_SOCKET="unix:$socket" "${envs[@]}" "${MT_RUNNER[@]}" miltertest \
-        -s "$here/$script" 2>&1)
+    # MT_DIR: where another user reads the scripts (a fresh root's /root is 0700)
+    out=$(env MILTER_SOCKET="unix:$socket" MT_LIB="${MT_DIR:-$here}/lib.lua" "${envs[@]}" \
+        "${MT_RUNNER[@]}" miltertest -s "${MT_DIR:-$here}/$script" 2>&1)
     rc=$?
     new=$(tail -n +"$((before + 1))" "$log")
     [ "$rc" -eq 0 ] || problems+=("miltertest exit $rc: $out")
@@ -587,6 +588,11 @@ if [ "$(id -u)" -eq 0 ] && getent group postfix >/dev/null && id postfix >/dev/n
         useradd --system --gid replygate --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin replygate
     AS_POSTFIX=(setpriv --reuid=postfix --regid=postfix --init-groups --)
+    # Copies of the scripts user postfix can read, wherever the tree lives.
+    mkdir -p "$dir/lua"
+    cp "$here"/*.lua "$dir/lua/"
+    chmod 755 "$dir/lua"
+    chmod 644 "$dir"/lua/*.lua
     # Secrets the milter may read once it runs as replygate.
     cp "$dir/secrets" "$dir/sock-secrets"
     chown root:replygate "$dir/sock-secrets"
@@ -604,10 +610,10 @@ if [ "$(id -u)" -eq 0 ] && getent group postfix >/dev/null && id postfix >/dev/n
     if [ "$started" = yes ]; then
         tap_is "-u replygate from root with umask 022: socket 0660 replygate:postfix" \
             "$(socket_is "$dir/sock-u/milter.sock")" "660 replygate postfix"
-        MT_RUNNER=("${AS_POSTFIX[@]}")
+        MT_RUNNER=("${AS_POSTFIX[@]}") MT_DIR=$dir/lua
         run_script "-u replygate from root with umask 022: user postfix connects and is answered" \
             "$dir/sock-u.log" "$dir/sock-u/milter.sock" tls-none.lua
-        MT_RUNNER=()
+        MT_RUNNER=() MT_DIR=
         kill -TERM "$pid"
         wait_gone "$pid"
     else
@@ -628,10 +634,10 @@ if [ "$(id -u)" -eq 0 ] && getent group postfix >/dev/null && id postfix >/dev/n
     if [ "$started" = yes ]; then
         tap_is "by hand as replygate with umask 022: socket 0660 replygate:postfix" \
             "$(socket_is "$dir/sock-hand/milter.sock")" "660 replygate postfix"
-        MT_RUNNER=("${AS_POSTFIX[@]}")
+        MT_RUNNER=("${AS_POSTFIX[@]}") MT_DIR=$dir/lua
         run_script "by hand as replygate: user postfix connects and is answered" \
             "$dir/sock-hand.log" "$dir/sock-hand/milter.sock" tls-none.lua
-        MT_RUNNER=()
+        MT_RUNNER=() MT_DIR=
         kill -TERM "$pid"
         wait_gone "$pid"
     else

@@ -178,7 +178,7 @@ tap_is "the secret and the spool" \
     "640 root:replygate 750 replygate:replygate 750 replygate:replygate "
 tap_is "programs in /usr/local, units in /usr/local/lib/systemd/system, none in /etc/systemd" \
     "$(ls /usr/local/sbin | xargs) | $(ls /usr/local/lib/systemd/system | xargs) | $(ls /etc/systemd/system/replygate* 2>/dev/null)" \
-    "replygate-deliver replygate-lmtpd replygate-milter | replygate-lmtpd.service replygate-metrics.service replygate-metrics.timer replygate-milter.service | "
+    "replygate-deliver replygate-lmtpd replygate-milter | replygate-lmtpd.service replygate-metrics.service replygate-metrics.timer replygate-milter.service replygate-purge.service replygate-purge.timer | "
 echo "syslog_socket = $T/log.sock" >>/etc/replygate/replygate.conf
 
 # --- 2. the milter started: the install reloads -------------------------------

@@ -12,7 +12,7 @@ docs=$1 names_prog=$2 rg=$3 deliver=$4 milter=$5 lmtpd=$6
 export LC_ALL=C MANWIDTH=1000 MAN_KEEP_FORMATTING=
 unset MANPAGER PAGER
 
-for page in replygate.1 replygate.conf.5 replygate-deliver.8 replygate-lmtpd.8 replygate-milter.8; do
+for page in replygate.1 replygate.conf.5 replygate-deliver.8 replygate-lmtpd.8 replygate-milter.8 replygate-app.7; do
     out=$(man --warnings -l "$docs/$page" 2>&1 >/dev/null); rc=$?
     tap_is "man --warnings -l $page: no warnings" "$rc:$out" "0:"
     out=$(groff -man -ww -z "$docs/$page" 2>&1); rc=$?

@@ -29,11 +29,14 @@ scrape() { env -u PGUSER -u PGHOST -u PGDATABASE "$RG_BIN/replygate" metrics --c
 value() { printf '%s\n' "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print "absent" }'; }
 delta() { echo $(($(value "$2" "$3") - $(value "$1" "$3"))); }
 addr=$("$RG_BIN/replygate" address --config "$RG_CONFIG" i 42 7)
+# swaks replaces its own Message-Id only when given in its spelling: with
+# "Message-ID" the message would carry two, the first new each time, and be
+# another e-mail by SPEC section 8's fingerprint.
 send() { # MESSAGE-ID [swaks args]
     local mid=$1
     shift
     swaks --server "127.0.0.1:$RG_PORT" --tls --from bob@example.org --to "$addr" \
-        --header "Message-ID: <$mid>" --header "Date: Sun, 22 Nov 2026 13:05:45 +0000" \
+        --header "Message-Id: <$mid>" --header "Date: Sun, 22 Nov 2026 13:05:45 +0000" \
         --header "Subject: Re: metrics" "$@" </dev/null >>"$dir/swaks.log" 2>&1
 }
 count_log() { grep -cE -- "$1" "$dir/mail.log"; }

@@ -93,6 +93,7 @@ if [ $isolated = 0 ]; then
     tap_check "install: the milter's unit is enabled" test -L /etc/systemd/system/multi-user.target.wants/replygate-milter.service
     tap_is "install: the LMTP service and the metrics timer are not enabled" \
         "$(ls /etc/systemd/system/*.wants/ 2>/dev/null | grep -cE 'replygate-(lmtpd|metrics)')" 0
+    tap_check "install: the daily purge's timer is enabled" test -L /etc/systemd/system/timers.target.wants/replygate-purge.timer
     tap_is "install: Postfix's main.cf and master.cf untouched" "$(pf_sum)" "$(cat /root/pf-before)"
     tap_is "install: the shipped conffile names no reply_domain" "$(grep -c '^reply_domain' /etc/replygate/replygate.conf)" 0
 

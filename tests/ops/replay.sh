@@ -75,7 +75,7 @@ tap_like "the line says stored with the envelope from the headers" "$out" \
     "$name: stored \\(from=<bob@example.org> to=<${addr//+/\\+}>\\)"
 tap_is "one row" "$(rows outage-1@example.org)" 1
 tap_is "stored with queue id REPLAY and the envelope" \
-    "$(pg_value "SELECT queue_id || ' ' || sender || ' ' || recipient FROM replygate.messages WHERE message_id = 'outage-1@example.org'")" \
+    "$(pg_value "SELECT queue_id || ' ' || sender || ' ' || recipient FROM replygate.processed_replies WHERE message_id = 'outage-1@example.org'")" \
     "REPLAY bob@example.org $addr"
 tap_like "the reply text is the reply" \
     "$(pg_value "SELECT reply_text FROM replygate.processed_replies WHERE message_id = 'outage-1@example.org'")" \

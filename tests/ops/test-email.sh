@@ -55,12 +55,14 @@ tap_like "processor: processing line, with the queue id" "$out" "ms  \\[[-0-9T:.
 tap_like "processor: moving to success" "$out" "ms  .*DEBUG \\([0-9]+\\) \\($qid\\) #\\] Moving .* => $dir/spool/success"
 tap_like "OK processor" "$out" '^OK processor \([0-9.]+ ms\)$'
 tap_like "database: the row, with the milter's TLS facts" "$out" \
-    'replygate\.messages: id=[0-9]+ kind=test target=1 user=0 source=envelope tls=TLSv1\.[23] cipher=[A-Z0-9_-]+ '
+    'replygate.messages: id=[0-9]+ kind=test target=1 user=0 source=envelope tls=TLSv1\.[23] cipher=[A-Z0-9_-]+ is_test=t '
 tap_like "OK database" "$out" '^OK database \([0-9.]+ ms\)$'
 tap_like "the total time" "$out" '^stored: the test reply went from SMTP to its row in [0-9.]+ ms$'
 mid=$(printf '%s\n' "$out" | sed -n 's/^test-email: .* message-id=<\(.*\)>$/\1/p')
-tap_is "the row is really there" \
-    "$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = '$mid' AND key_kind = 'test'")" 1
+tap_is "the row is really there, marked as a test" \
+    "$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = '$mid' AND key_kind = 'test' AND is_test")" 1
+tap_is "the application never sees it" \
+    "$(pg_value "SELECT count(*) FROM replygate.processed_replies WHERE message_id = '$mid'")" 0
 
 # --- TLS: a host name is verified; nothing is sent before the handshake ---
 # The stack's certificate is self-signed for localhost.

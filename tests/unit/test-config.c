@@ -81,6 +81,15 @@ test_good(void)
          "u unsub x"},
         {"action_kinds set empty again",
          "reply_domain = r.example.com\naction_kinds = u\naction_kinds =", "action_kinds", "none"},
+        {"default memory limit", "reply_domain = r.example.com", "delivery_memory_limit",
+         "1073741824"},
+        {"default cpu limit", "reply_domain = r.example.com", "delivery_cpu_limit", "1m"},
+        {"no memory limit", "reply_domain = r.example.com\ndelivery_memory_limit = 0",
+         "delivery_memory_limit", "0"},
+        {"no cpu limit", "reply_domain = r.example.com\ndelivery_cpu_limit = 0",
+         "delivery_cpu_limit", "0"},
+        {"largest message size", "reply_domain = r.example.com\nmax_message_size = 1073741824",
+         "max_message_size", "1073741824"},
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -190,6 +199,15 @@ test_bad(void)
          "bad value for \"max_message_size\""},
         {"zero size", "reply_domain = r.example.com\nmax_message_size = 0\n",
          "bad value for \"max_message_size\""},
+        /* A message is read into one buffer; past 4 GiB a 32-bit length wrapped. */
+        {"size over 1 GiB", "reply_domain = r.example.com\nmax_message_size = 1073741825\n",
+         "bad value for \"max_message_size\""},
+        {"size of 5 GB", "reply_domain = r.example.com\nmax_message_size = 5000000000\n",
+         "bad value for \"max_message_size\""},
+        {"bad cpu limit", "reply_domain = r.example.com\ndelivery_cpu_limit = soon\n",
+         "bad value for \"delivery_cpu_limit\""},
+        {"negative memory limit", "reply_domain = r.example.com\ndelivery_memory_limit = -1\n",
+         "bad value for \"delivery_memory_limit\""},
         {"relative path", "reply_domain = r.example.com\nspool_directory = spool\n",
          "bad value for \"spool_directory\""},
         {"choice names its words", "reply_domain = r.example.com\nauto_submitted_action = x\n",
