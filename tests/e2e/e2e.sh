@@ -463,6 +463,19 @@ psql -X -q -d postgres -c "DROP DATABASE replygate_install" >/dev/null 2>&1
 # --- scripts/up and scripts/down (the first README command) ---------------
 echo "# [${SECONDS}s] scripts/up and scripts/down (the first README command)"
 UP_PORT=$(pf_free_port)
+# A folder another user made first (issue 13 item 7), or a link, is refused
+# before anything is installed or started.
+install -d -o nobody -m 755 "$T/theirs"
+REPLYGATE_LOCAL_DIR=$T/theirs "$SRC/scripts/up" >"$T/up0" 2>&1
+tap_like "scripts/up: a folder of another user's is refused" "$?:$(cat "$T/up0")" \
+    '^1:scripts/up: .*/theirs must belong to root and be writable by root only'
+install -d -m 777 "$T/open"
+REPLYGATE_LOCAL_DIR=$T/open "$SRC/scripts/up" >"$T/up0" 2>&1
+tap_like "scripts/up: a folder others may write is refused" "$?:$(cat "$T/up0")" '^1:.*writable by root only'
+ln -s "$T/elsewhere" "$T/link"
+REPLYGATE_LOCAL_DIR=$T/link "$SRC/scripts/up" >"$T/up0" 2>&1
+tap_like "scripts/up: a link is refused" "$?:$(cat "$T/up0")" '^1:.*is not a folder \(a link\?\)'
+tap_check "scripts/up: nothing was made through the link" test ! -e "$T/elsewhere"
 REPLYGATE_LOCAL_DIR=$UP_DIR REPLYGATE_LOCAL_PORT=$UP_PORT BUILD_DIR=$BUILD REPLYGATE_NO_BUILD=1 \
     "$SRC/scripts/up" >"$T/up1" 2>&1
 tap_is "scripts/up: exits 0" "$?" 0
