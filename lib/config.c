@@ -545,6 +545,14 @@ set_value(Config *config, const ConfigName *name, const char *value, const char 
             *why = "must be a time: a number and one of the units s, m, h, d or w";
             return FALSE;
         }
+        /* Sent to PostgreSQL in milliseconds, whose limit is 2^31 - 1 ms: past
+         * it SET LOCAL fails, and every reply would be refused as bad data. */
+        if ((name->offset == FIELD(database_lock_timeout) ||
+             name->offset == FIELD(database_statement_timeout)) &&
+            seconds > 2147483) {
+            *why = "must be at most 2147483 seconds (24 days), PostgreSQL's limit";
+            return FALSE;
+        }
         *(guint64 *)G_STRUCT_MEMBER_P(config, name->offset) = seconds;
         return TRUE;
     }

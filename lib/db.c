@@ -337,7 +337,7 @@ db_exec_transaction(PGconn *conn, const DbLimits *limits, const char *sql, int n
     g_autofree char *lock = NULL;
     g_autofree char *statement = NULL;
     const char *steps[5];
-    int n = 0, target;
+    int n = 0, target, failed_step = -1;
     PGresult *result = NULL;
     PGresult *failed = NULL;
     gboolean ok;
@@ -366,9 +366,10 @@ db_exec_transaction(PGconn *conn, const DbLimits *limits, const char *sql, int n
         } else if (i == n || st == PGRES_PIPELINE_SYNC || st == PGRES_PIPELINE_ABORTED) {
             PQclear(res); /* the sync, or a query skipped after a failure */
         } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (failed == NULL)
+            if (failed == NULL) {
                 failed = res; /* the first failure says why */
-            else
+                failed_step = i;
+            } else
                 PQclear(res);
         } else if (i == target) {
             result = res;
@@ -381,6 +382,9 @@ db_exec_transaction(PGconn *conn, const DbLimits *limits, const char *sql, int n
     if (ok && failed == NULL && result != NULL)
         return result;
     db_set_result_error(conn, failed, error);
+    if (failed_step > 0 && failed_step < target && error != NULL && *error != NULL &&
+        g_error_matches(*error, RG_ERROR, RG_ERROR_DATAERR))
+        (*error)->code = RG_ERROR_CONFIG; /* a limit SET LOCAL refused: ours, not the message's */
     PQclear(failed);
     PQclear(result);
     db_rollback(conn); /* a failure before COMMIT leaves the block open */

@@ -530,7 +530,9 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
                      "this recipient from this queue file before, with another ORCPT, which "
                      "Postfix's duplicate filter keeps apart)",
                      d.queue_id, mid);
-        return delivery_outcome_new("2.0.0 delivered before", EX_OK);
+        outcome = delivery_outcome_new("2.0.0 delivered before", EX_OK);
+        outcome->duplicate = TRUE; /* counted as one, as store_seen()'s are */
+        return outcome;
     }
     if (seen_state == SEEN_BUSY)
         return defer(&d, "4.3.0 the same message is being delivered to this recipient right now",

@@ -7,10 +7,10 @@
 TAP_N=0
 TAP_FAILED=0
 
-tap_ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+tap_ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - ${1//$'\n'/ }"; }
 tap_not_ok() {
     TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
-    echo "not ok $TAP_N - $1"
+    echo "not ok $TAP_N - ${1//$'\n'/ }"
     shift
     # every line of a diagnostic is a comment, a multi-line "got" too
     for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done

@@ -204,6 +204,13 @@ test_bad(void)
          "bad value for \"max_message_size\""},
         {"size of 5 GB", "reply_domain = r.example.com\nmax_message_size = 5000000000\n",
          "bad value for \"max_message_size\""},
+        /* Sent in milliseconds by SET LOCAL, whose limit is 2^31 - 1 ms: 30d
+         * made every transaction fail, and every reply bounce as bad data. */
+        {"lock timeout of 30 days", "reply_domain = r.example.com\ndatabase_lock_timeout = 30d\n",
+         "bad value for \"database_lock_timeout\": \"30d\" must be at most 2147483 seconds"},
+        {"statement timeout of 4 weeks",
+         "reply_domain = r.example.com\ndatabase_statement_timeout = 4w\n",
+         "bad value for \"database_statement_timeout\""},
         {"bad cpu limit", "reply_domain = r.example.com\ndelivery_cpu_limit = soon\n",
          "bad value for \"delivery_cpu_limit\""},
         {"negative memory limit", "reply_domain = r.example.com\ndelivery_memory_limit = -1\n",
