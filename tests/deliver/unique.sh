@@ -293,14 +293,28 @@ pg_psql -c "ALTER SYSTEM SET max_connections = 5" -c "ALTER SYSTEM SET superuser
 pg_stop && pg_restart || tap_bail "PostgreSQL did not restart"
 pg_psql -c "CREATE ROLE ordinary LOGIN SUPERUSER" -c "ALTER ROLE ordinary NOSUPERUSER" >/dev/null 2>&1 ||
     pg_psql -c "CREATE ROLE ordinary LOGIN" >/dev/null
+# The sessions live until the test ends (pg_cleanup stops their backends),
+# and the agent runs only once both hold their slots.
 for i in 1 2; do
-    ( echo "SELECT 1;"; sleep 20 ) | "$PG_BIN/psql" -X -q "host=$PG_DIR dbname=replygate user=ordinary" >/dev/null 2>&1 &
+    # A connection of ours that polls below takes a slot for a moment, and
+    # may turn a session away: each tries again, a bounded number of times.
+    (
+        for _ in $(seq 100); do
+            "$PG_BIN/psql" -X -q "host=$PG_DIR dbname=replygate user=ordinary" \
+                -c "SELECT pg_sleep(600)" >/dev/null 2>>"$T/ordinary$i.err" && break
+            sleep 0.2
+        done
+    ) &
     BG+=($!)
 done
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     [ "$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ordinary'")" = 2 ] && break
     sleep 0.1
 done
+held=$(pg_value "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ordinary'")
+tap_is "max_connections reached: both ordinary slots are taken" "$held" 2
+[ "$held" = 2 ] || { cat "$T"/ordinary*.err
+    pg_value "SELECT string_agg(coalesce(usename, backend_type), ', ') FROM pg_stat_activity"; } | sed 's/^/# /'
 write_config "$T/ordinary.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=replygate user=ordinary|" "$T/ordinary.conf"
 deliver "$T/ordinary.conf" "$T/d1.eml" QSLOTS
