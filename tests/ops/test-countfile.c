@@ -10,6 +10,24 @@
 
 #include "countfile.h"
 
+/* remove_tree - the test's folder and what countfile made in it (one level of folders) */
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+
+        if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(path);
+        else
+            g_unlink(path);
+    }
+    g_rmdir(dir);
+}
+
 /* test_concurrent - 8 processes add 50 each: exactly 400 */
 static void
 test_concurrent(void)
@@ -38,6 +56,7 @@ test_concurrent(void)
     g_assert_cmpuint(countfile_get(counts, "database"), ==, 200);
     g_assert_cmpuint(countfile_get(counts, "spool"), ==, 200);
     g_assert_cmpuint(countfile_get(counts, "other"), ==, 0);
+    remove_tree(dir);
 }
 
 /* test_missing - a missing file is all zeros, not an error */
