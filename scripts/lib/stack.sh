@@ -201,7 +201,9 @@ stack_up() {
         { echo "stack.sh: replygate migrate failed:" >&2; cat "$dir/migrate.log" >&2; return 1; }
     pf_create "$dir" "$port" localhost || return 1
     RG_PORT=$port
-    "$STACK_SRC/scripts/postfix-conf-apply" -c "$dir/postfix" \
+    # With a state file, as `replygate postfix-setup` has: a later run with
+    # the other TRANSPORT= (bench/run switches doors) retires this door's lines.
+    "$STACK_SRC/scripts/postfix-conf-apply" -c "$dir/postfix" -s "$dir/postfix-conf.state" \
         REPLY_DOMAINS="$RG_DOMAIN" TLS_CERT="$dir/tls/cert.pem" TLS_KEY="$dir/tls/key.pem" \
         MILTER=unix:replygate/milter.sock DELIVER="$dir/bin/replygate-deliver" \
         CONFIG="$RG_CONFIG" MAX_SIZE=26214400 MILTER_ACTION="${RG_MILTER_ACTION:-tempfail}" \
