@@ -5,7 +5,9 @@
 # changes nothing, an installation by the version before this one (the
 # global milter_default_action = tempfail, the macro lists, the plain
 # milter) is brought to the per-milter form with the administrator's values
-# back, and --remove restores the administrator's main.cf and master.cf.
+# back, --remove restores the administrator's main.cf and master.cf, and a
+# switch of doors replaces the reply domains' transport table, with or
+# without a state file.
 #
 # usage: conf-apply.sh SOURCE_DIR
 set -u
@@ -66,4 +68,38 @@ tap_like "  the master.cf entry it wrote is left alone (no state for it: it may 
     "$(postconf -c "$T/pf" -M replygate/unix)" ' - +pipe flags=DORq '
 out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1)
 tap_is "  and a run after it: 0 changes" "$out" "postfix-conf: 0 changes"
+
+# Switching doors replaces the reply domains' table in place. The state file
+# of that older version has no line for the table it wrote; a second table
+# behind the first would never be read (Postfix takes the first answer).
+lmtp_table="inline:{ reply.mx.example.net=replygate-lmtp:unix:replygate/lmtp.sock }"
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" TRANSPORT=lmtp 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/#   /'
+tap_is "TRANSPORT=lmtp over the older install: exit 0" "$rc" 0
+tap_is "  one table for the reply domain, to the LMTP door" \
+    "$(postconf -c "$T/pf" -h transport_maps)" "$lmtp_table"
+out=$("$apply" -c "$T/pf" -s "$T/state" "${words[@]}" 2>&1)
+tap_is "  a run without TRANSPORT= keeps the LMTP door: 0 changes" "$out" "postfix-conf: 0 changes"
+
+# Without a state file at all (a run by hand): the same, both ways, and a
+# run without TRANSPORT= keeps the door it finds.
+mkdir "$T/pf3"
+cp "$T/pf.orig/main.cf" "$T/pf.orig/master.cf" "$T/pf3/"
+postconf -c "$T/pf3" -e "transport_maps = inline:{ lists.example.net=discard: }"
+"$apply" -c "$T/pf3" "${words[@]}" >/dev/null 2>&1
+out=$("$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp 2>&1); rc=$?
+tap_is "no state file, TRANSPORT=lmtp after pipe: exit 0" "$rc" 0
+tap_is "  the administrator's table first, then the LMTP door's alone" \
+    "$(postconf -c "$T/pf3" -h transport_maps)" "inline:{ lists.example.net=discard: }, $lmtp_table"
+out=$("$apply" -c "$T/pf3" "${words[@]}" 2>&1)
+tap_is "  a run without TRANSPORT= keeps it: 0 changes" "$out" "postfix-conf: 0 changes"
+"$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=pipe >/dev/null 2>&1
+tap_is "  TRANSPORT=pipe switches back in place" "$(postconf -c "$T/pf3" -h transport_maps)" \
+    "inline:{ lists.example.net=discard: }, inline:{ reply.mx.example.net=replygate: }"
+# A table the administrator wrote that sends other domains too is theirs.
+postconf -c "$T/pf3" -e "transport_maps = inline:{ reply.mx.example.net=replygate:, lists.example.net=discard: }"
+"$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
+tap_is "  a mixed table of the administrator's stays, ours is added after it" \
+    "$(postconf -c "$T/pf3" -h transport_maps)" \
+    "inline:{ reply.mx.example.net=replygate:, lists.example.net=discard: }, $lmtp_table"
 tap_done
