@@ -96,6 +96,12 @@ tap_is "  a run without TRANSPORT= keeps it: 0 changes" "$out" "postfix-conf: 0 
 "$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=pipe >/dev/null 2>&1
 tap_is "  TRANSPORT=pipe switches back in place" "$(postconf -c "$T/pf3" -h transport_maps)" \
     "inline:{ lists.example.net=discard: }, inline:{ reply.mx.example.net=replygate: }"
+# The two tables an older version left on a switch without a state file:
+# one is enough, the door asked for.
+postconf -c "$T/pf3" -e "transport_maps = inline:{ lists.example.net=discard: }, inline:{ reply.mx.example.net=replygate: }, $lmtp_table"
+"$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
+tap_is "  two door tables left by an older switch become one" "$(postconf -c "$T/pf3" -h transport_maps)" \
+    "inline:{ lists.example.net=discard: }, $lmtp_table"
 # A table the administrator wrote that sends other domains too is theirs.
 postconf -c "$T/pf3" -e "transport_maps = inline:{ reply.mx.example.net=replygate:, lists.example.net=discard: }"
 "$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
