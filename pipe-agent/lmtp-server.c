@@ -15,6 +15,7 @@
  * away, and writes lmtp.prom every 5 s.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <gio/gunixsocketaddress.h>
 #include <string.h>
@@ -26,6 +27,9 @@
 #include "rg-error.h"
 #include "filewatch.h"
 #include "watch.h"
+
+/* Owner replygate, group postfix (the folder's): lmtp(8) connects, nobody else. */
+#define LMTP_SOCKET_MODE 0660
 
 /* Seconds between looks at the watched files, and between metrics writes. */
 #define LMTP_WATCH_INTERVAL 2
@@ -266,6 +270,9 @@ lmtp_door_listen(GSocketService *service, const char *socket_spec, const struct 
     const char *listen_fds = g_getenv("LISTEN_FDS");
     const char *path = config_unix_socket_path(socket_spec);
     g_autoptr(GSocketAddress) address = NULL;
+    struct stat st;
+    mode_t old_mask;
+    gboolean added;
 
     /* systemd socket activation: the listening socket is descriptor 3. */
     if (listen_pid != NULL && listen_fds != NULL &&
@@ -280,8 +287,6 @@ lmtp_door_listen(GSocketService *service, const char *socket_spec, const struct 
                g_socket_listener_add_socket(G_SOCKET_LISTENER(service), socket, NULL, error);
     }
     if (path != NULL) {
-        struct stat st;
-
         /* A socket left by a previous run goes; anything else is not ours. */
         if (lstat(path, &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) {
@@ -305,14 +310,35 @@ lmtp_door_listen(GSocketService *service, const char *socket_spec, const struct 
             return FALSE;
         }
     }
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), address, G_SOCKET_TYPE_STREAM,
-                                       G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, error))
+    /* The socket is never more open than LMTP_SOCKET_MODE, whatever the umask
+     * it was started with, not even for a moment: the umask is set for the
+     * bind() alone (no delivery runs yet), as the milter does. */
+    old_mask = umask(0777 & ~LMTP_SOCKET_MODE);
+    added = g_socket_listener_add_address(G_SOCKET_LISTENER(service), address,
+                                          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL,
+                                          NULL, error);
+    umask(old_mask);
+    if (!added)
         return FALSE;
-    /* The socket's mode follows the umask, its group the folder's (setgid);
-     * its owner becomes USER without following a link. */
-    if (path != NULL && pw != NULL && lchown(path, pw->pw_uid, (gid_t)-1) != 0) {
+    if (path == NULL)
+        return TRUE;
+    /* Its group is the folder's (setgid); its owner becomes USER and its
+     * mode LMTP_SOCKET_MODE (a default ACL may have widened it), on the
+     * socket itself and never through a link. */
+    if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_CONFIG,
+                    "%s is no longer the socket just made: not following it", path);
+        return FALSE;
+    }
+    if (pw != NULL && lchown(path, pw->pw_uid, (gid_t)-1) != 0) {
         g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot give %s to %s: %s", path,
                     pw->pw_name, g_strerror(errno));
+        return FALSE;
+    }
+    if ((st.st_mode & 07777) != LMTP_SOCKET_MODE &&
+        fchmodat(AT_FDCWD, path, LMTP_SOCKET_MODE, AT_SYMLINK_NOFOLLOW) != 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_TEMPFAIL, "cannot set the mode of %s to %04o: %s",
+                    path, LMTP_SOCKET_MODE, g_strerror(errno));
         return FALSE;
     }
     return TRUE;

@@ -22,6 +22,7 @@ import re
 import select
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -181,7 +182,13 @@ with open(SECRETS, "w") as f:
 os.chmod(SECRETS, 0o600)
 write_config()
 svc = Service()
+# Started as a shell's usual umask would start it: the socket is 0660 all the
+# same (lmtp(8) runs as postfix, a member of the folder's group).
+old_umask = os.umask(0o022)
 svc.start()
+os.umask(old_umask)
+is_(oct(stat.S_IMODE(os.lstat(SOCK).st_mode)), oct(0o660),
+    "the socket is 0660 although the service was started with umask 022")
 
 try:
     # --- greeting and LHLO: the capabilities of issue 15's Pinned -----------
