@@ -102,10 +102,53 @@ postconf -c "$T/pf3" -e "transport_maps = inline:{ lists.example.net=discard: },
 "$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
 tap_is "  two door tables left by an older switch become one" "$(postconf -c "$T/pf3" -h transport_maps)" \
     "inline:{ lists.example.net=discard: }, $lmtp_table"
-# A table the administrator wrote that sends other domains too is theirs.
+# The same two tables, and no TRANSPORT=: the first one's door stays (it is
+# the one Postfix reads), the second goes, and a run after that changes nothing.
+postconf -c "$T/pf3" -e "transport_maps = inline:{ reply.mx.example.net=replygate: }, $lmtp_table"
+"$apply" -c "$T/pf3" "${words[@]}" >/dev/null 2>&1
+tap_is "  without TRANSPORT=: the first door table stays, the second goes" \
+    "$(postconf -c "$T/pf3" -h transport_maps)" "inline:{ reply.mx.example.net=replygate: }"
+out=$("$apply" -c "$T/pf3" "${words[@]}" 2>&1)
+tap_is "  and a run after it: 0 changes" "$out" "postfix-conf: 0 changes"
+# A table the administrator wrote that sends other domains too is theirs,
+# whether its entries are parted by commas or by white space alone.
 postconf -c "$T/pf3" -e "transport_maps = inline:{ reply.mx.example.net=replygate:, lists.example.net=discard: }"
 "$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
 tap_is "  a mixed table of the administrator's stays, ours is added after it" \
     "$(postconf -c "$T/pf3" -h transport_maps)" \
     "inline:{ reply.mx.example.net=replygate:, lists.example.net=discard: }, $lmtp_table"
+mixed="inline:{ reply.mx.example.net=replygate-lmtp:unix:replygate/lmtp.sock other.example=smtp:[relay.example] }"
+postconf -c "$T/pf3" -e "transport_maps = $mixed"
+"$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=pipe >/dev/null 2>&1
+tap_is "  so is one parted by white space (other.example keeps its route)" \
+    "$(postconf -c "$T/pf3" -h transport_maps)" "$mixed, inline:{ reply.mx.example.net=replygate: }"
+"$apply" -c "$T/pf3" "${words[@]}" --remove >/dev/null 2>&1
+tap_is "  and --remove without a state file leaves it" "$(postconf -c "$T/pf3" -h transport_maps)" "$mixed"
+# Braces around an entry, and upper case, are the same door table.
+postconf -c "$T/pf3" -e "transport_maps = inline:{ { Reply.MX.example.net = replygate: } }"
+"$apply" -c "$T/pf3" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
+tap_is "  a braced, upper-case door table is switched in place" \
+    "$(postconf -c "$T/pf3" -h transport_maps)" "$lmtp_table"
+# Two reply domains, in another order: the same table.
+words2=("${words[@]}")
+words2[0]=REPLY_DOMAINS=reply.mx.example.net,reply.example.org
+postconf -c "$T/pf3" -e "transport_maps = inline:{ reply.example.org=replygate:, reply.mx.example.net=replygate: }"
+"$apply" -c "$T/pf3" "${words2[@]}" TRANSPORT=lmtp >/dev/null 2>&1
+tap_is "  two reply domains in another order: switched in place" "$(postconf -c "$T/pf3" -h transport_maps)" \
+    "inline:{ reply.mx.example.net=replygate-lmtp:unix:replygate/lmtp.sock, reply.example.org=replygate-lmtp:unix:replygate/lmtp.sock }"
+
+# With a state file: a door table edited by hand stays when TRANSPORT= names
+# its own door, and --remove takes out a door table it has no line for.
+mkdir "$T/pf4"
+cp "$T/pf.orig/main.cf" "$T/pf.orig/master.cf" "$T/pf4/"
+"$apply" -c "$T/pf4" -s "$T/state4" "${words[@]}" TRANSPORT=lmtp >/dev/null 2>&1
+edited="inline:{ reply.mx.example.net=replygate-lmtp:inet:[127.0.0.1]:2424 }"
+postconf -c "$T/pf4" -e "transport_maps = $edited"
+out=$("$apply" -c "$T/pf4" -s "$T/state4" "${words[@]}" TRANSPORT=lmtp 2>&1)
+tap_is "state file: a hand-edited LMTP table stays with TRANSPORT=lmtp: 0 changes" "$out" "postfix-conf: 0 changes"
+tap_is "  the edit is there" "$(postconf -c "$T/pf4" -h transport_maps)" "$edited"
+postconf -c "$T/pf4" -e "transport_maps = inline:{reply.mx.example.net=replygate:}"
+grep -v '^transport_maps+=' "$T/state4" >"$T/state4.new" && mv "$T/state4.new" "$T/state4"
+"$apply" -c "$T/pf4" -s "$T/state4" --remove "${words[@]}" >/dev/null 2>&1
+tap_is "  --remove takes out a door table with no state line" "$(postconf -c "$T/pf4" -n transport_maps)" ""
 tap_done
