@@ -97,9 +97,9 @@ EOF
 }
 
 # stack_milter_start - start the milter as user replygate and wait for its
-# socket. It runs as replygate from the start with umask 007 in a setgid
-# postfix folder, so the socket is replygate:postfix 0770: smtpd (group
-# postfix) may connect, nobody else. Its mail.log lines go to the instance's
+# socket. It runs as replygate from the start, in a setgid postfix folder,
+# and makes its socket replygate:postfix 0660 whatever the umask: smtpd
+# (group postfix) may connect, nobody else. Its mail.log lines go to the instance's
 # syslog daemon through syslog_socket.
 stack_milter_start() {
     local dir=$1 i
@@ -138,8 +138,8 @@ stack_milter_stop() {
 }
 
 # stack_lmtpd_start - start replygate-lmtpd as user replygate, like the
-# milter (umask 007 in the setgid postfix folder: lmtp(8) may connect), and
-# wait for its socket
+# milter (its socket 0660 in the setgid postfix folder: lmtp(8) may
+# connect), and wait for its socket
 stack_lmtpd_start() {
     local dir=$1 i
     stack_lmtpd_stop "$dir"
