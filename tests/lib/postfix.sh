@@ -199,10 +199,14 @@ module(load="imuxsock" SysSock.Use="off")
 # line would make a test of the logs fail for the wrong reason.
 input(type="imuxsock" Socket="$dir/log.sock" RateLimit.Interval="0")
 # Facility mail, in the format Postfix's maillog_file writes ("Dec 06 ..."),
-# appended to the file Postfix writes too.
+# appended to the file Postfix writes too. ioBufferSize: with the default 4 KiB
+# a batch of lines is written in 4096-byte pieces that cut lines in two, and
+# a line of Postfix's appended between two pieces broke a line of ours (the
+# security suite's "whole syslog line" case failed once in CI). A batch fits
+# in 1 MB, so each write(2) is whole lines, and O_APPEND keeps it in one piece.
 template(name="postfixlike" type="string"
          string="%timegenerated:::date-rfc3164-buggyday% %hostname% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
-mail.* action(type="omfile" file="$dir/mail.log" template="postfixlike")
+mail.* action(type="omfile" file="$dir/mail.log" template="postfixlike" ioBufferSize="1m")
 EOF
     touch "$dir/mail.log"
     rsyslogd -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" 2>"$dir/rsyslog.err" ||
