@@ -211,7 +211,7 @@ write("limit-charset-invalid-bytes",
       + b"\x81" * n(10 << 20, 200000),
       "exit 0\njq .reply_text | test(\"the answer\")")
 
-# Long texts in multibyte charsets, converted in 4 KiB steps: a sequence cut
+# Long texts in multibyte charsets, converted in 1 KiB steps: a sequence cut
 # by a step's end must come out whole, never as U+FFFD (Shift_JIS and the
 # stateful ISO-2022-JP; a leading "x" puts the pairs across the steps).
 for cs in ("shift_jis", "iso-2022-jp"):
