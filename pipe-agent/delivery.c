@@ -2,7 +2,11 @@
  * delivery.c - the delivery core: spool, evaluate, store, move, log, outcome.
  *
  * The steps, for one message and one recipient:
- *   1. write the bytes into new/ (fsync'd file and folder);
+ *   1. write the bytes into new/ (fsync'd file and folder): at once, or with
+ *      ctx->spool_behind by a worker thread while steps 2 and 3 run; every
+ *      outcome waits for it, so a 250 still means the copy is on disk, and a
+ *      copy that cannot be written defers the message even when its row is
+ *      committed (the retry finds the row: stored once);
  *   2. evaluate_message_full(): parse, auto-submitted, key, sender_policy,
  *      empty reply; then for a reply to store, from_check's lookup
  *      (fromcheck.c), which may refuse it;
@@ -74,6 +78,110 @@ typedef struct {
     DbLimits limits;      /* SET LOCAL in each transaction */
     StoreEnvelope store;  /* the envelope as store.c wants it */
 } Delivery;
+
+/* The spool copy of one delivery (step 1), written at once or by a worker
+ * thread (ctx->spool_behind); copy_wait() is its only way out. */
+typedef struct {
+    SpoolFile *file; /* NULL: it could not even be made (error says why) */
+    GBytes *raw;
+    GMutex lock;
+    GCond cond;
+    gboolean done;
+    gboolean ok;
+    GError *error;
+} Copy;
+
+/* copy_work - the worker's part: write, fsync, rename, fsync */
+static void
+copy_work(gpointer data, gpointer unused)
+{
+    Copy *copy = data;
+    GError *error = NULL;
+    gboolean ok = spool_file_finish(copy->file, copy->raw, &error);
+
+    (void)unused;
+    g_mutex_lock(&copy->lock);
+    copy->ok = ok;
+    copy->error = error;
+    copy->done = TRUE;
+    g_cond_signal(&copy->cond);
+    g_mutex_unlock(&copy->lock);
+}
+
+/* copy_pool - the workers, shared by every session of a resident door */
+static GThreadPool *
+copy_pool(void)
+{
+    static gsize once;
+    static GThreadPool *pool;
+
+    if (g_once_init_enter(&once)) {
+        /* Unbounded, as the sessions that feed it are (lmtp_max_sessions). */
+        pool = g_thread_pool_new(copy_work, NULL, -1, FALSE, NULL);
+        g_once_init_leave(&once, 1);
+    }
+    return pool;
+}
+
+/* copy_start - make the file in tmp/ and have its bytes written: now, or
+ * with ctx->spool_behind by a worker */
+static void
+copy_start(Delivery *d, Copy *copy, GBytes *raw)
+{
+    GThreadPool *pool;
+
+    g_mutex_init(&copy->lock);
+    g_cond_init(&copy->cond);
+    copy->file = spool_file_create(d->ctx->config->spool_directory, &copy->error);
+    if (copy->file == NULL) {
+        copy->done = TRUE;
+        return;
+    }
+    copy->raw = g_bytes_ref(raw);
+    pool = d->ctx->spool_behind ? copy_pool() : NULL;
+    if (pool == NULL || !g_thread_pool_push(pool, copy, NULL))
+        copy_work(copy, NULL); /* no thread to be had: at once */
+}
+
+/* copy_wait - the copy's path in new/ once it is on disk; NULL with the
+ * reason when it could not be written (nothing of it is left then) */
+static const char *
+copy_wait(Copy *copy, GError **error)
+{
+    g_mutex_lock(&copy->lock);
+    while (!copy->done)
+        g_cond_wait(&copy->cond, &copy->lock);
+    g_mutex_unlock(&copy->lock);
+    if (copy->file == NULL || !copy->ok) {
+        if (error != NULL)
+            *error = g_error_copy(copy->error);
+        return NULL;
+    }
+    return spool_file_path(copy->file);
+}
+
+/* copy_clear - wait for the worker, then free what the copy holds */
+static void
+copy_clear(Copy *copy)
+{
+    copy_wait(copy, NULL);
+    spool_file_free(copy->file);
+    if (copy->raw != NULL)
+        g_bytes_unref(copy->raw);
+    g_clear_error(&copy->error);
+    g_cond_clear(&copy->cond);
+    g_mutex_clear(&copy->lock);
+}
+
+/* copy_remove - the copy is not needed (a deferral): wait, then remove it */
+static void
+copy_remove(Copy *copy)
+{
+    const char *path = copy_wait(copy, NULL);
+
+    if (path != NULL)
+        spool_remove(path, NULL);
+}
 
 /* delivery_enhanced_len - the length of a leading "D.DDD.DDD" code, or 0 */
 static gsize
@@ -435,19 +543,23 @@ seen_before(Delivery *d, GBytes *raw)
 }
 
 /* accept_message - store the message, then move the spool copy to success/
- * (or remove it: a duplicate, or spool_keep_success = 0) */
+ * (or remove it: a duplicate, or spool_keep_success = 0); the copy may
+ * still be on its way to disk (ctx->spool_behind): the answer waits for it */
 static DeliveryOutcome *
-accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char *dedup_id)
+accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
 {
     g_autoptr(GError) error = NULL;
+    g_autoptr(GError) spool_error = NULL;
     g_autofree char *moved = NULL;
     const char *spool_dir = d->ctx->config->spool_directory;
+    const char *spool_path;
     StoreOutcome stored = {0};
     DeliveryOutcome *outcome;
     PGconn *conn = d->ctx->connect(d->ctx->connect_data, &error);
+    gboolean ok = conn != NULL && store_message(conn, v, &d->store, &stored, &error);
 
-    if (conn != NULL && !store_message(conn, v, &d->store, &stored, &error) &&
-        error->domain == RG_ERROR && error->code == RG_ERROR_DATAERR) {
+    spool_path = copy_wait(copy, &spool_error);
+    if (!ok && error->domain == RG_ERROR && error->code == RG_ERROR_DATAERR && spool_path) {
         /* SQLSTATE class 22 or 54: these values can never be stored. The
          * sender reads a generic text; the details stay here. */
         g_autofree char *reason =
@@ -455,14 +567,30 @@ accept_message(Delivery *d, const Verdict *v, const char *spool_path, const char
         return refuse(d, v, spool_path, dedup_id, "5.6.0 the message cannot be stored", EX_DATAERR,
                       reason, reason);
     }
-    if (conn == NULL || error != NULL) {
-        g_autofree char *status = delivery_tempfail_status(error);
-        /* Postfix keeps the message and retries: no second copy here. */
-        spool_remove(spool_path, NULL);
+    if (!ok) {
+        /* Postfix keeps the message and retries: no second copy here. A
+         * refusal without a copy for failure/ is a deferral too. */
+        gboolean no_copy = spool_path == NULL && error->domain == RG_ERROR &&
+                           error->code == RG_ERROR_DATAERR;
+        g_autofree char *status = delivery_tempfail_status(no_copy ? spool_error : error);
+
+        if (spool_path != NULL)
+            spool_remove(spool_path, NULL);
         return defer(d, status, dedup_id);
     }
+    if (spool_path == NULL && !stored.duplicate && d->ctx->config->spool_keep_success != 0) {
+        /* Stored, but its copy is not on disk, and a 250 means both.
+         * Postfix retries; the retry finds the row and keeps no copy. */
+        g_autofree char *status = delivery_tempfail_status(spool_error);
+        g_autofree char *both =
+            g_strconcat(status, " (the reply is stored: the retry finds it)", NULL);
+        return defer(d, both, dedup_id);
+    }
     delivery_guard(d, NULL); /* stored: from here on an abort must not lose the copy */
-    if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
+    if (spool_path == NULL) {
+        /* A duplicate, or spool_keep_success = 0: no copy was to stay. */
+        maillog_warning("%s: stored, but %s", d->queue_id, spool_error->message);
+    } else if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
         if (spool_remove(spool_path, &error))
             proclog_debug(d->ctx->proclog, "Removed %s (%s)", spool_path,
                           stored.duplicate ? "a duplicate" : "spool_keep_success = 0");
@@ -553,23 +681,28 @@ delivery_judge(Delivery *d, GBytes *raw, gboolean over)
     const DeliveryEnvelope *env = d->env;
     g_autoptr(GError) error = NULL;
     g_autoptr(Verdict) verdict = NULL;
-    g_autofree char *spool_path = NULL;
     g_autofree char *dedup_id = NULL;
     g_autofree char *esc = NULL;
+    const char *spool_path;
     DeliveryOutcome *outcome;
+    Copy copy = {0};
 
     if (over)
         return too_big(d, raw);
     if ((outcome = seen_before(d, raw)) != NULL)
         return outcome;
 
-    spool_path = spool_write_new(ctx->config->spool_directory, raw, &error);
-    if (spool_path == NULL) {
-        g_autofree char *status = delivery_tempfail_status(error);
-        return defer(d, status, NULL);
-    }
+    copy_start(d, &copy, raw);
+    if (copy.file == NULL || !ctx->spool_behind) {
+        if (copy_wait(&copy, &error) == NULL) {
+            g_autofree char *status = delivery_tempfail_status(error);
 
-    delivery_guard(d, spool_path);
+            copy_clear(&copy);
+            return defer(d, status, NULL);
+        }
+        delivery_guard(d, spool_file_path(copy.file));
+    }
+    spool_path = spool_file_path(copy.file); /* there once copy_wait() says so */
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
@@ -609,18 +742,24 @@ delivery_judge(Delivery *d, GBytes *raw, gboolean over)
     if (verdict->exit_status == EX_OK && !from_check(d, verdict, &error)) {
         g_autofree char *status = delivery_tempfail_status(error);
 
-        spool_remove(spool_path, NULL);
+        copy_remove(&copy);
         outcome = defer(d, status, dedup_id);
     } else if (verdict->exit_status == EX_OK && verdict->message) {
-        outcome = accept_message(d, verdict, spool_path, dedup_id);
+        outcome = accept_message(d, verdict, &copy, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
-        spool_remove(spool_path, NULL);
+        copy_remove(&copy);
         outcome =
             defer(d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                   dedup_id);
+    } else if (copy_wait(&copy, &error) == NULL) {
+        /* A refusal keeps a copy in failure/: without one, retry later. */
+        g_autofree char *status = delivery_tempfail_status(error);
+
+        outcome = defer(d, status, dedup_id);
     } else {
         outcome = reject(d, verdict, spool_path, dedup_id);
     }
     delivery_guard(d, NULL);
+    copy_clear(&copy);
     return outcome;
 }

@@ -60,6 +60,11 @@ typedef struct {
      * limit instead). TRUE refuses the message with 5.3.4 into failure/. */
     gboolean (*over_budget)(gpointer data);
     gpointer over_budget_data;
+    /* TRUE: the spool copy is written and fsync'd by a worker thread while
+     * the message is evaluated and stored, and waited for before any
+     * outcome (a resident door, without spool_guard). FALSE: it is on disk
+     * before evaluation starts, as the pipe door's abort handlers need. */
+    gboolean spool_behind;
 } DeliveryContext;
 
 /* The outcome classes of SPEC section 5's tables. */

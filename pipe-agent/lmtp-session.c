@@ -378,6 +378,7 @@ session_deliver(Session *s, GBytes *raw, gboolean over, gboolean no_memory)
         .connect_data = s,
         .over_budget = session_over_budget,
         .over_budget_data = s,
+        .spool_behind = TRUE, /* the copy's fsyncs overlap the transaction */
     };
 
     for (guint i = 0; i < s->recipients->len; i++) {

@@ -2,7 +2,9 @@
  * spool.c - write raw messages durably and move them between spool folders.
  *
  * Like OpenSMTPD's mail.maildir.c: write to tmp/, fsync, rename into new/,
- * fsync the folder. Every failure here is a resource failure, which the
+ * fsync the folder. The file is made first (spool_file_create), which fixes
+ * its name in new/, so that a resident door can write and fsync it while
+ * the message is judged (spool_file_finish, in a worker thread). Every failure here is a resource failure, which the
  * caller turns into EX_TEMPFAIL.
  */
 #include <errno.h>
@@ -111,66 +113,135 @@ spool_write_all(int fd, const guint8 *data, gsize len)
     return TRUE;
 }
 
-/* spool_write_new - write raw durably into new/; returns the file's path */
-char *
-spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
+struct SpoolFile {
+    int fd;          /* the file in tmp/, open for writing; -1 once closed */
+    char *tmp_path;  /* tmp/NAME */
+    char *path;      /* new/NAME: where spool_file_finish() puts it */
+    char *new_dir;
+    gboolean in_tmp; /* tmp_path exists and is ours to remove */
+};
+
+/* spool_file_create - see spool.h */
+SpoolFile *
+spool_file_create(const char *spool_dir, GError **error)
 {
+    static gint sequence; /* sessions of one resident door share the pid */
     struct timeval tv;
     struct stat st;
     g_autofree char *host = spool_hostname();
     g_autofree char *tmp_name = NULL;
-    g_autofree char *tmp_path = NULL;
+    g_autofree char *first_path = NULL;
     g_autofree char *name = NULL;
-    g_autofree char *new_dir = g_build_filename(spool_dir, "new", NULL);
-    char *new_path;
-    gsize len;
-    const guint8 *data = g_bytes_get_data(raw, &len);
+    SpoolFile *file;
     int fd;
 
     gettimeofday(&tv, NULL);
-    tmp_name = g_strdup_printf("%ld.P%ldM%06ld.%s", (long)tv.tv_sec, (long)getpid(),
-                               (long)tv.tv_usec, host);
-    tmp_path = g_build_filename(spool_dir, "tmp", tmp_name, NULL);
-    fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+    tmp_name = g_strdup_printf("%ld.P%ldQ%uM%06ld.%s", (long)tv.tv_sec, (long)getpid(),
+                               (guint)g_atomic_int_add(&sequence, 1), (long)tv.tv_usec, host);
+    first_path = g_build_filename(spool_dir, "tmp", tmp_name, NULL);
+    fd = open(first_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
     if (fd < 0 && errno == ENOENT) {
         /* The folders are made on first use, so a fresh spool needs no setup. */
         if (!spool_prepare(spool_dir, error))
             return NULL;
-        fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
+        fd = open(first_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0640);
     }
     if (fd < 0) {
-        spool_set_errno(error, errno, "create", tmp_path);
+        spool_set_errno(error, errno, "create", first_path);
         return NULL;
     }
-    if (!spool_write_all(fd, data, len) || fsync(fd) < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         int saved = errno;
         close(fd);
-        unlink(tmp_path);
-        spool_set_errno(error, saved, "write", tmp_path);
+        unlink(first_path);
+        spool_set_errno(error, saved, "create", first_path);
         return NULL;
     }
-    if (close(fd) < 0) {
-        int saved = errno;
-        unlink(tmp_path);
-        spool_set_errno(error, saved, "write", tmp_path);
-        return NULL;
-    }
+    file = g_new0(SpoolFile, 1);
+    file->fd = fd;
     name = spool_unique_name(tv.tv_sec, (long)tv.tv_usec, (guint64)st.st_dev, (guint64)st.st_ino,
                              host);
-    new_path = g_build_filename(new_dir, name, NULL);
-    if (rename(tmp_path, new_path) < 0) {
-        int saved = errno;
-        unlink(tmp_path);
-        spool_set_errno(error, saved, "rename into", new_dir);
-        g_free(new_path);
-        return NULL;
+    file->new_dir = g_build_filename(spool_dir, "new", NULL);
+    file->path = g_build_filename(file->new_dir, name, NULL);
+    file->tmp_path = g_steal_pointer(&first_path);
+    file->in_tmp = TRUE;
+    return file;
+}
+
+/* spool_file_finish - see spool.h */
+gboolean
+spool_file_finish(SpoolFile *file, GBytes *raw, GError **error)
+{
+    gsize len;
+    const guint8 *data = g_bytes_get_data(raw, &len);
+    int fd = file->fd;
+
+    g_return_val_if_fail(fd >= 0 && file->in_tmp, FALSE);
+    file->fd = -1;
+    if (!spool_write_all(fd, data, len) || fsync(fd) < 0) {
+        spool_set_errno(error, errno, "write", file->tmp_path);
+        close(fd);
+        goto fail;
     }
-    if (!spool_fsync_dir(new_dir, error)) {
-        unlink(new_path);
-        g_free(new_path);
-        return NULL;
+    if (close(fd) < 0) {
+        spool_set_errno(error, errno, "write", file->tmp_path);
+        goto fail;
     }
-    return new_path;
+    if (rename(file->tmp_path, file->path) < 0) {
+        spool_set_errno(error, errno, "rename into", file->new_dir);
+        goto fail;
+    }
+    file->in_tmp = FALSE;
+    if (!spool_fsync_dir(file->new_dir, error)) {
+        unlink(file->path);
+        return FALSE;
+    }
+    return TRUE;
+fail:
+    unlink(file->tmp_path);
+    file->in_tmp = FALSE;
+    return FALSE;
+}
+
+/* spool_file_path - see spool.h */
+const char *
+spool_file_path(const SpoolFile *file)
+{
+    return file->path;
+}
+
+/* spool_file_tmp_path - see spool.h */
+const char *
+spool_file_tmp_path(const SpoolFile *file)
+{
+    return file->tmp_path;
+}
+
+/* spool_file_free - see spool.h */
+void
+spool_file_free(SpoolFile *file)
+{
+    if (file == NULL)
+        return;
+    if (file->fd >= 0)
+        close(file->fd);
+    if (file->in_tmp)
+        unlink(file->tmp_path); /* never finished */
+    g_free(file->tmp_path);
+    g_free(file->path);
+    g_free(file->new_dir);
+    g_free(file);
+}
+
+/* spool_write_new - write raw durably into new/; returns the file's path */
+char *
+spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
+{
+    g_autoptr(SpoolFile) file = spool_file_create(spool_dir, error);
+
+    if (file == NULL || !spool_file_finish(file, raw, error))
+        return NULL;
+    return g_strdup(file->path);
 }
 
 /* spool_move - rename a file into folder and fsync that folder (not success/) */

@@ -16,8 +16,34 @@
 /* spool_prepare - make sure the spool and its folders exist (mode 0750) */
 gboolean spool_prepare(const char *spool_dir, GError **error);
 
-/* spool_write_new - write raw durably into new/; returns the file's path */
+/* spool_write_new - write raw durably into new/; returns the file's path
+ * (spool_file_create() and spool_file_finish() in one) */
 char *spool_write_new(const char *spool_dir, GBytes *raw, GError **error);
+
+/* One file on its way into new/, in two steps: spool_file_create() makes it
+ * in tmp/, which fixes its maildir name, so that its path in new/ is known
+ * at once;
+ * spool_file_finish() writes the bytes, fsyncs, renames it into new/ and
+ * fsyncs new/. The second step may run in another thread while the first
+ * one's caller goes on; nothing else may touch the SpoolFile meanwhile. */
+typedef struct SpoolFile SpoolFile;
+
+/* spool_file_create - the file in tmp/, empty and open; NULL on error */
+SpoolFile *spool_file_create(const char *spool_dir, GError **error);
+
+/* spool_file_finish - write raw, fsync, rename into new/, fsync new/; on
+ * error nothing is left, in tmp/ or new/ */
+gboolean spool_file_finish(SpoolFile *file, GBytes *raw, GError **error);
+
+/* spool_file_path - its path in new/ (there once spool_file_finish() succeeded) */
+const char *spool_file_path(const SpoolFile *file);
+
+/* spool_file_tmp_path - its path in tmp/ (until spool_file_finish()) */
+const char *spool_file_tmp_path(const SpoolFile *file);
+
+/* spool_file_free - close it; an unfinished file is removed from tmp/ */
+void spool_file_free(SpoolFile *file);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SpoolFile, spool_file_free)
 
 /* spool_move - rename a file from new/ into folder ("success" or "failure")
  * and fsync that folder (success/ needs no fsync: the reply is in the

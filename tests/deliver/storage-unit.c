@@ -283,6 +283,70 @@ test_spool_unwritable(void)
     g_assert_error(error, RG_ERROR, RG_ERROR_TEMPFAIL);
 }
 
+/* count_files - the entries of a folder */
+static guint
+count_files(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+
+    while (d != NULL && g_dir_read_name(d) != NULL)
+        n++;
+    return n;
+}
+
+/* test_spool_two_steps - spool_file_create() fixes the name in new/ and
+ * leaves it empty there; spool_file_finish() puts the bytes in new/ and
+ * nothing in tmp/; an unfinished file leaves nothing behind */
+static void
+test_spool_two_steps(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("rg-spool-XXXXXX", NULL);
+    g_autofree char *spool = g_build_filename(dir, "spool", NULL);
+    g_autofree char *tmp = g_build_filename(spool, "tmp", NULL);
+    g_autofree char *new_dir = g_build_filename(spool, "new", NULL);
+    g_autoptr(GBytes) raw = g_bytes_new_static("Subject: x\n\nbody\n", 17);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *contents = NULL;
+    g_autofree char *path = NULL;
+    SpoolFile *file;
+    SpoolFile *other;
+    gsize len = 0;
+
+    file = spool_file_create(spool, &error);
+    g_assert_no_error(error);
+    path = g_strdup(spool_file_path(file));
+    g_assert_true(g_str_has_prefix(path, new_dir));
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(count_files(tmp), ==, 1);
+    /* Two files made in the same microsecond by one process get two names. */
+    other = spool_file_create(spool, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(spool_file_path(other), !=, path);
+    g_assert_cmpstr(spool_file_tmp_path(other), !=, spool_file_tmp_path(file));
+    spool_file_free(other); /* unfinished: removed from tmp/ */
+    g_assert_cmpuint(count_files(tmp), ==, 1);
+
+    g_assert_true(spool_file_finish(file, raw, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(count_files(tmp), ==, 0);
+    g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
+    g_assert_cmpmem(contents, len, g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
+    spool_file_free(file); /* finished: stays in new/ */
+    g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+
+    /* new/ that cannot take it: an error, and nothing left in tmp/. */
+    rm_tree(new_dir);
+    g_assert_true(g_file_set_contents(new_dir, "not a folder\n", -1, NULL));
+    file = spool_file_create(spool, &error);
+    g_assert_no_error(error);
+    g_assert_false(spool_file_finish(file, raw, &error));
+    g_assert_error(error, RG_ERROR, RG_ERROR_TEMPFAIL);
+    spool_file_free(file);
+    g_assert_cmpuint(count_files(tmp), ==, 0);
+    rm_tree(dir);
+}
+
 typedef struct {
     const char *label;
     const char *status;
@@ -348,5 +412,6 @@ main(int argc, char **argv)
     g_test_add_func("/spool/unique-name", test_unique_name);
     g_test_add_func("/spool/write-move-remove", test_spool);
     g_test_add_func("/spool/unwritable", test_spool_unwritable);
+    g_test_add_func("/spool/two-steps", test_spool_two_steps);
     return g_test_run();
 }

@@ -461,6 +461,32 @@ try:
     is_(replies[0][1][0][:9], "250 2.0.0", "PostgreSQL back: the retry is stored")
     is_(rows("message_id = 'pgdown-1@example.org'"), 1, "stored once")
 
+    # --- the spool copy fails while its row commits -----------------------------------------
+    # The copy is written and fsync'd while the transaction runs; a 250 needs
+    # both, so a copy that cannot go into new/ defers a reply that is stored
+    # already, and the retry finds the row. (new/ as a file stops even root.)
+    new_dir = os.path.join(SPOOL, "new")
+    os.rename(new_dir, new_dir + ".aside")
+    with open(new_dir, "w") as f:
+        f.write("not a folder\n")
+    before_tmp = spool_count("tmp")
+    rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("nocopy-1@example.org"),
+                                 xforward="IDENT=NOCOPY1")
+    os.unlink(new_dir)
+    os.rename(new_dir + ".aside", new_dir)
+    like(replies[0][1][0], r"^451 4\.3\.0 ", "no spool copy although the row committed: 451 4.3.0")
+    is_(rows("message_id = 'nocopy-1@example.org'"), 1, "the row is in the database")
+    like(errlog(), r"NOCOPY1: message-id=<nocopy-1@example.org>, status=deferred \(4\.3\.0 spool: "
+         r"cannot rename into .*Not a directory \(the reply is stored: the retry finds it\)\)",
+         "mail.log says why, and that the retry finds the row")
+    is_(spool_count("tmp") - before_tmp, 0, "nothing left in tmp/")
+    rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("nocopy-1@example.org"),
+                                 xforward="IDENT=NOCOPY1")
+    is_(replies[0][1][0][:9], "250 2.0.0", "the retry: 250")
+    is_(rows("message_id = 'nocopy-1@example.org'"), 1, "stored once")
+    like(errlog(), r"NOCOPY1: message-id=<nocopy-1@example.org>, .*status=duplicate",
+         "the retry is logged as the duplicate it is")
+
     # --- 1,000 sessions in a row without growing ------------------------------------------
     write_config()
     svc.signal(signal.SIGHUP)
