@@ -612,8 +612,10 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
 }
 
 /* from_check - from_check's lookup for a reply about to be stored, in the
- * connection the row will use; it may turn the verdict into a 77 5.7.1
- * refusal. FALSE when the database cannot answer: the caller defers. */
+ * connection the row will use; under from_check = require it may turn the
+ * verdict into a 77 5.7.1 refusal, and runs first. Under record it cannot,
+ * and the insert does the lookup (check_addresses). FALSE when the database
+ * cannot answer: the caller defers. */
 static gboolean
 from_check(Delivery *d, Verdict *v, GError **error)
 {
@@ -621,6 +623,10 @@ from_check(Delivery *d, Verdict *v, GError **error)
 
     if (!fromcheck_needed(v))
         return TRUE;
+    if (d->ctx->config->from_check != FROM_CHECK_REQUIRE) {
+        d->store.check_addresses = TRUE;
+        return TRUE;
+    }
     conn = d->ctx->connect(d->ctx->connect_data, error);
     return conn != NULL && fromcheck_apply(conn, d->ctx->config, v, d->env->sender, error);
 }

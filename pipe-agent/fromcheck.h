@@ -19,6 +19,15 @@
  * other than 0: the static addresses have no user) */
 gboolean fromcheck_needed(const Verdict *verdict);
 
+/* fromcheck_address - an address fit for the lookup: valid UTF-8 with an
+ * '@', or NULL (new string) */
+char *fromcheck_address(const char *address);
+
+/* fromcheck_sql - the lookup of one address as an SQL expression: whether
+ * user $user_param has address $address_param (text, compared in lower
+ * case), or if_none ("NULL", "false") when that parameter is NULL */
+char *fromcheck_sql(int user_param, int address_param, const char *if_none);
+
 /* fromcheck_lookup - set verdict->from_verified (0 without a From) and
  * sender_verified (-1 for the null sender) from the database; errors are
  * classified as in db.h */

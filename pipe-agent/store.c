@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "fromcheck.h"
 #include "rawmail.h"
 #include "rg-autoptr.h"
 #include "rg-error.h"
@@ -33,7 +34,9 @@
 #define STORE_MESSAGE_PARAMS 37
 #define STORE_ATTACHMENT_PARAMS 9
 
-/* $3 is the recipient: it goes to reply_recipients, not into the row. */
+/* $3 is the recipient: it goes to reply_recipients, not into the row. The
+ * two %s are from_verified and sender_verified: $35 and $36, or with
+ * check_addresses their lookup from those addresses (insert_message). */
 static const char insert_message_sql[] =
     "INSERT INTO replygate.messages (message_id, message_id_hashed, queue_id,"
     " client_address, sender, key_kind, key_target, key_user, key_source, subject,"
@@ -43,7 +46,7 @@ static const char insert_message_sql[] =
     " from_domain, aligned, from_verified, sender_verified, action)"
     " VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
     " $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32,"
-    " $33, $34, $35, $36, $37)"
+    " $33, $34, %s, %s, $37)"
     " ON CONFLICT (message_id, key_kind, key_target, key_user, fingerprint) DO NOTHING"
     " RETURNING id";
 
@@ -285,6 +288,16 @@ store_date(const Message *m)
     return utc ? g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 }
 
+/* insert_message - append the message row's INSERT to sql */
+static void
+insert_message(GString *sql, const StoreEnvelope *env)
+{
+    g_autofree char *from = env->check_addresses ? fromcheck_sql(9, 35, "false") : g_strdup("$35");
+    g_autofree char *sender = env->check_addresses ? fromcheck_sql(9, 36, "NULL") : g_strdup("$36");
+
+    g_string_append_printf(sql, insert_message_sql, from, sender);
+}
+
 /* message_values - the 37 parameters of the message row */
 static void
 message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const char *dedup,
@@ -322,6 +335,11 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[25] = fingerprint;
     values[26] = v->is_test ? "true" : "false";
     auth_values(params, v, values + 27);
+    if (env->check_addresses) {
+        /* Looked up by the insert itself (insert_message). */
+        values[34] = own(params, fromcheck_address(m->from_address));
+        values[35] = own(params, fromcheck_address(env->sender));
+    }
 }
 
 /* find_existing - after an insert that stored nothing: the row with the
@@ -390,7 +408,7 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
     char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
 
     store_hashes(m, fingerprint, &raw_sha256);
-    g_string_append(sql, insert_message_sql);
+    insert_message(sql, env);
     g_string_append_c(sql, ')');
     g_string_append(sql, insert_recipient_sql);
     message_values(&params, v, env, dedup, recipient, fingerprint, raw_sha256, values);
@@ -435,7 +453,7 @@ store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env, P
     const char *reply_id;
     const char *notify[2];
 
-    g_string_append(sql, insert_message_sql);
+    insert_message(sql, env);
     g_string_append_c(sql, ')');
     g_string_append(sql, insert_recipient_sql);
     g_string_append(sql, " SELECT id FROM m");

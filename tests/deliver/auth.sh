@@ -212,6 +212,15 @@ message "$T/f3.eml" f3@example.org "Bob <bob@example.org>" "Sounds good."
 deliver "$T/record.conf" "$T/f3.eml" "$ADDR" carol@other.example
 tap_is "from_check record: From and sender are judged apart" \
     "$RC:$(row f3@example.org from_verified,sender_verified)" "0:true|false"
+# Under record the insert itself does the lookup (store.c, check_addresses).
+printf 'To: %s\nSubject: no From\nMessage-ID: <f3a@example.org>\n\nhello\n' "$ADDR" >"$T/f3a.eml"
+deliver "$T/record.conf" "$T/f3a.eml" "$ADDR" BOB@work.example
+tap_is "from_check record: no From is not verified; the sender still is" \
+    "$RC:$(row f3a@example.org from_verified,sender_verified)" "0:false|true"
+message "$T/f3b.eml" f3b@example.org "Bob <bob@example.org>" "Sounds good."
+deliver "$T/record.conf" "$T/f3b.eml" "$ADDR" bob
+tap_is "from_check record: a sender that is no address is unknown (NULL)" \
+    "$RC:$(row f3b@example.org from_verified,sender_verified)" "0:true|-"
 message "$T/f4.eml" f4@example.org "Carol <carol@other.example>" "I was forwarded this."
 deliver "$T/from.conf" "$T/f4.eml" "$ADDR" carol@other.example
 tap_is "from_check require: refused with 77 and a clear 5.7.1" "$RC:$OUT" \
