@@ -8,8 +8,9 @@
  *      copy that cannot be written defers the message even when its row is
  *      committed (the retry finds the row: stored once);
  *   2. evaluate_message_full(): parse, auto-submitted, key, sender_policy,
- *      empty reply; then for a reply to store, from_check's lookup
- *      (fromcheck.c), which may refuse it;
+ *      empty reply; then for a reply to store under from_check = require,
+ *      the from-address lookup (fromcheck.c), which may refuse it (under
+ *      record the insert does the lookup itself);
  *   3. a reply to store: one transaction (store.c), then the copy moves to
  *      success/; a permanent refusal: the copy moves to failure/ beside a
  *      NAME.reason file; a temporary failure: the copy is removed, because
@@ -80,32 +81,59 @@ typedef struct {
 } Delivery;
 
 /* The spool copy of one delivery (step 1), written at once or by a worker
- * thread (ctx->spool_behind); copy_wait() is its only way out. */
+ * thread (ctx->spool_behind); copy_wait() is its only way out. It is
+ * shared with the worker's job, hence on the heap and counted: a job that
+ * GLib queued although it could not start a thread for it may run after
+ * the delivery is over, and then finds the copy claimed and only lets go. */
 typedef struct {
+    gint refs;
+    gint claimed;    /* one run of spool_file_finish(), whoever comes first */
     SpoolFile *file; /* NULL: it could not even be made (error says why) */
     GBytes *raw;
     GMutex lock;
     GCond cond;
     gboolean done;
     gboolean ok;
+    gboolean matched; /* the processor log's "Matched" line is written */
     GError *error;
 } Copy;
 
-/* copy_work - the worker's part: write, fsync, rename, fsync */
+/* copy_unref - let go of a copy; the last one frees it (the file stays
+ * where it is, unless it never left tmp/) */
+static void
+copy_unref(Copy *copy)
+{
+    if (!g_atomic_int_dec_and_test(&copy->refs))
+        return;
+    spool_file_free(copy->file);
+    g_clear_pointer(&copy->raw, g_bytes_unref);
+    g_clear_error(&copy->error);
+    g_cond_clear(&copy->cond);
+    g_mutex_clear(&copy->lock);
+    g_free(copy);
+}
+
+/* copy_work - write, fsync, rename, fsync, if nobody did; then let go of
+ * the caller's reference */
 static void
 copy_work(gpointer data, gpointer unused)
 {
     Copy *copy = data;
     GError *error = NULL;
-    gboolean ok = spool_file_finish(copy->file, copy->raw, &error);
+    gboolean ok;
 
     (void)unused;
-    g_mutex_lock(&copy->lock);
-    copy->ok = ok;
-    copy->error = error;
-    copy->done = TRUE;
-    g_cond_signal(&copy->cond);
-    g_mutex_unlock(&copy->lock);
+    if (g_atomic_int_compare_and_exchange(&copy->claimed, 0, 1)) {
+        ok = spool_file_finish(copy->file, copy->raw, &error);
+        g_clear_pointer(&copy->raw, g_bytes_unref);
+        g_mutex_lock(&copy->lock);
+        copy->ok = ok;
+        copy->error = error;
+        copy->done = TRUE;
+        g_cond_signal(&copy->cond);
+        g_mutex_unlock(&copy->lock);
+    }
+    copy_unref(copy);
 }
 
 /* copy_pool - the workers, shared by every session of a resident door */
@@ -116,7 +144,7 @@ copy_pool(void)
     static GThreadPool *pool;
 
     if (g_once_init_enter(&once)) {
-        /* Unbounded, as the sessions that feed it are (lmtp_max_sessions). */
+        /* As many as the sessions that feed it (lmtp_max_sessions bounds them). */
         pool = g_thread_pool_new(copy_work, NULL, -1, FALSE, NULL);
         g_once_init_leave(&once, 1);
     }
@@ -125,22 +153,31 @@ copy_pool(void)
 
 /* copy_start - make the file in tmp/ and have its bytes written: now, or
  * with ctx->spool_behind by a worker */
-static void
-copy_start(Delivery *d, Copy *copy, GBytes *raw)
+static Copy *
+copy_start(Delivery *d, GBytes *raw)
 {
+    Copy *copy = g_new0(Copy, 1);
     GThreadPool *pool;
 
+    copy->refs = 1;
     g_mutex_init(&copy->lock);
     g_cond_init(&copy->cond);
     copy->file = spool_file_create(d->ctx->config->spool_directory, &copy->error);
     if (copy->file == NULL) {
         copy->done = TRUE;
-        return;
+        return copy;
     }
     copy->raw = g_bytes_ref(raw);
     pool = d->ctx->spool_behind ? copy_pool() : NULL;
-    if (pool == NULL || !g_thread_pool_push(pool, copy, NULL))
-        copy_work(copy, NULL); /* no thread to be had: at once */
+    g_atomic_int_inc(&copy->refs); /* the run's, below */
+    if (pool != NULL && g_thread_pool_push(pool, copy, NULL))
+        return copy;
+    /* No thread to be had (GLib may still have queued the job, which then
+     * finds the copy claimed): at once. */
+    if (pool != NULL)
+        g_atomic_int_inc(&copy->refs);
+    copy_work(copy, NULL);
+    return copy;
 }
 
 /* copy_wait - the copy's path in new/ once it is on disk; NULL with the
@@ -160,17 +197,26 @@ copy_wait(Copy *copy, GError **error)
     return spool_file_path(copy->file);
 }
 
-/* copy_clear - wait for the worker, then free what the copy holds */
+/* copy_ready - copy_wait(), and the processor log's "Matched" line once
+ * the copy is in new/ */
+static const char *
+copy_ready(Delivery *d, Copy *copy, GError **error)
+{
+    const char *path = copy_wait(copy, error);
+
+    if (path != NULL && !copy->matched) {
+        copy->matched = TRUE;
+        proclog_debug(d->ctx->proclog, "Matched %s", path);
+    }
+    return path;
+}
+
+/* copy_clear - wait for the worker, then let go of the copy */
 static void
 copy_clear(Copy *copy)
 {
     copy_wait(copy, NULL);
-    spool_file_free(copy->file);
-    if (copy->raw != NULL)
-        g_bytes_unref(copy->raw);
-    g_clear_error(&copy->error);
-    g_cond_clear(&copy->cond);
-    g_mutex_clear(&copy->lock);
+    copy_unref(copy);
 }
 
 /* copy_remove - the copy is not needed (a deferral): wait, then remove it */
@@ -558,7 +604,7 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
     PGconn *conn = d->ctx->connect(d->ctx->connect_data, &error);
     gboolean ok = conn != NULL && store_message(conn, v, &d->store, &stored, &error);
 
-    spool_path = copy_wait(copy, &spool_error);
+    spool_path = copy_ready(d, copy, &spool_error);
     if (!ok && error->domain == RG_ERROR && error->code == RG_ERROR_DATAERR && spool_path) {
         /* SQLSTATE class 22 or 54: these values can never be stored. The
          * sender reads a generic text; the details stay here. */
@@ -570,27 +616,25 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
     if (!ok) {
         /* Postfix keeps the message and retries: no second copy here. A
          * refusal without a copy for failure/ is a deferral too. */
-        gboolean no_copy = spool_path == NULL && error->domain == RG_ERROR &&
-                           error->code == RG_ERROR_DATAERR;
+        gboolean no_copy =
+            spool_path == NULL && error->domain == RG_ERROR && error->code == RG_ERROR_DATAERR;
         g_autofree char *status = delivery_tempfail_status(no_copy ? spool_error : error);
 
         if (spool_path != NULL)
             spool_remove(spool_path, NULL);
         return defer(d, status, dedup_id);
     }
-    if (spool_path == NULL && !stored.duplicate && d->ctx->config->spool_keep_success != 0) {
-        /* Stored, but its copy is not on disk, and a 250 means both.
-         * Postfix retries; the retry finds the row and keeps no copy. */
+    if (spool_path == NULL) {
+        /* Stored, but no copy on disk, as the pipe door never answers
+         * (its copy comes first): defer. Postfix retries, and the retry
+         * finds the row once the spool takes copies again. */
         g_autofree char *status = delivery_tempfail_status(spool_error);
         g_autofree char *both =
             g_strconcat(status, " (the reply is stored: the retry finds it)", NULL);
         return defer(d, both, dedup_id);
     }
     delivery_guard(d, NULL); /* stored: from here on an abort must not lose the copy */
-    if (spool_path == NULL) {
-        /* A duplicate, or spool_keep_success = 0: no copy was to stay. */
-        maillog_warning("%s: stored, but %s", d->queue_id, spool_error->message);
-    } else if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
+    if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
         if (spool_remove(spool_path, &error))
             proclog_debug(d->ctx->proclog, "Removed %s (%s)", spool_path,
                           stored.duplicate ? "a duplicate" : "spool_keep_success = 0");
@@ -691,24 +735,24 @@ delivery_judge(Delivery *d, GBytes *raw, gboolean over)
     g_autofree char *esc = NULL;
     const char *spool_path;
     DeliveryOutcome *outcome;
-    Copy copy = {0};
+    Copy *copy;
 
     if (over)
         return too_big(d, raw);
     if ((outcome = seen_before(d, raw)) != NULL)
         return outcome;
 
-    copy_start(d, &copy, raw);
-    if (copy.file == NULL || !ctx->spool_behind) {
-        if (copy_wait(&copy, &error) == NULL) {
+    copy = copy_start(d, raw);
+    if (copy->file == NULL || !ctx->spool_behind) {
+        if (copy_wait(copy, &error) == NULL) {
             g_autofree char *status = delivery_tempfail_status(error);
 
-            copy_clear(&copy);
+            copy_clear(copy);
             return defer(d, status, NULL);
         }
-        delivery_guard(d, spool_file_path(copy.file));
+        delivery_guard(d, spool_file_path(copy->file));
     }
-    spool_path = spool_file_path(copy.file); /* there once copy_wait() says so */
+    spool_path = spool_file_path(copy->file); /* there once copy_wait() says so */
     verdict = evaluate_message_full(ctx->config, ctx->ring, raw, env->sender, env->recipient,
                                     env->queue_id);
     if (ctx->over_budget != NULL && ctx->over_budget(ctx->over_budget_data)) {
@@ -743,21 +787,22 @@ delivery_judge(Delivery *d, GBytes *raw, gboolean over)
         dedup_id = g_strdup("unparsable");
     esc = maillog_escape(dedup_id);
     proclog_info(ctx->proclog, "replygate: processing <%s>", esc);
-    proclog_debug(ctx->proclog, "Matched %s", spool_path);
+    if (!ctx->spool_behind)
+        copy_ready(d, copy, NULL); /* on disk already: "Matched" */
 
     if (verdict->exit_status == EX_OK && !from_check(d, verdict, &error)) {
         g_autofree char *status = delivery_tempfail_status(error);
 
-        copy_remove(&copy);
+        copy_remove(copy);
         outcome = defer(d, status, dedup_id);
     } else if (verdict->exit_status == EX_OK && verdict->message) {
-        outcome = accept_message(d, verdict, &copy, dedup_id);
+        outcome = accept_message(d, verdict, copy, dedup_id);
     } else if (verdict->exit_status == EX_TEMPFAIL || verdict->exit_status == EX_OK) {
-        copy_remove(&copy);
+        copy_remove(copy);
         outcome =
             defer(d, verdict->exit_status == EX_OK ? "4.3.0 no message to store" : verdict->status,
                   dedup_id);
-    } else if (copy_wait(&copy, &error) == NULL) {
+    } else if (copy_ready(d, copy, &error) == NULL) {
         /* A refusal keeps a copy in failure/: without one, retry later. */
         g_autofree char *status = delivery_tempfail_status(error);
 
@@ -766,6 +811,6 @@ delivery_judge(Delivery *d, GBytes *raw, gboolean over)
         outcome = reject(d, verdict, spool_path, dedup_id);
     }
     delivery_guard(d, NULL);
-    copy_clear(&copy);
+    copy_clear(copy);
     return outcome;
 }

@@ -4,8 +4,9 @@
  * Like OpenSMTPD's mail.maildir.c: write to tmp/, fsync, rename into new/,
  * fsync the folder. The file is made first (spool_file_create), which fixes
  * its name in new/, so that a resident door can write and fsync it while
- * the message is judged (spool_file_finish, in a worker thread). Every failure here is a resource failure, which the
- * caller turns into EX_TEMPFAIL.
+ * the message is judged (spool_file_finish, in a worker thread). Every
+ * failure here is a resource failure, which the caller turns into
+ * EX_TEMPFAIL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,9 +115,9 @@ spool_write_all(int fd, const guint8 *data, gsize len)
 }
 
 struct SpoolFile {
-    int fd;          /* the file in tmp/, open for writing; -1 once closed */
-    char *tmp_path;  /* tmp/NAME */
-    char *path;      /* new/NAME: where spool_file_finish() puts it */
+    int fd;         /* the file in tmp/, open for writing; -1 once closed */
+    char *tmp_path; /* tmp/NAME */
+    char *path;     /* new/NAME: where spool_file_finish() puts it */
     char *new_dir;
     gboolean in_tmp; /* tmp_path exists and is ours to remove */
 };
