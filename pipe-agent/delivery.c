@@ -2,11 +2,13 @@
  * delivery.c - the delivery core: spool, evaluate, store, move, log, outcome.
  *
  * The steps, for one message and one recipient:
- *   1. write the bytes into new/ (fsync'd file and folder): at once, or with
- *      ctx->spool_behind by a worker thread while steps 2 and 3 run; every
- *      outcome waits for it, so a 250 still means the copy is on disk, and a
- *      copy that cannot be written defers the message even when its row is
- *      committed (the retry finds the row: stored once);
+ *   1. write the bytes into tmp/, then fsync, rename into new/ and fsync
+ *      the folder: at once, or with ctx->spool_behind by a worker thread
+ *      while steps 2 and 3 run. The bytes are always written first, so a
+ *      full spool defers before anything is stored, as in the pipe door.
+ *      Every outcome waits for the rest, so a 250 still means the copy is
+ *      on disk; a copy that fails there defers the message even when its
+ *      row is committed (the retry finds the row: stored once);
  *   2. evaluate_message_full(): parse, auto-submitted, key, sender_policy,
  *      empty reply; then for a reply to store under from_check = require,
  *      the from-address lookup (fromcheck.c), which may refuse it (under
@@ -89,7 +91,6 @@ typedef struct {
     gint refs;
     gint claimed;    /* one run of spool_file_finish(), whoever comes first */
     SpoolFile *file; /* NULL: it could not even be made (error says why) */
-    GBytes *raw;
     GMutex lock;
     GCond cond;
     gboolean done;
@@ -106,15 +107,14 @@ copy_unref(Copy *copy)
     if (!g_atomic_int_dec_and_test(&copy->refs))
         return;
     spool_file_free(copy->file);
-    g_clear_pointer(&copy->raw, g_bytes_unref);
     g_clear_error(&copy->error);
     g_cond_clear(&copy->cond);
     g_mutex_clear(&copy->lock);
     g_free(copy);
 }
 
-/* copy_work - write, fsync, rename, fsync, if nobody did; then let go of
- * the caller's reference */
+/* copy_work - fsync, rename, fsync, if nobody did; then let go of the
+ * caller's reference */
 static void
 copy_work(gpointer data, gpointer unused)
 {
@@ -124,8 +124,7 @@ copy_work(gpointer data, gpointer unused)
 
     (void)unused;
     if (g_atomic_int_compare_and_exchange(&copy->claimed, 0, 1)) {
-        ok = spool_file_finish(copy->file, copy->raw, &error);
-        g_clear_pointer(&copy->raw, g_bytes_unref);
+        ok = spool_file_finish(copy->file, &error);
         g_mutex_lock(&copy->lock);
         copy->ok = ok;
         copy->error = error;
@@ -151,7 +150,8 @@ copy_pool(void)
     return pool;
 }
 
-/* copy_start - make the file in tmp/ and have its bytes written: now, or
+/* copy_start - write the file into tmp/ (a full spool fails here, before
+ * anything is stored), then have it fsync'd and moved into new/: now, or
  * with ctx->spool_behind by a worker */
 static Copy *
 copy_start(Delivery *d, GBytes *raw)
@@ -162,12 +162,11 @@ copy_start(Delivery *d, GBytes *raw)
     copy->refs = 1;
     g_mutex_init(&copy->lock);
     g_cond_init(&copy->cond);
-    copy->file = spool_file_create(d->ctx->config->spool_directory, &copy->error);
+    copy->file = spool_file_create(d->ctx->config->spool_directory, raw, &copy->error);
     if (copy->file == NULL) {
         copy->done = TRUE;
         return copy;
     }
-    copy->raw = g_bytes_ref(raw);
     pool = d->ctx->spool_behind ? copy_pool() : NULL;
     g_atomic_int_inc(&copy->refs); /* the run's, below */
     if (pool != NULL && g_thread_pool_push(pool, copy, NULL))

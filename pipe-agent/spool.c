@@ -2,9 +2,10 @@
  * spool.c - write raw messages durably and move them between spool folders.
  *
  * Like OpenSMTPD's mail.maildir.c: write to tmp/, fsync, rename into new/,
- * fsync the folder. The file is made first (spool_file_create), which fixes
- * its name in new/, so that a resident door can write and fsync it while
- * the message is judged (spool_file_finish, in a worker thread). Every
+ * fsync the folder. The file is made and written first (spool_file_create),
+ * which fixes its name in new/, so that a resident door can fsync and
+ * rename it while the message is judged (spool_file_finish, in a worker
+ * thread). Every
  * failure here is a resource failure, which the caller turns into
  * EX_TEMPFAIL.
  */
@@ -115,7 +116,7 @@ spool_write_all(int fd, const guint8 *data, gsize len)
 }
 
 struct SpoolFile {
-    int fd;         /* the file in tmp/, open for writing; -1 once closed */
+    int fd;         /* the file in tmp/, written, not yet fsync'd; -1 once closed */
     char *tmp_path; /* tmp/NAME */
     char *path;     /* new/NAME: where spool_file_finish() puts it */
     char *new_dir;
@@ -124,8 +125,10 @@ struct SpoolFile {
 
 /* spool_file_create - see spool.h */
 SpoolFile *
-spool_file_create(const char *spool_dir, GError **error)
+spool_file_create(const char *spool_dir, GBytes *raw, GError **error)
 {
+    gsize len;
+    const guint8 *data = g_bytes_get_data(raw, &len);
     static gint sequence; /* sessions of one resident door share the pid */
     struct timeval tv;
     struct stat st;
@@ -151,11 +154,13 @@ spool_file_create(const char *spool_dir, GError **error)
         spool_set_errno(error, errno, "create", first_path);
         return NULL;
     }
-    if (fstat(fd, &st) < 0) {
+    /* The bytes now, the fsync later: a spool that is full or over its
+     * quota says so here, before anything is stored. */
+    if (!spool_write_all(fd, data, len) || fstat(fd, &st) < 0) {
         int saved = errno;
         close(fd);
         unlink(first_path);
-        spool_set_errno(error, saved, "create", first_path);
+        spool_set_errno(error, saved, "write", first_path);
         return NULL;
     }
     file = g_new0(SpoolFile, 1);
@@ -171,15 +176,13 @@ spool_file_create(const char *spool_dir, GError **error)
 
 /* spool_file_finish - see spool.h */
 gboolean
-spool_file_finish(SpoolFile *file, GBytes *raw, GError **error)
+spool_file_finish(SpoolFile *file, GError **error)
 {
-    gsize len;
-    const guint8 *data = g_bytes_get_data(raw, &len);
     int fd = file->fd;
 
     g_return_val_if_fail(fd >= 0 && file->in_tmp, FALSE);
     file->fd = -1;
-    if (!spool_write_all(fd, data, len) || fsync(fd) < 0) {
+    if (fsync(fd) < 0) {
         spool_set_errno(error, errno, "write", file->tmp_path);
         close(fd);
         goto fail;
@@ -238,9 +241,9 @@ spool_file_free(SpoolFile *file)
 char *
 spool_write_new(const char *spool_dir, GBytes *raw, GError **error)
 {
-    g_autoptr(SpoolFile) file = spool_file_create(spool_dir, error);
+    g_autoptr(SpoolFile) file = spool_file_create(spool_dir, raw, error);
 
-    if (file == NULL || !spool_file_finish(file, raw, error))
+    if (file == NULL || !spool_file_finish(file, error))
         return NULL;
     return g_strdup(file->path);
 }

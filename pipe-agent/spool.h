@@ -21,19 +21,20 @@ gboolean spool_prepare(const char *spool_dir, GError **error);
 char *spool_write_new(const char *spool_dir, GBytes *raw, GError **error);
 
 /* One file on its way into new/, in two steps: spool_file_create() makes it
- * in tmp/, which fixes its maildir name, so that its path in new/ is known
- * at once;
- * spool_file_finish() writes the bytes, fsyncs, renames it into new/ and
- * fsyncs new/. The second step may run in another thread while the first
- * one's caller goes on; nothing else may touch the SpoolFile meanwhile. */
+ * in tmp/ and writes the bytes, which fixes its maildir name, so that its
+ * path in new/ is known at once, and a full spool shows before anything is
+ * stored; spool_file_finish() fsyncs, renames it into new/ and fsyncs new/.
+ * The second step may run in another thread while the first one's caller
+ * goes on; nothing else may touch the SpoolFile meanwhile. */
 typedef struct SpoolFile SpoolFile;
 
-/* spool_file_create - the file in tmp/, empty and open; NULL on error */
-SpoolFile *spool_file_create(const char *spool_dir, GError **error);
+/* spool_file_create - the file in tmp/ with raw in it, not yet fsync'd;
+ * NULL on error, and nothing left */
+SpoolFile *spool_file_create(const char *spool_dir, GBytes *raw, GError **error);
 
-/* spool_file_finish - write raw, fsync, rename into new/, fsync new/; on
- * error nothing is left, in tmp/ or new/ */
-gboolean spool_file_finish(SpoolFile *file, GBytes *raw, GError **error);
+/* spool_file_finish - fsync, rename into new/, fsync new/; on error nothing
+ * is left, in tmp/ or new/ */
+gboolean spool_file_finish(SpoolFile *file, GError **error);
 
 /* spool_file_path - its path in new/ (there once spool_file_finish() succeeded) */
 const char *spool_file_path(const SpoolFile *file);

@@ -295,9 +295,9 @@ count_files(const char *dir)
     return n;
 }
 
-/* test_spool_two_steps - spool_file_create() fixes the name in new/ and
- * leaves it empty there; spool_file_finish() puts the bytes in new/ and
- * nothing in tmp/; an unfinished file leaves nothing behind */
+/* test_spool_two_steps - spool_file_create() writes the bytes into tmp/ and
+ * fixes the name in new/; spool_file_finish() puts the file in new/ and
+ * leaves nothing in tmp/; an unfinished file leaves nothing behind */
 static void
 test_spool_two_steps(void)
 {
@@ -313,21 +313,24 @@ test_spool_two_steps(void)
     SpoolFile *other;
     gsize len = 0;
 
-    file = spool_file_create(spool, &error);
+    file = spool_file_create(spool, raw, &error);
     g_assert_no_error(error);
     path = g_strdup(spool_file_path(file));
     g_assert_true(g_str_has_prefix(path, new_dir));
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
     g_assert_cmpuint(count_files(tmp), ==, 1);
+    g_assert_true(g_file_get_contents(spool_file_tmp_path(file), &contents, &len, NULL));
+    g_assert_cmpmem(contents, len, g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
+    g_clear_pointer(&contents, g_free);
     /* Two files made in the same microsecond by one process get two names. */
-    other = spool_file_create(spool, &error);
+    other = spool_file_create(spool, raw, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(spool_file_path(other), !=, path);
     g_assert_cmpstr(spool_file_tmp_path(other), !=, spool_file_tmp_path(file));
     spool_file_free(other); /* unfinished: removed from tmp/ */
     g_assert_cmpuint(count_files(tmp), ==, 1);
 
-    g_assert_true(spool_file_finish(file, raw, &error));
+    g_assert_true(spool_file_finish(file, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(count_files(tmp), ==, 0);
     g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
@@ -338,9 +341,9 @@ test_spool_two_steps(void)
     /* new/ that cannot take it: an error, and nothing left in tmp/. */
     rm_tree(new_dir);
     g_assert_true(g_file_set_contents(new_dir, "not a folder\n", -1, NULL));
-    file = spool_file_create(spool, &error);
+    file = spool_file_create(spool, raw, &error);
     g_assert_no_error(error);
-    g_assert_false(spool_file_finish(file, raw, &error));
+    g_assert_false(spool_file_finish(file, &error));
     g_assert_error(error, RG_ERROR, RG_ERROR_TEMPFAIL);
     spool_file_free(file);
     g_assert_cmpuint(count_files(tmp), ==, 0);
