@@ -82,8 +82,9 @@ typedef struct {
     StoreEnvelope store;  /* the envelope as store.c wants it */
 } Delivery;
 
-/* The spool copy of one delivery (step 1), written at once or by a worker
- * thread (ctx->spool_behind); copy_wait() is its only way out. It is
+/* The spool copy of one delivery (step 1), written at once, and fsync'd
+ * and moved into new/ at once or by a worker thread (ctx->spool_behind);
+ * copy_wait() is its only way out. It is
  * shared with the worker's job, hence on the heap and counted: a job that
  * GLib queued although it could not start a thread for it may run after
  * the delivery is over, and then finds the copy claimed and only lets go. */

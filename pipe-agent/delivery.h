@@ -60,10 +60,11 @@ typedef struct {
      * limit instead). TRUE refuses the message with 5.3.4 into failure/. */
     gboolean (*over_budget)(gpointer data);
     gpointer over_budget_data;
-    /* TRUE: the spool copy is written and fsync'd by a worker thread while
-     * the message is evaluated and stored, and waited for before any
-     * outcome (a resident door, without spool_guard). FALSE: it is on disk
-     * before evaluation starts, as the pipe door's abort handlers need. */
+    /* TRUE: the spool copy's bytes are written at once, its fsyncs and its
+     * move into new/ are done by a worker thread while the message is
+     * evaluated and stored, and every outcome waits for them (a resident
+     * door, without spool_guard). FALSE: the copy is on disk before
+     * evaluation starts, as the pipe door's abort handlers need. */
     gboolean spool_behind;
 } DeliveryContext;
 
