@@ -6,9 +6,13 @@
  * included) and stops at the first empty line. Nothing here allocates per
  * byte or looks back, so a hostile header block costs linear time.
  */
+/* SHA256_Init and friends, as lib/address.c: replygate-deliver gets them
+ * from lib/crypto-lite.c, so that the pipe agent never loads libcrypto (an
+ * EVP digest would, and would start OpenSSL's providers for one hash). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "autosubmit.h"
 #include "rawmail.h"
@@ -145,7 +149,7 @@ rawmail_message_id(const char *raw, gsize len)
 
 /* digest_body - the body into the digest with CRLF made LF */
 static void
-digest_body(EVP_MD_CTX *ctx, const char *body, gsize len)
+digest_body(SHA256_CTX *ctx, const char *body, gsize len)
 {
     const char *p = body, *end = body + len;
 
@@ -153,14 +157,14 @@ digest_body(EVP_MD_CTX *ctx, const char *body, gsize len)
         const char *cr = memchr(p, '\r', (gsize)(end - p));
 
         if (cr == NULL) {
-            EVP_DigestUpdate(ctx, p, (gsize)(end - p));
+            SHA256_Update(ctx, p, (gsize)(end - p));
             break;
         }
-        EVP_DigestUpdate(ctx, p, (gsize)(cr - p));
+        SHA256_Update(ctx, p, (gsize)(cr - p));
         if (cr + 1 < end && cr[1] == '\n')
             p = cr + 1; /* the LF goes in with the next run */
         else {
-            EVP_DigestUpdate(ctx, cr, 1); /* a lone CR stays */
+            SHA256_Update(ctx, cr, 1); /* a lone CR stays */
             p = cr + 1;
         }
     }
@@ -174,9 +178,8 @@ rawmail_fingerprint(const char *raw, gsize len, char out[RAWMAIL_FINGERPRINT_HEX
     const RawField *first[G_N_ELEMENTS(names)] = {NULL};
     RawField fields[G_N_ELEMENTS(names)];
     g_autoptr(GString) head = g_string_new(NULL);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    EVP_MD_CTX *ctx;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256_CTX ctx;
     gsize pos = 0;
     RawField field;
 
@@ -193,14 +196,12 @@ rawmail_fingerprint(const char *raw, gsize len, char out[RAWMAIL_FINGERPRINT_HEX
             normalize(head, first[i]->value, first[i]->value_len);
         g_string_append_c(head, '\0');
     }
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+    if (SHA256_Init(&ctx) != 1)
         g_error("rawmail: cannot start SHA-256"); /* out of memory: the agent defers */
-    EVP_DigestUpdate(ctx, head->str, head->len);
-    digest_body(ctx, raw + pos, len - pos);
-    EVP_DigestFinal_ex(ctx, digest, &digest_len);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned int i = 0; i < digest_len && i < RAWMAIL_FINGERPRINT_HEX / 2; i++)
+    SHA256_Update(&ctx, head->str, head->len);
+    digest_body(&ctx, raw + pos, len - pos);
+    SHA256_Final(digest, &ctx);
+    for (unsigned int i = 0; i < SHA256_DIGEST_LENGTH && i < RAWMAIL_FINGERPRINT_HEX / 2; i++)
         g_snprintf(out + 2 * i, 3, "%02x", digest[i]);
     out[RAWMAIL_FINGERPRINT_HEX] = '\0';
 }
