@@ -283,4 +283,33 @@ tap_like "dry run: the auth object" "$OUT" \
 dry "$T/none.conf" "$T/pass.eml"
 tap_like "dry run without authserv_id: auth is null" "$OUT" '"auth": null'
 
+# --- libpsl only to align without DMARC (lib/psl-lazy.c) ------------------------
+# The pipe agent loads the public suffix list's library when it needs it: a
+# passing DKIM d= that is not the From domain, and no DMARC verdict.
+tap_is "lazy libpsl: the agent is not linked with libpsl" \
+    "$(readelf -d "$DELIVER" | grep -c 'NEEDED.*libpsl')" 0
+LD_DEBUG=files "$DELIVER" --config "$T/record.conf" --dry-run -q Q1 -f bob@example.org \
+    -r "$ADDR" <"$T/pass.eml" >"$T/out" 2>"$T/ld-pass"
+tap_is "lazy libpsl: a DMARC pass aligns without it" \
+    "$(grep -c 'file=libpsl' "$T/ld-pass")/$(grep -c '"aligned": true' "$T/out")" "0/1"
+message "$T/sub.eml" sub@example.org "Bob <bob@example.org>" "Sounds good." \
+    "Authentication-Results: $ID; dkim=pass header.d=mail.example.org header.i=@mail.example.org"
+LD_DEBUG=files "$DELIVER" --config "$T/record.conf" --dry-run -q Q1 -f bob@example.org \
+    -r "$ADDR" <"$T/sub.eml" >"$T/out" 2>"$T/ld-sub"
+tap_is "lazy libpsl: a DKIM pass for a subdomain loads it and aligns by the list" \
+    "$(grep -c 'file=libpsl.so.5 \[0\];  dynamically loaded' "$T/ld-sub")/$(grep -o '"dkim_domain": "mail.example.org", "dmarc": null, "dmarc_domain": null, "from_domain": "example.org", "aligned": true' "$T/out" | wc -l)" "1/1"
+# A library that cannot be loaded is the installation's fault: deferred.
+PSL_FILE=$(ldconfig -p | sed -n 's/^[[:space:]]*libpsl\.so\.5 (libc6,x86-64) => //p' | head -1)
+if [ -n "$PSL_FILE" ] && mount --bind /dev/null "$(readlink -f "$PSL_FILE")" 2>"$T/mount.err"; then
+    deliver "$T/record.conf" "$T/sub.eml"
+    umount "$(readlink -f "$PSL_FILE")"
+    tap_is "lazy libpsl: a missing libpsl defers (75, 4.3.0)" "$RC/${OUT:0:5}" "75/4.3.0"
+    tap_like "lazy libpsl: mail.log says why" "$ERR" 'cannot load libpsl\.so\.5'
+    tap_is "lazy libpsl: nothing stored meanwhile" "$(row sub@example.org aligned)" ""
+    deliver "$T/record.conf" "$T/sub.eml"
+    tap_is "lazy libpsl: the retry stores it, aligned" "$RC/$(row sub@example.org aligned)" "0/true"
+else
+    tap_not_ok "lazy libpsl: cannot hide libpsl for the test: $(cat "$T/mount.err")"
+fi
+
 tap_done

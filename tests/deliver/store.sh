@@ -622,6 +622,34 @@ LD_DEBUG=files REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QLAZY -f bob
 tap_is "lazy libpq: storing loads it and stores the reply" \
     "$?/$(grep -c 'file=libpq.so.5 \[0\];  dynamically loaded' "$T/ld-store")/$(grep -c 'message-id=<lazy-1@example.org>.*status=stored' "$T/ld-store")" "0/1/1"
 
+# --- ICU only for a domain outside ASCII, never libcrypto (icu-lazy.c, crypto-lite.c) ---
+tap_is "lazy ICU: the agent is linked with neither ICU nor libcrypto" \
+    "$(readelf -d "$DELIVER" | grep -c 'NEEDED.*\(libicu\|libcrypto\)')" 0
+tap_is "lazy ICU: an ASCII reply loads neither" \
+    "$(grep -c 'file=libicuuc\|file=libcrypto' "$T/ld-dry")" 0
+# U+FF4D (fullwidth m): UTS #46 maps reply.example.co<U+FF4D> to the reply domain.
+WIDE_ADDR=${ADDR%@*}@$(printf 'reply.example.co\xef\xbd\x8d')
+message "$T/wide.eml" "wide-1@example.org" "wide" "A domain outside ASCII."
+LD_DEBUG=files "$DELIVER" --config "$CFG" --dry-run -q QWIDE -f bob@example.org -r "$WIDE_ADDR" \
+    <"$T/wide.eml" >"$T/out" 2>"$T/ld-wide"
+tap_is "lazy ICU: a domain outside ASCII loads ICU and is folded to the reply domain" \
+    "$?/$(grep -c 'file=libicuuc.so.[0-9]* \[0\];  dynamically loaded' "$T/ld-wide")/$(grep -o '"status": "2.0.0 reply accepted' "$T/out")" \
+    '0/1/"status": "2.0.0 reply accepted'
+# An ICU that cannot be loaded is the installation's fault: deferred, nothing kept.
+ICU_FILE=$(ldconfig -p | sed -n 's/^[[:space:]]*libicuuc\.so\.[0-9]* (libc6,x86-64) => //p' | head -1)
+if [ -n "$ICU_FILE" ] && mount --bind /dev/null "$(readlink -f "$ICU_FILE")" 2>"$T/mount.err"; then
+    REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QWIDE2 -f bob@example.org \
+        -r "$WIDE_ADDR" <"$T/wide.eml" >"$T/out" 2>"$T/err"
+    rc=$?
+    umount "$(readlink -f "$ICU_FILE")"
+    tap_is "lazy ICU: a missing ICU defers (75, 4.3.0)" "$rc/$(head -c 5 "$T/out")" "75/4.3.0"
+    tap_like "lazy ICU: mail.log says why" "$(cat "$T/err")" 'cannot load libicuuc\.so\.[0-9]+'
+    tap_is "lazy ICU: no spool copy is left behind" \
+        "$(grep -rl 'wide-1@example.org' "$SPOOL" | wc -l)" 0
+else
+    tap_not_ok "lazy ICU: cannot hide ICU for the test: $(cat "$T/mount.err")"
+fi
+
 "$DELIVER" --version >"$T/out"
 tap_like "--version" "$(cat "$T/out")" '^replygate-deliver [0-9]'
 

@@ -1,0 +1,79 @@
+/*
+ * psl-lazy.c - libpsl loaded on first use, for the pipe agent only.
+ *
+ * pipe-agent/auth.c asks the public suffix list for an organizational
+ * domain only when a reply carries an authentication verdict without a DMARC
+ * result. Linking libpsl brings libidn2 and libunistring into every
+ * replygate-deliver process all the same. The agent is therefore linked with
+ * this file instead of -lpsl, like lib/pq-lazy.c and lib/icu-lazy.c: the
+ * three libpsl functions auth.c calls are defined here with libpsl's own
+ * signatures and call the real ones, found with dlsym() in libpsl.so.5,
+ * which is dlopen()ed the first time one of them is called. The LMTP
+ * service links libpsl and never this file.
+ *
+ * A library that cannot be loaded is a fault of the installation: mail.log
+ * says why and the agent aborts, which its SIGABRT handler (deliver.c) turns
+ * into a deferral (4.3.0), so alignment is never judged without the list.
+ */
+#include <dlfcn.h>
+#include <libpsl.h>
+#include <stdlib.h>
+
+#include <glib.h>
+
+#include "maillog.h"
+
+#define PSL_LAZY_LIBRARY "libpsl.so.5"
+
+/* The real functions, filled once (g_once) by psl_lazy(). */
+typedef struct {
+    const psl_ctx_t *(*builtin)(void);
+    psl_ctx_t *(*latest)(const char *);
+    const char *(*registrable_domain)(const psl_ctx_t *, const char *);
+} PslLazy;
+
+/* psl_lazy - the real functions, loading libpsl the first time; aborts (a
+ * deferral) when it cannot */
+static const PslLazy *
+psl_lazy(void)
+{
+    static PslLazy psl;
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        void *lib = dlopen(PSL_LAZY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+        gboolean ok = lib != NULL;
+
+#define PSL_LOAD(field, name) ok = ok && (*(void **)&psl.field = dlsym(lib, name)) != NULL
+        PSL_LOAD(builtin, "psl_builtin");
+        PSL_LOAD(latest, "psl_latest");
+        PSL_LOAD(registrable_domain, "psl_registrable_domain");
+#undef PSL_LOAD
+        if (!ok) {
+            const char *why = dlerror();
+            maillog_error("cannot load %s: %s", PSL_LAZY_LIBRARY,
+                          why ? why : "a symbol is missing");
+            abort();
+        }
+        g_once_init_leave(&done, 1);
+    }
+    return &psl;
+}
+
+const psl_ctx_t *
+psl_builtin(void)
+{
+    return psl_lazy()->builtin();
+}
+
+psl_ctx_t *
+psl_latest(const char *fname)
+{
+    return psl_lazy()->latest(fname);
+}
+
+const char *
+psl_registrable_domain(const psl_ctx_t *psl, const char *domain)
+{
+    return psl_lazy()->registrable_domain(psl, domain);
+}
