@@ -159,6 +159,24 @@ proclog_format(GDateTime *when, const char *level, long pid, const char *queue_i
                            queue_id && *queue_id ? queue_id : "NOQUEUE", text);
 }
 
+/* proclog_local_zone - the local time zone, looked up once per process.
+ * g_date_time_new_now_local() looks it up again for every line, which costs
+ * three system calls (two stats and a readlink of /etc/localtime) on every
+ * line of every delivery; a change of the host's zone is seen at the next
+ * start, as glibc's localtime_r() sees it. */
+static GTimeZone *
+proclog_local_zone(void)
+{
+    static GTimeZone *zone;
+    static gsize once;
+
+    if (g_once_init_enter(&once)) {
+        zone = g_time_zone_new_local();
+        g_once_init_leave(&once, 1);
+    }
+    return zone;
+}
+
 /* proclog_write - format and append one line with a single write(2) */
 static void
 proclog_write(ProcLog *log, const char *level, const char *format, va_list ap)
@@ -171,7 +189,7 @@ proclog_write(ProcLog *log, const char *level, const char *format, va_list ap)
 
     if (log == NULL)
         return;
-    now = g_date_time_new_now_local();
+    now = g_date_time_new_now(proclog_local_zone());
     text = g_strdup_vprintf(format, ap);
     line = proclog_format(now, level, log->pid, log->queue_id, text);
     len = strlen(line);

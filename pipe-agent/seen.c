@@ -49,20 +49,29 @@ seen_key(const char *queue_id, const char *recipient, GBytes *raw)
     return message_sha256_hex(text->str, text->len);
 }
 
+/* seen_fd_done - does the marker open on fd say finished? */
+static gboolean
+seen_fd_done(int fd)
+{
+    char buf[sizeof SEEN_MARK];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+
+    return n == (ssize_t)(sizeof SEEN_MARK - 1) && memcmp(buf, SEEN_MARK, (gsize)n) == 0;
+}
+
 /* seen_is_done - does the marker at path say finished? (not locked by anyone
  * is not asked: a finished marker is never written again) */
 static gboolean
 seen_is_done(const char *path)
 {
-    char buf[sizeof SEEN_MARK];
-    ssize_t n;
+    gboolean done;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0)
         return FALSE;
-    n = read(fd, buf, sizeof buf - 1);
+    done = seen_fd_done(fd);
     close(fd);
-    return n == (ssize_t)(sizeof SEEN_MARK - 1) && memcmp(buf, SEEN_MARK, (gsize)n) == 0;
+    return done;
 }
 
 /* seen_expire - remove the day folders other than today's and yesterday's */
@@ -123,10 +132,14 @@ seen_open(const char *spool_dir, const char *queue_id, const char *recipient, GB
         return NULL;
     }
     dir = g_build_filename(base, today, NULL);
-    if (mkdir(dir, 0750) == 0 || (errno == ENOENT && g_mkdir_with_parents(dir, 0750) == 0))
-        seen_expire(base, today, yesterday); /* the first delivery of a day tidies up */
     path = g_build_filename(dir, key, NULL);
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0640);
+    if (fd < 0 && errno == ENOENT) {
+        /* The first delivery of a day makes its folder and tidies up. */
+        if (mkdir(dir, 0750) == 0 || (errno == ENOENT && g_mkdir_with_parents(dir, 0750) == 0))
+            seen_expire(base, today, yesterday);
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0640);
+    }
     if (fd < 0)
         return NULL; /* no marker: the delivery goes on as if there were no filter */
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -134,7 +147,7 @@ seen_open(const char *spool_dir, const char *queue_id, const char *recipient, GB
         *state = errno == EWOULDBLOCK ? SEEN_BUSY : SEEN_OFF;
         return NULL;
     }
-    if (seen_is_done(path)) {
+    if (seen_fd_done(fd)) {
         close(fd);
         *state = SEEN_DONE;
         return NULL;
