@@ -389,6 +389,20 @@ lmtp_data_put(LmtpDataReader *reader, guint8 c)
     g_byte_array_append(reader->out, &c, 1);
 }
 
+/* lmtp_data_put_run - keep n bytes that hold no CR or LF, as n calls of
+ * lmtp_data_put() would, with one append */
+static inline void
+lmtp_data_put_run(LmtpDataReader *reader, const guint8 *p, gsize n)
+{
+    guint64 room = reader->total < reader->limit ? reader->limit - reader->total : 0;
+
+    reader->total += n;
+    if (reader->total > reader->limit)
+        reader->over = TRUE;
+    if (room > 0)
+        g_byte_array_append(reader->out, p, (guint)MIN((guint64)n, room));
+}
+
 /* lmtp_data_feed - see lmtp-proto.h. A line ends at LF, CRLF made LF; a
  * bare CR inside a line is kept. The end is a line that is only a dot,
  * ended by CRLF or a bare LF; a leading dot of any other line is removed. */
@@ -434,15 +448,20 @@ lmtp_data_feed(LmtpDataReader *reader, const char *buf, gsize len, gboolean *don
         default:
             break;
         }
-        /* Inside a line. */
+        /* Inside a line: the bytes up to the next CR or LF go in at once. */
         if (c == '\r') {
             reader->state = DATA_CR;
         } else if (c == '\n') {
             lmtp_data_put(reader, '\n');
             reader->state = DATA_LINE_START;
         } else {
-            lmtp_data_put(reader, c);
+            gsize run = 1;
+
+            while (i + run < len && buf[i + run] != '\r' && buf[i + run] != '\n')
+                run++;
+            lmtp_data_put_run(reader, (const guint8 *)buf + i, run);
             reader->state = DATA_IN_LINE;
+            i += run - 1;
         }
     }
     return len;

@@ -194,16 +194,20 @@ static const DataCase data_cases[] = {
     {"over the limit", "abcdef\r\n.\r\n", 4, "abcd", TRUE, 11},
     {"exactly the limit", "abc\r\n.\r\n", 4, "abc\n", FALSE, 8},
     {"dot inside a line is data", "a.\r\n.\r\n", 100, "a.\n", FALSE, 7},
+    {"over the limit inside a later line", "ab\r\ncdefgh\r\nij\r\n.\r\n", 5, "ab\ncd", TRUE, 19},
+    {"long lines, CR in them", "hello world\rand more\r\nsecond line\n.\r\n", 100,
+     "hello world\rand more\nsecond line\n", FALSE, 37},
 };
 
-/* test_data - the DATA reader, fed whole and one byte at a time */
+/* test_data - the DATA reader, fed whole, one byte at a time and in pieces of
+ * three bytes (runs of a line that cross the pieces) */
 static void
 test_data(void)
 {
     for (gsize i = 0; i < G_N_ELEMENTS(data_cases); i++) {
         const DataCase *c = &data_cases[i];
 
-        for (int split = 0; split < 2; split++) {
+        for (int split = 0; split < 3; split++) {
             LmtpDataReader r;
             gboolean done = FALSE;
             gsize used = 0, len = strlen(c->in);
@@ -212,16 +216,21 @@ test_data(void)
             if (split == 0) {
                 used = lmtp_data_feed(&r, c->in, len, &done);
             } else {
-                for (gsize k = 0; k < len && !done; k++)
-                    used += lmtp_data_feed(&r, c->in + k, 1, &done);
+                gsize step = split == 1 ? 1 : 3;
+
+                for (gsize k = 0; k < len && !done; k += step)
+                    used += lmtp_data_feed(&r, c->in + k, MIN(step, len - k), &done);
             }
             if (!done || used != c->want_used || r.over != c->want_over ||
                 r.out->len != strlen(c->want) || memcmp(r.out->data, c->want, r.out->len) != 0)
                 g_test_fail_printf("%s (%s): got done=%d used=%zu over=%d \"%.*s\", want "
                                    "used=%zu over=%d \"%s\"",
-                                   c->label, split ? "byte by byte" : "whole", done, used, r.over,
-                                   (int)r.out->len, (const char *)r.out->data, c->want_used,
-                                   c->want_over, c->want);
+                                   c->label,
+                                   split == 0   ? "whole"
+                                   : split == 1 ? "byte by byte"
+                                                : "by three",
+                                   done, used, r.over, (int)r.out->len, (const char *)r.out->data,
+                                   c->want_used, c->want_over, c->want);
             lmtp_data_clear(&r);
         }
     }
