@@ -43,7 +43,8 @@ db_sqlstate_code(const char *sqlstate)
         return RG_ERROR_TEMPFAIL;
     if (strncmp(sqlstate, "28", 2) == 0 || /* invalid authorization */
         strcmp(sqlstate, "3D000") == 0 ||  /* no such database */
-        strncmp(sqlstate, "42", 2) == 0)   /* missing table, permission, syntax */
+        strcmp(sqlstate, "3F000") == 0 ||  /* no such schema: not migrated */
+        strncmp(sqlstate, "42", 2) == 0)   /* missing table or function, permission, syntax */
         return RG_ERROR_CONFIG;
     if (strncmp(sqlstate, "22", 2) == 0 || /* data exception: this message's values */
         strncmp(sqlstate, "54", 2) == 0)   /* program limit exceeded: this message is too much */

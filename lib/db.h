@@ -8,8 +8,9 @@
  *   class 53 (insufficient resources), 55P03 (lock_timeout), 57014
  *   (statement_timeout), 57P0x (shutdown, crash), 25006 (read-only: a
  *   standby) -> RG_ERROR_TEMPFAIL, the caller defers (4.3.0);
- *   class 28 (authorization), 3D000 (no database), class 42 (missing table,
- *   permission) -> RG_ERROR_CONFIG: the operator must act, mail waits (4.3.5);
+ *   class 28 (authorization), 3D000 (no database), 3F000 (no schema: not
+ *   migrated), class 42 (missing table or function, permission) ->
+ *   RG_ERROR_CONFIG: the operator must act, mail waits (4.3.5);
  *   class 22 (data) and 54 (program limits) -> RG_ERROR_DATAERR: this
  *   message can never be stored, the agent refuses it (5.6.0);
  *   23505 (unique violation) -> RG_ERROR_DUPLICATE;

@@ -4,8 +4,9 @@
  * One query, both addresses, through db_exec(); addresses are compared in
  * lower case, which the unique index on (user_id, lower(address)) serves.
  * Under from_check = record nothing waits for the answer, so the same
- * lookup runs inside the reply's insert instead (fromcheck_sql, store.c):
- * one round trip fewer.
+ * lookup runs inside the reply's insert instead, in replygate.store_reply()
+ * (sql/0004_store.sql, with check true): one round trip fewer. Both say
+ * the same of the same rows (tests/deliver/auth.sh asks both).
  */
 #include <string.h>
 
@@ -18,8 +19,10 @@ static const char address_sql[] =
     "CASE WHEN $%d::text IS NULL THEN %s ELSE EXISTS (SELECT 1 FROM replygate.user_addresses"
     " WHERE user_id = $%d::numeric AND lower(address) = lower($%d::text)) END";
 
-/* fromcheck_sql - see fromcheck.h */
-char *
+/* fromcheck_sql - the lookup of one address as an SQL expression: whether
+ * user $user_param has address $address_param (text, compared in lower
+ * case), or if_none ("NULL", "false") when that parameter is NULL */
+static char *
 fromcheck_sql(int user_param, int address_param, const char *if_none)
 {
     return g_strdup_printf(address_sql, address_param, if_none, user_param, address_param);

@@ -23,10 +23,6 @@ gboolean fromcheck_needed(const Verdict *verdict);
  * '@', or NULL (new string) */
 char *fromcheck_address(const char *address);
 
-/* fromcheck_sql - the lookup of one address as an SQL expression: whether
- * user $user_param has address $address_param (text, compared in lower
- * case), or if_none ("NULL", "false") when that parameter is NULL */
-char *fromcheck_sql(int user_param, int address_param, const char *if_none);
 
 /* fromcheck_lookup - set verdict->from_verified (0 without a From) and
  * sender_verified (-1 for the null sender) from the database; errors are

@@ -3,15 +3,17 @@
  *
  * Usually one statement in one transaction, sent as one pipeline with its
  * BEGIN, SET LOCAL limits and COMMIT (db_exec_transaction), one round trip:
- *   WITH m AS (INSERT the message ... ON CONFLICT (the unique key) DO NOTHING
- *              RETURNING id),
- *        r AS (INSERT the recipient ... FROM m),
- *        a1 AS (INSERT attachment 1 ... FROM m), a2 AS (...), ...
- *   SELECT id, pg_notify('replygate_reply', id::text) FROM m
+ *   WITH m AS (SELECT replygate.store_reply(the row's 40 values) AS id),
+ *        a1 AS (INSERT attachment 1 ... FROM m WHERE m.id IS NOT NULL), ...
+ *   SELECT id FROM m WHERE id IS NOT NULL
+ * store_reply() (sql/0004_store.sql) inserts the row ON CONFLICT (the unique
+ * key) DO NOTHING, its recipient and the NOTIFY; being a PL/pgSQL function,
+ * its statements are planned once per server session, while this statement,
+ * sent unnamed for PgBouncer's sake, is parsed and planned for every reply.
  * Attachment bytes travel as binary bytea parameters. A message with more
  * than STORE_INLINE_ATTACHMENTS attachments takes the long way instead:
- * BEGIN, the message, one INSERT per attachment, pg_notify, COMMIT.
- * When the insert returns no row, the same reply is stored already (another
+ * BEGIN, store_reply(), one INSERT per attachment, COMMIT.
+ * When store_reply() returns NULL, the same reply is stored already (another
  * recipient, another MX host, a retry) or has a tombstone: one more
  * statement records this recipient beside the row, or finds the tombstone.
  *
@@ -31,34 +33,18 @@
 
 /* Up to this many attachments go in the one statement (9 parameters each). */
 #define STORE_INLINE_ATTACHMENTS 32
-#define STORE_MESSAGE_PARAMS 37
+#define STORE_MESSAGE_PARAMS 40
 #define STORE_ATTACHMENT_PARAMS 9
 
-/* $3 is the recipient: it goes to reply_recipients, not into the row. The
- * two %s are from_verified and sender_verified: $35 and $36, or with
- * check_addresses their lookup from those addresses (insert_message). */
-static const char insert_message_sql[] =
-    "INSERT INTO replygate.messages (message_id, message_id_hashed, queue_id,"
-    " client_address, sender, key_kind, key_target, key_user, key_source, subject,"
-    " from_name, from_address, date, in_reply_to, message_references, body_text,"
-    " reply_text, quoted_text, body_html, tls_version, tls_cipher, tls_bits, raw_size,"
-    " raw_sha256, fingerprint, is_test, authserv_id, spf, dkim, dkim_domain, dmarc,"
-    " from_domain, aligned, from_verified, sender_verified, action)"
-    " VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-    " $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32,"
-    " $33, $34, %s, %s, $37)"
-    " ON CONFLICT (message_id, key_kind, key_target, key_user, fingerprint) DO NOTHING"
-    " RETURNING id";
+/* The row, its recipient ($3) and its NOTIFY: the new id, or NULL when the
+ * key is stored already (sql/0004_store.sql has the parameters' meaning). */
+static const char store_reply_sql[] =
+    "SELECT replygate.store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+    " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,"
+    " $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)";
 
-/* The recipient of a new row ($3 and the envelope's $4, $5). */
-static const char insert_recipient_sql[] =
-    ", r AS (INSERT INTO replygate.reply_recipients (reply_id, recipient, queue_id,"
-    " client_address) SELECT m.id, $3, $4, $5 FROM m)";
-
-/* The NOTIFY, not for a test row (is_test, $27). */
-static const char notify_select_sql[] =
-    " SELECT id, (SELECT pg_notify('replygate_reply', m.id::text) WHERE NOT $27::boolean)"
-    " FROM m";
+/* The one statement's end: the new id, no row for a reply stored already. */
+static const char select_new_id_sql[] = " SELECT id FROM m WHERE id IS NOT NULL";
 
 /* A reply that did not go in: the row that has its key, with this recipient
  * recorded beside it, or its tombstone. */
@@ -82,14 +68,12 @@ static const char insert_attachment_sql[] =
     " content_id, size, sha256, inline, data)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-static const char notify_sql[] = "SELECT pg_notify('replygate_reply', $1) WHERE NOT $2::boolean";
-
 /* One attachment inside the single statement; %d are its parameter numbers. */
 static const char inline_attachment_sql[] =
     ", a%u AS (INSERT INTO replygate.attachments (reply_id, position, filename, content_type,"
     " content_id, size, sha256, inline, data)"
     " SELECT m.id, $%d::integer, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text,"
-    " $%d::boolean, $%d::bytea FROM m)";
+    " $%d::boolean, $%d::bytea FROM m WHERE m.id IS NOT NULL)";
 
 /* Strings kept alive until the statements are sent. */
 typedef struct {
@@ -288,17 +272,7 @@ store_date(const Message *m)
     return utc ? g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 }
 
-/* insert_message - append the message row's INSERT to sql */
-static void
-insert_message(GString *sql, const StoreEnvelope *env)
-{
-    g_autofree char *from = env->check_addresses ? fromcheck_sql(9, 35, "false") : g_strdup("$35");
-    g_autofree char *sender = env->check_addresses ? fromcheck_sql(9, 36, "NULL") : g_strdup("$36");
-
-    g_string_append_printf(sql, insert_message_sql, from, sender);
-}
-
-/* message_values - the 37 parameters of the message row */
+/* message_values - the 40 parameters of store_reply() */
 static void
 message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const char *dedup,
                const char *recipient, const char *fingerprint, const char *raw_sha256,
@@ -335,10 +309,13 @@ message_values(Params *params, const Verdict *v, const StoreEnvelope *env, const
     values[25] = fingerprint;
     values[26] = v->is_test ? "true" : "false";
     auth_values(params, v, values + 27);
+    values[37] = env->check_addresses ? "true" : "false";
     if (env->check_addresses) {
-        /* Looked up by the insert itself (insert_message). */
-        values[34] = own(params, fromcheck_address(m->from_address));
-        values[35] = own(params, fromcheck_address(env->sender));
+        /* Looked up by store_reply() itself, which then ignores $35, $36. */
+        values[38] = own(params, fromcheck_address(m->from_address));
+        values[39] = own(params, fromcheck_address(env->sender));
+    } else {
+        values[38] = values[39] = NULL;
     }
 }
 
@@ -408,9 +385,8 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
     char fingerprint[RAWMAIL_FINGERPRINT_HEX + 1];
 
     store_hashes(m, fingerprint, &raw_sha256);
-    insert_message(sql, env);
-    g_string_append_c(sql, ')');
-    g_string_append(sql, insert_recipient_sql);
+    g_string_append(sql, store_reply_sql);
+    g_string_append(sql, " AS id)");
     message_values(&params, v, env, dedup, recipient, fingerprint, raw_sha256, values);
     for (guint i = 0; i < n_att; i++) {
         /* reply_id comes from m, so each attachment has 8 parameters here. */
@@ -428,7 +404,7 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
         g_string_append_printf(sql, inline_attachment_sql, i + 1, first + 1, first + 2, first + 3,
                                first + 4, first + 5, first + 6, first + 7, first + 8);
     }
-    g_string_append(sql, notify_select_sql);
+    g_string_append(sql, select_new_id_sql);
 
     res =
         db_exec_transaction(conn, env->limits, sql->str, n_params, values, lengths, formats, error);
@@ -445,33 +421,24 @@ store_one_statement(PGconn *conn, const Verdict *v, const StoreEnvelope *env, St
 /* store_in_transaction - the statements between BEGIN and COMMIT (the long
  * way); *inserted says whether the row went in */
 static gboolean
-store_in_transaction(PGconn *conn, const Verdict *v, const StoreEnvelope *env, Params *params,
-                     const char **values, StoreOutcome *outcome, gboolean *inserted, GError **error)
+store_in_transaction(PGconn *conn, const Verdict *v, Params *params, const char **values,
+                     StoreOutcome *outcome, gboolean *inserted, GError **error)
 {
     g_autoptr(PGresult) res = NULL;
-    g_autoptr(GString) sql = g_string_new("WITH m AS (");
     const char *reply_id;
-    const char *notify[2];
 
-    insert_message(sql, env);
-    g_string_append_c(sql, ')');
-    g_string_append(sql, insert_recipient_sql);
-    g_string_append(sql, " SELECT id FROM m");
-    res = db_exec(conn, sql->str, STORE_MESSAGE_PARAMS, values, NULL, NULL, error);
+    res = db_exec(conn, store_reply_sql, STORE_MESSAGE_PARAMS, values, NULL, NULL, error);
     if (res == NULL)
         return FALSE;
-    *inserted = PQntuples(res) > 0;
+    *inserted = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
     if (!*inserted)
         return TRUE;
     reply_id = own(params, g_strdup(PQgetvalue(res, 0, 0)));
     outcome->reply_id = g_ascii_strtoll(reply_id, NULL, 10);
     outcome->duplicate = FALSE;
     outcome->purged = FALSE;
-    if (!insert_attachments(conn, params, reply_id, v->message, error))
-        return FALSE;
-    notify[0] = reply_id;
-    notify[1] = values[26];
-    return db_command(conn, notify_sql, 2, notify, error);
+    /* The NOTIFY went with the row; it reaches listeners at COMMIT. */
+    return insert_attachments(conn, params, reply_id, v->message, error);
 }
 
 /* store_many_attachments - BEGIN, the row, one INSERT per attachment, COMMIT */
@@ -492,7 +459,7 @@ store_many_attachments(PGconn *conn, const Verdict *v, const StoreEnvelope *env,
     message_values(&params, v, env, dedup, recipient, fingerprint, raw_sha256, values);
     if (!db_begin(conn, env->limits, error))
         return FALSE;
-    if (!store_in_transaction(conn, v, env, &params, values, outcome, &inserted, error)) {
+    if (!store_in_transaction(conn, v, &params, values, outcome, &inserted, error)) {
         db_rollback(conn);
         return FALSE;
     }

@@ -25,7 +25,7 @@ typedef struct {
     const char *client_address; /* -c, or NULL */
     const DbLimits *limits;     /* SET LOCAL in each transaction, or NULL */
     /* TRUE: the row's from_verified and sender_verified are looked up by
-     * the insert itself (fromcheck_sql), from the message's From and the
+     * the insert itself (store_reply(), sql/0004_store.sql), from the From and the
      * sender, instead of taken from the verdict: from_check = record,
      * where nothing waits for them, saves the lookup's round trip */
     gboolean check_addresses;

@@ -40,10 +40,13 @@ tap_like "create-roles without CREATEROLE: prints the SQL for the administrator"
     "CREATE ROLE replygate_owner NOLOGIN;.*CREATE ROLE replygate_writer NOLOGIN;.*CREATE ROLE replygate_app NOLOGIN;.*GRANT replygate_owner TO \"rg_plain\";"
 tap_is "create-roles without CREATEROLE: no role, no schema made" \
     "$(pg_value "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'replygate\_%'")/$("$PG_BIN/psql" -X -A -t "host=$PG_DIR dbname=fresh user=postgres" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'replygate'")" "0/0"
+# Every schema file of the tree, in order; the last one's number is the
+# version these programs are built for (sql/meson.build).
+SQL_FILES=$(cd "$SRC/sql" && ls 0*.sql)
+SQL_LAST=$(printf '%s\n' "$SQL_FILES" | tail -1)
+SQL_VERSION=${SQL_LAST:0:4}
 out=$("$CLI" migrate --create-roles --database "host=$PG_DIR dbname=fresh user=rg_creator" 2>&1); rc=$?
-tap_is "create-roles with CREATEROLE: exit 0" "$rc:$out" "0:applied 0001_init.sql
-applied 0002_application.sql
-applied 0003_auth.sql"
+tap_is "create-roles with CREATEROLE: exit 0" "$rc:$out" "0:$(printf 'applied %s\n' $SQL_FILES)"
 tap_is "create-roles with CREATEROLE: the three roles, NOLOGIN" \
     "$(pg_value "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'replygate\_%'")" \
     "replygate_app:false replygate_owner:false replygate_writer:false"
@@ -52,7 +55,7 @@ tap_is "create-roles with CREATEROLE: the schema belongs to replygate_owner, gra
     "replygate_owner/0"
 tap_is "create-roles twice: nothing to apply, exit 0" \
     "$("$CLI" migrate --create-roles --database "host=$PG_DIR dbname=fresh user=rg_creator" 2>&1; echo ":$?")" \
-    "nothing to apply: the schema is at 0003_auth.sql
+    "nothing to apply: the schema is at $SQL_LAST
 :0"
 
 # --- the previous version's schema, filled by the previous version's agent -----
@@ -115,7 +118,7 @@ tap_is "grants: replygate_app holds exactly the views, the queue functions and u
     "function replygate.ack(bigint,uuid) EXECUTE; function replygate.claim(text,integer,interval) EXECUTE; function replygate.extend(bigint,uuid,interval) EXECUTE; function replygate.fail(bigint,uuid,text,timestamp with time zone) EXECUTE; function replygate.forget(bigint) EXECUTE; schema replygate USAGE; table replygate.processed_replies SELECT; table replygate.refused_replies SELECT; table replygate.reply_attachments SELECT; table replygate.user_addresses DELETE; table replygate.user_addresses INSERT; table replygate.user_addresses SELECT; table replygate.user_addresses UPDATE"
 tap_is "grants: replygate_writer inserts and reads what delivery needs, nothing more" \
     "$(pg_value "SELECT string_agg(kind || ' ' || object || ' ' || privilege, '; ' ORDER BY kind, object, privilege) FROM replygate.granted_privileges() WHERE role = 'replygate_writer'")" \
-    "function replygate.grant_problems() EXECUTE; function replygate.purge_expired(integer,boolean) EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; function replygate.refusal_counts() EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT; table replygate.user_addresses SELECT"
+    "function replygate.grant_problems() EXECUTE; function replygate.purge_expired(integer,boolean) EXECUTE; function replygate.record_refusal(text,integer,text,text,text,text,text,text,numeric,numeric,text,text,text,text) EXECUTE; function replygate.refusal_counts() EXECUTE; function replygate.store_reply(text,boolean,text,text,text,text,text,numeric,numeric,text,text,text,text,timestamp with time zone,text,text[],text,text,text,text,text,text,integer,bigint,text,text,boolean,text,text,text,text,text,text,boolean,boolean,boolean,boolean,boolean,text,text) EXECUTE; schema replygate USAGE; table replygate.attachments INSERT; table replygate.messages INSERT; table replygate.messages SELECT; table replygate.reply_recipients INSERT; table replygate.reply_recipients SELECT; table replygate.schema_migrations SELECT; table replygate.settings SELECT; table replygate.tombstones SELECT; table replygate.user_addresses SELECT"
 tap_is "grants: PUBLIC may execute no replygate function" \
     "$(pg_value "SELECT count(*) FROM replygate.granted_privileges() WHERE role = 'PUBLIC'")" 0
 tap_like "grants: the app cannot read the table" "$(as rg_app "SELECT count(*) FROM replygate.messages")" \
@@ -123,6 +126,9 @@ tap_like "grants: the app cannot read the table" "$(as rg_app "SELECT count(*) F
 tap_like "grants: the app cannot write a refusal" \
     "$(as rg_app "SELECT replygate.record_refusal('rcpt',550,'5.1.1','x',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)")" \
     "permission denied for function record_refusal"
+tap_like "grants: the app cannot store a reply" \
+    "$(as rg_app "SELECT replygate.store_reply('m', false, 'r', NULL, NULL, '', 'i', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, '{}', '', '', '', NULL, NULL, NULL, NULL, 1, NULL, 'f', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false, NULL, NULL)")" \
+    "permission denied for function store_reply"
 tap_like "grants: the writer cannot claim" "$(as rg_agent "SELECT * FROM replygate.claim('w', 1, '1 minute')")" \
     "permission denied for function claim"
 tap_like "grants: the writer cannot delete" "$(as rg_agent "DELETE FROM replygate.messages")" \
@@ -328,7 +334,7 @@ check_as() {
         grep -E 'schema version|database role|roles|database reachable'
 }
 out=$(check_as rg_agent)
-tap_like "check: the schema version is the program's" "$out" "^OK +schema version 0003, the one this program expects$"
+tap_like "check: the schema version is the program's" "$out" "^OK +schema version $SQL_VERSION, the one this program expects$"
 tap_like "check: the grants are exactly SPEC's" "$out" "^OK +roles replygate_owner, replygate_writer and replygate_app have exactly SPEC section 8's grants$"
 tap_like "check: the agent's role is a writer" "$out" "^OK +database role rg_agent is a member of replygate_writer$"
 tap_like "check: a superuser in database is a warning" "$(check_as postgres)" "^WARN +database role postgres is a superuser"
@@ -337,13 +343,16 @@ pg_psql -c "GRANT UPDATE ON replygate.messages TO replygate_app" >/dev/null
 tap_like "check: an extra grant fails, named" "$(check_as rg_agent)" \
     "^FAIL +database roles: replygate_app holds UPDATE on table replygate.messages, which SPEC section 8 does not give it; fix: run: replygate migrate --create-roles"
 "$CLI" migrate --database "$PG_CONNINFO" >/dev/null
-pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0004_from_the_future.sql')" >/dev/null
+pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('9999_from_the_future.sql')" >/dev/null
 tap_like "check: a newer schema (rolling upgrade) is a warning" "$(check_as rg_agent)" \
-    "^WARN +schema version 0004 is newer than this program's 0003; fix: upgrade replygate on this host"
+    "^WARN +schema version 9999 is newer than this program's $SQL_VERSION; fix: upgrade replygate on this host"
 pg_psql -c "DELETE FROM replygate.schema_migrations WHERE version >= '0002'" >/dev/null
 tap_like "check: an older schema fails" "$(check_as rg_agent)" \
-    "^FAIL +schema version 0001 is older than this program's 0003; fix: run: replygate migrate"
-pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('0002_application.sql'), ('0003_auth.sql')" >/dev/null
+    "^FAIL +schema version 0001 is older than this program's $SQL_VERSION; fix: run: replygate migrate"
+for f in $SQL_FILES; do
+    [ "$f" = 0001_init.sql ] ||
+        pg_psql -c "INSERT INTO replygate.schema_migrations (version) VALUES ('$f')" >/dev/null
+done
 
 # --- applying again changes nothing --------------------------------------------------------------
 dump() { "$PG_BIN/pg_dump" -s "$PG_CONNINFO" | grep -v '^\\\(un\)\?restrict' | md5sum; }

@@ -53,7 +53,7 @@ static const SqlstateCase sqlstate_cases[] = {
     {"not null violation 23502 (anything else)", "23502", RG_ERROR_TEMPFAIL},
     {"internal error XX000 (anything else)", "XX000", RG_ERROR_TEMPFAIL},
     {"raise_exception P0001 (anything else)", "P0001", RG_ERROR_TEMPFAIL},
-    {"invalid schema name 3F000 (anything else)", "3F000", RG_ERROR_TEMPFAIL},
+    {"invalid schema name 3F000 (not migrated)", "3F000", RG_ERROR_CONFIG},
     {"malformed SQLSTATE", "5", RG_ERROR_TEMPFAIL},
 };
 

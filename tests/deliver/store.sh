@@ -464,7 +464,26 @@ pg_value "CREATE DATABASE unmigrated" >/dev/null
 write_config "$T/unmigrated.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=unmigrated user=postgres|" "$T/unmigrated.conf"
 message "$T/u.eml" "u@example.org" "u" "To a database without the schema."
-check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*relation "replygate\.(messages|user_addresses)" does not exist'
+check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*(relation "replygate\.(messages|user_addresses)"|schema "replygate") does not exist'
+# A schema one file behind these programs (an upgraded MX host, `replygate
+# migrate` not run yet): without replygate.store_reply() the reply waits for
+# the operator, and is stored once the schema is migrated.
+pg_value "CREATE DATABASE behind" >/dev/null
+mkdir "$T/sql-behind"
+for f in "$SRC"/sql/0*.sql; do
+    [ "$f" = "$(ls "$SRC"/sql/0*.sql | tail -1)" ] || cp "$f" "$T/sql-behind/"
+done
+"$CLI" migrate --sql-dir "$T/sql-behind" --database "host=$PG_DIR dbname=behind user=postgres" \
+    >/dev/null 2>&1
+write_config "$T/behind.conf"
+sed -i "s|^database = .*|database = host=$PG_DIR dbname=behind user=postgres|" "$T/behind.conf"
+message "$T/behind.eml" "behind@example.org" "behind" "To a schema one file behind."
+check_defer "schema one file behind" "$T/behind.conf" "$T/behind.eml" \
+    '^4\.3\.5 .*function replygate\.store_reply\(.*\) does not exist'
+"$CLI" migrate --database "host=$PG_DIR dbname=behind user=postgres" >/dev/null 2>&1
+deliver "$T/behind.conf" "$T/behind.eml" QBEHIND
+tap_is "schema one file behind: stored once migrated" \
+    "$RC/$("$PG_BIN/psql" -X -A -t "host=$PG_DIR dbname=behind user=postgres" -c "SELECT count(*) FROM replygate.messages WHERE message_id = 'behind@example.org'")" "0/1"
 write_config "$T/nodb.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|" "$T/nodb.conf"
 check_defer "no such database: a configuration mistake" "$T/nodb.conf" "$T/u.eml" \

@@ -113,7 +113,7 @@ fi
 swaks --server "127.0.0.1:$PORT" --helo client.example.org --from bob@example.org --tls \
     --to "$ADDR" --header "Subject: sleep-kill" --header "Message-Id: <$MID>" \
     --body "Killed once, stored once." >"$T/kill.swaks" 2>&1
-sleeping=$(wait_for 60 1 sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND state = 'active' AND query LIKE '%INSERT INTO replygate.messages%'")
+sleeping=$(wait_for 60 1 sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND state = 'active' AND query LIKE '%replygate.store_reply(%'")
 tap_is "SIGKILL: the $APP is inside its INSERT (the trigger sleeps)" "$sleeping" 1
 if [ "$RG_TRANSPORT" = lmtp ]; then
     # The resident service itself, mid-transaction, with its whole pool.
@@ -129,7 +129,7 @@ else
 fi
 sql "DELETE FROM public.fault_flags" >/dev/null
 tap_is "SIGKILL: the killed transaction is rolled back (no row)" \
-    "$(wait_for 30 0 sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND query LIKE '%INSERT INTO replygate.messages%' AND state <> 'idle'")/$(sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID'")" "0/0"
+    "$(wait_for 30 0 sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND query LIKE '%replygate.store_reply(%' AND state <> 'idle'")/$(sql "SELECT count(*) FROM replygate.messages WHERE message_id = '$MID'")" "0/0"
 if [ "$RG_TRANSPORT" = lmtp ]; then
     tap_like "SIGKILL: Postfix deferred it (lmtp: lost connection)" \
         "$(wait_for 30 1 log_count "$DELIVERY.*status=deferred.*(lost connection|Connection reset|closed)")" '^[1-9]'
