@@ -3,8 +3,9 @@
  *
  * pipe-agent/auth.c asks the public suffix list for an organizational
  * domain only when a reply carries an authentication verdict without a DMARC
- * result. Linking libpsl brings libidn2 and libunistring into every
- * replygate-deliver process all the same. The agent is therefore linked with
+ * result, yet linking libpsl loads and relocates it in every
+ * replygate-deliver process (libidn2 and libunistring, which it needs, GMime
+ * loads anyway). The agent is therefore linked with
  * this file instead of -lpsl, like lib/pq-lazy.c and lib/icu-lazy.c: the
  * three libpsl functions auth.c calls are defined here with libpsl's own
  * signatures and call the real ones, found with dlsym() in libpsl.so.5,

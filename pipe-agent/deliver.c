@@ -322,11 +322,15 @@ dry_run(Options *opt)
     g_autofree char *status = NULL;
     gboolean too_big;
 
+    /* What a real delivery would log goes to stderr too: the JSON alone does
+     * not say why (a library that cannot be loaded, say). */
+    maillog_open("replygate/deliver", TRUE);
     ring = keyring_load_with_config(config_resolve_path(opt->config_path), &config, &error);
     if (ring == NULL) {
         status = g_strdup_printf("4.3.5 configuration error: %s", error->message);
         return dry_run_refusal(EX_TEMPFAIL, status);
     }
+    maillog_set_socket(config->syslog_socket);
     limits_apply(config, opt->queue_id ? opt->queue_id : "NOQUEUE");
     raw = read_message(STDIN_FILENO, config->max_message_size, &too_big, &error);
     if (raw == NULL) {

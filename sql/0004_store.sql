@@ -20,6 +20,13 @@
 --
 -- replygate.store_reply()     the row, its first recipient and the NOTIFY
 -- replygate.role_grants       + the writer executes it
+--
+-- Changing it later. Agents call it with 40 untyped parameters, so a second
+-- function of the same name (an overload, even one whose extra parameter has
+-- a default) makes every call ambiguous (42725) and every agent defer. A
+-- later migration either replaces it with CREATE OR REPLACE and the same
+-- parameters, or adds a function of another name for the agents of its own
+-- version, and drops this one a release later.
 
 -- store_reply - insert one reply under its unique key and, when it went in,
 -- record its recipient and send NOTIFY replygate_reply, '<id>' (not for a

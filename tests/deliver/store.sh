@@ -660,8 +660,14 @@ if [ -n "$ICU_FILE" ] && mount --bind /dev/null "$(readlink -f "$ICU_FILE")" 2>"
     REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QWIDE2 -f bob@example.org \
         -r "$WIDE_ADDR" <"$T/wide.eml" >"$T/out" 2>"$T/err"
     rc=$?
+    "$DELIVER" --config "$CFG" --dry-run -q QWIDE3 -f bob@example.org -r "$WIDE_ADDR" \
+        <"$T/wide.eml" >"$T/dry-out" 2>"$T/dry-err"
+    dry_rc=$?
     umount "$(readlink -f "$ICU_FILE")"
     tap_is "lazy ICU: a missing ICU defers (75, 4.3.0)" "$rc/$(head -c 5 "$T/out")" "75/4.3.0"
+    tap_is "lazy ICU: --dry-run says 75 and why on stderr" \
+        "$dry_rc/$(grep -o '"exit": 75' "$T/dry-out")/$(grep -c 'cannot load libicuuc' "$T/dry-err")" \
+        '75/"exit": 75/1'
     tap_like "lazy ICU: mail.log says why" "$(cat "$T/err")" 'cannot load libicuuc\.so\.[0-9]+'
     tap_is "lazy ICU: no spool copy is left behind" \
         "$(grep -rl 'wide-1@example.org' "$SPOOL" | wc -l)" 0
