@@ -18,14 +18,13 @@
  * (deliver.c) turns into a deferral (4.3.0) with the spool copy removed, so
  * the reply is never judged by an unfolded domain and never lost.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <unicode/ucasemap.h>
 #include <unicode/uidna.h>
 
 #include <glib.h>
 
-#include "maillog.h"
+#include "lazy-load.h"
 
 #define ICU_LAZY_LIBRARY "libicuuc.so." G_STRINGIFY(U_ICU_VERSION_MAJOR_NUM)
 
@@ -40,6 +39,17 @@ typedef struct {
                              UErrorCode *);
 } IcuLazy;
 
+/* The functions of IcuLazy, by their versioned names (G_STRINGIFY expands
+ * the macro first: "ucasemap_open_72"). */
+static const LazySymbol icu_symbols[] = {
+    LAZY_SYMBOL(IcuLazy, casemap_open, G_STRINGIFY(ucasemap_open)),
+    LAZY_SYMBOL(IcuLazy, casemap_close, G_STRINGIFY(ucasemap_close)),
+    LAZY_SYMBOL(IcuLazy, fold_case, G_STRINGIFY(ucasemap_utf8FoldCase)),
+    LAZY_SYMBOL(IcuLazy, idna_open, G_STRINGIFY(uidna_openUTS46)),
+    LAZY_SYMBOL(IcuLazy, idna_close, G_STRINGIFY(uidna_close)),
+    LAZY_SYMBOL(IcuLazy, name_to_ascii, G_STRINGIFY(uidna_nameToASCII_UTF8)),
+};
+
 /* icu_lazy - the real functions, loading ICU the first time; aborts (a
  * deferral) when it cannot */
 static const IcuLazy *
@@ -49,25 +59,8 @@ icu_lazy(void)
     static gsize done = 0;
 
     if (g_once_init_enter(&done)) {
-        void *lib = dlopen(ICU_LAZY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-        gboolean ok = lib != NULL;
-
-        /* G_STRINGIFY expands the name first: "ucasemap_open_72". */
-#define ICU_LOAD(field, name)                                                                      \
-    ok = ok && (*(void **)&icu.field = dlsym(lib, G_STRINGIFY(name))) != NULL
-        ICU_LOAD(casemap_open, ucasemap_open);
-        ICU_LOAD(casemap_close, ucasemap_close);
-        ICU_LOAD(fold_case, ucasemap_utf8FoldCase);
-        ICU_LOAD(idna_open, uidna_openUTS46);
-        ICU_LOAD(idna_close, uidna_close);
-        ICU_LOAD(name_to_ascii, uidna_nameToASCII_UTF8);
-#undef ICU_LOAD
-        if (!ok) {
-            const char *why = dlerror();
-            maillog_error("cannot load %s: %s", ICU_LAZY_LIBRARY,
-                          why ? why : "a symbol is missing");
+        if (!lazy_load(ICU_LAZY_LIBRARY, &icu, icu_symbols, G_N_ELEMENTS(icu_symbols)))
             abort();
-        }
         g_once_init_leave(&done, 1);
     }
     return &icu;

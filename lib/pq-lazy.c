@@ -15,10 +15,9 @@
  * lib/db.c reports as a database that cannot be reached: the mail is
  * deferred (4.3.0), never lost, and mail.log says why once.
  */
-#include <dlfcn.h>
 #include <libpq-fe.h>
 
-#include "maillog.h"
+#include "lazy-load.h"
 
 #define PQ_LAZY_LIBRARY "libpq.so.5"
 
@@ -52,6 +51,33 @@ typedef struct {
     int (*pipelineSync)(PGconn *);
 } PqLazy;
 
+/* The functions of PqLazy, as libpq names them. */
+static const LazySymbol pq_symbols[] = {
+    LAZY_SYMBOL(PqLazy, connectdbParams, "PQconnectdbParams"),
+    LAZY_SYMBOL(PqLazy, connectStartParams, "PQconnectStartParams"),
+    LAZY_SYMBOL(PqLazy, connectPoll, "PQconnectPoll"),
+    LAZY_SYMBOL(PqLazy, status, "PQstatus"),
+    LAZY_SYMBOL(PqLazy, transactionStatus, "PQtransactionStatus"),
+    LAZY_SYMBOL(PqLazy, socket, "PQsocket"),
+    LAZY_SYMBOL(PqLazy, errorMessage, "PQerrorMessage"),
+    LAZY_SYMBOL(PqLazy, exec, "PQexec"),
+    LAZY_SYMBOL(PqLazy, execParams, "PQexecParams"),
+    LAZY_SYMBOL(PqLazy, resultStatus, "PQresultStatus"),
+    LAZY_SYMBOL(PqLazy, resultErrorField, "PQresultErrorField"),
+    LAZY_SYMBOL(PqLazy, resultErrorMessage, "PQresultErrorMessage"),
+    LAZY_SYMBOL(PqLazy, ntuples, "PQntuples"),
+    LAZY_SYMBOL(PqLazy, getvalue, "PQgetvalue"),
+    LAZY_SYMBOL(PqLazy, getisnull, "PQgetisnull"),
+    LAZY_SYMBOL(PqLazy, clear, "PQclear"),
+    LAZY_SYMBOL(PqLazy, finish, "PQfinish"),
+    LAZY_SYMBOL(PqLazy, sendQueryParams, "PQsendQueryParams"),
+    LAZY_SYMBOL(PqLazy, getResult, "PQgetResult"),
+    LAZY_SYMBOL(PqLazy, enterPipelineMode, "PQenterPipelineMode"),
+    LAZY_SYMBOL(PqLazy, exitPipelineMode, "PQexitPipelineMode"),
+    LAZY_SYMBOL(PqLazy, pipelineStatus, "PQpipelineStatus"),
+    LAZY_SYMBOL(PqLazy, pipelineSync, "PQpipelineSync"),
+};
+
 /* pq_lazy - the real functions, loading libpq the first time */
 static const PqLazy *
 pq_lazy(void)
@@ -60,39 +86,7 @@ pq_lazy(void)
     static gsize done = 0;
 
     if (g_once_init_enter(&done)) {
-        void *lib = dlopen(PQ_LAZY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-        gboolean ok = lib != NULL;
-
-#define PQ_LOAD(field, name) ok = ok && (*(void **)&pq.field = dlsym(lib, name)) != NULL
-        PQ_LOAD(connectdbParams, "PQconnectdbParams");
-        PQ_LOAD(connectStartParams, "PQconnectStartParams");
-        PQ_LOAD(connectPoll, "PQconnectPoll");
-        PQ_LOAD(status, "PQstatus");
-        PQ_LOAD(transactionStatus, "PQtransactionStatus");
-        PQ_LOAD(socket, "PQsocket");
-        PQ_LOAD(errorMessage, "PQerrorMessage");
-        PQ_LOAD(exec, "PQexec");
-        PQ_LOAD(execParams, "PQexecParams");
-        PQ_LOAD(resultStatus, "PQresultStatus");
-        PQ_LOAD(resultErrorField, "PQresultErrorField");
-        PQ_LOAD(resultErrorMessage, "PQresultErrorMessage");
-        PQ_LOAD(ntuples, "PQntuples");
-        PQ_LOAD(getvalue, "PQgetvalue");
-        PQ_LOAD(getisnull, "PQgetisnull");
-        PQ_LOAD(clear, "PQclear");
-        PQ_LOAD(finish, "PQfinish");
-        PQ_LOAD(sendQueryParams, "PQsendQueryParams");
-        PQ_LOAD(getResult, "PQgetResult");
-        PQ_LOAD(enterPipelineMode, "PQenterPipelineMode");
-        PQ_LOAD(exitPipelineMode, "PQexitPipelineMode");
-        PQ_LOAD(pipelineStatus, "PQpipelineStatus");
-        PQ_LOAD(pipelineSync, "PQpipelineSync");
-#undef PQ_LOAD
-        if (!ok) {
-            const char *why = dlerror();
-            maillog_error("cannot load %s: %s", PQ_LAZY_LIBRARY, why ? why : "a symbol is missing");
-        }
-        pq.loaded = ok;
+        pq.loaded = lazy_load(PQ_LAZY_LIBRARY, &pq, pq_symbols, G_N_ELEMENTS(pq_symbols));
         g_once_init_leave(&done, 1);
     }
     return &pq;

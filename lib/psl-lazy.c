@@ -16,13 +16,12 @@
  * says why and the agent aborts, which its SIGABRT handler (deliver.c) turns
  * into a deferral (4.3.0), so alignment is never judged without the list.
  */
-#include <dlfcn.h>
 #include <libpsl.h>
 #include <stdlib.h>
 
 #include <glib.h>
 
-#include "maillog.h"
+#include "lazy-load.h"
 
 #define PSL_LAZY_LIBRARY "libpsl.so.5"
 
@@ -33,6 +32,13 @@ typedef struct {
     const char *(*registrable_domain)(const psl_ctx_t *, const char *);
 } PslLazy;
 
+/* The functions of PslLazy, as libpsl names them. */
+static const LazySymbol psl_symbols[] = {
+    LAZY_SYMBOL(PslLazy, builtin, "psl_builtin"),
+    LAZY_SYMBOL(PslLazy, latest, "psl_latest"),
+    LAZY_SYMBOL(PslLazy, registrable_domain, "psl_registrable_domain"),
+};
+
 /* psl_lazy - the real functions, loading libpsl the first time; aborts (a
  * deferral) when it cannot */
 static const PslLazy *
@@ -42,20 +48,8 @@ psl_lazy(void)
     static gsize done = 0;
 
     if (g_once_init_enter(&done)) {
-        void *lib = dlopen(PSL_LAZY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-        gboolean ok = lib != NULL;
-
-#define PSL_LOAD(field, name) ok = ok && (*(void **)&psl.field = dlsym(lib, name)) != NULL
-        PSL_LOAD(builtin, "psl_builtin");
-        PSL_LOAD(latest, "psl_latest");
-        PSL_LOAD(registrable_domain, "psl_registrable_domain");
-#undef PSL_LOAD
-        if (!ok) {
-            const char *why = dlerror();
-            maillog_error("cannot load %s: %s", PSL_LAZY_LIBRARY,
-                          why ? why : "a symbol is missing");
+        if (!lazy_load(PSL_LAZY_LIBRARY, &psl, psl_symbols, G_N_ELEMENTS(psl_symbols)))
             abort();
-        }
         g_once_init_leave(&done, 1);
     }
     return &psl;

@@ -640,6 +640,21 @@ LD_DEBUG=files REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QLAZY -f bob
     -r "$ADDR" <"$T/lazy.eml" >"$T/out" 2>"$T/ld-store"
 tap_is "lazy libpq: storing loads it and stores the reply" \
     "$?/$(grep -c 'file=libpq.so.5 \[0\];  dynamically loaded' "$T/ld-store")/$(grep -c 'message-id=<lazy-1@example.org>.*status=stored' "$T/ld-store")" "0/1/1"
+# A libpq that cannot be loaded: the database is unreachable, the reply deferred.
+PQ_FILE=$(ldconfig -p | sed -n 's/^[[:space:]]*libpq\.so\.5 (libc6,x86-64) => //p' | head -1)
+message "$T/lazy2.eml" "lazy-2@example.org" "lazy" "Deferred without libpq."
+if [ -n "$PQ_FILE" ] && mount --bind /dev/null "$(readlink -f "$PQ_FILE")" 2>"$T/mount.err"; then
+    REPLYGATE_LOG_STDERR=1 "$DELIVER" --config "$CFG" -q QLAZY2 -f bob@example.org \
+        -r "$ADDR" <"$T/lazy2.eml" >"$T/out" 2>"$T/err"
+    rc=$?
+    umount "$(readlink -f "$PQ_FILE")"
+    tap_is "lazy libpq: a missing libpq defers (75, 4.3.0), nothing stored" \
+        "$rc/$(head -c 5 "$T/out")/$(pg_value "SELECT count(*) FROM replygate.messages WHERE message_id = 'lazy-2@example.org'")" \
+        "75/4.3.0/0"
+    tap_like "lazy libpq: mail.log says why" "$(cat "$T/err")" 'cannot load libpq\.so\.5'
+else
+    tap_not_ok "lazy libpq: cannot hide libpq for the test: $(cat "$T/mount.err")"
+fi
 
 # --- ICU only for a domain outside ASCII, never libcrypto (icu-lazy.c, crypto-lite.c) ---
 tap_is "lazy ICU: the agent is linked with neither ICU nor libcrypto" \
