@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -37,11 +38,28 @@ static char *maillog_path;  /* the socket's path; NULL: /dev/log */
 static int maillog_fd = -1; /* connected, or -1 */
 static int maillog_type;    /* SOCK_DGRAM or SOCK_STREAM, once connected */
 
+/* stderr_is_journal - is standard error systemd's journal? systemd names
+ * the stream it connects in $JOURNAL_STREAM ("DEVICE:INODE", systemd.exec(5)).
+ * The lines reach the journal through /dev/log already, so a copy on
+ * standard error would put every one there, and in /var/log/syslog, twice. */
+static gboolean
+stderr_is_journal(void)
+{
+    const char *stream = g_getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    char tail;
+
+    return stream != NULL && sscanf(stream, "%llu:%llu%c", &dev, &ino, &tail) == 2 &&
+           fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
+
 /* maillog_open - remember the program's ident */
 void
 maillog_open(const char *ident, gboolean also_stderr)
 {
-    maillog_stderr = also_stderr;
+    maillog_stderr = also_stderr && !stderr_is_journal();
     maillog_ident = ident; /* a string literal */
 }
 

@@ -14,7 +14,9 @@
 #include <glib.h>
 
 /* maillog_open - ident is "replygate/deliver" or "replygate/milter"; also_stderr
- * copies every line to standard error (foreground use and tests) */
+ * copies every line to standard error (foreground use and tests), unless
+ * standard error is systemd's journal ($JOURNAL_STREAM), which has the lines
+ * from syslog already */
 void maillog_open(const char *ident, gboolean also_stderr);
 
 /* maillog_set_socket - the syslog socket the lines go to from now on, normally

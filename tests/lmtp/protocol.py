@@ -22,6 +22,7 @@ import re
 import select
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def write_config(**extra):
         "lmtp_socket = unix:" + SOCK,
         "lmtp_max_sessions = 5",
     ]
+    lines = [l for l in lines if l.split(" = ")[0] not in extra]
     lines += ["%s = %s" % kv for kv in extra.items()]
     with open(CONF + ".new", "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -140,10 +142,10 @@ class Service:
     def __init__(self):
         self.proc = None
 
-    def start(self):
-        self.log = open(ERRLOG, "a")
+    def start(self, errlog=ERRLOG, env=None):
+        self.log = open(errlog, "a")
         self.proc = subprocess.Popen(WRAPPER + [LMTPD, "-f", "--config", CONF],
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log, env=env)
         if not wait_for(lambda: os.path.exists(SOCK) or self.proc.poll() is not None, 120):
             raise RuntimeError("the service did not start")
         if self.proc.poll() is not None:
@@ -547,6 +549,49 @@ try:
     is_(svc.wait(120), 0, "then the service exits 0")
     ok(not os.path.exists(SOCK), "and removes its socket")
     is_(rows("message_id = 'term-1@example.org'"), 1, "the message is stored once")
+
+    # --- under systemd, standard error is the journal, which has the lines ----------------
+    # systemd names the stream it connects in $JOURNAL_STREAM (DEVICE:INODE):
+    # the journal gets every line from /dev/log already, so -f copies none.
+    syslog_path = os.path.join(T, "syslog.sock")
+    syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    syslog.bind(syslog_path)
+    syslog.settimeout(10)
+    write_config(syslog_socket=syslog_path)
+    for case, journal in (("journal", True), ("a file", False)):
+        out = os.path.join(T, "stderr-%s" % case.replace(" ", "-"))
+        open(out, "w").close()
+        st = os.stat(out if journal else CONF)
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        svc.start(errlog=out, env=env)
+        mid = "journal-%s@example.org" % case.replace(" ", "-")
+        c = Lmtp(SOCK)
+        c.reply()
+        c.cmd("LHLO x")
+        c.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
+        [c.reply() for _ in range(3)]
+        c.send(stuff(message(mid, to=A)))
+        is_(c.reply()[1][0][:9], "250 2.0.0", "stderr is %s: the reply is stored" % case)
+        c.cmd("QUIT")
+        c.close()
+        lines = []
+        try:
+            while not any(mid in l for l in lines):
+                lines.append(syslog.recv(65536).decode(errors="replace"))
+        except socket.timeout:
+            pass
+        like("\n".join(lines), r"replygate/lmtpd\[\d+\]: \S+: message-id=<%s>, .*status=stored"
+             % re.escape(mid), "stderr is %s: the line goes to syslog_socket" % case)
+        svc.stop()
+        with open(out, errors="replace") as f:
+            copied = [l for l in f.read().splitlines() if mid in l]
+        if journal:
+            is_(copied, [], "stderr is the journal ($JOURNAL_STREAM): -f copies no line to it")
+        else:
+            like("\n".join(copied), r"status=stored",
+                 "stderr is not the journal ($JOURNAL_STREAM names another file): -f copies")
+    syslog.close()
+
     log = errlog()
     if WRAPPER:
         bad = [l for l in log.splitlines() if re.search(r"Invalid|uninitialised|definitely lost|"
