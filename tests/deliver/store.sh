@@ -465,24 +465,24 @@ write_config "$T/unmigrated.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=unmigrated user=postgres|" "$T/unmigrated.conf"
 message "$T/u.eml" "u@example.org" "u" "To a database without the schema."
 check_defer "database not migrated" "$T/unmigrated.conf" "$T/u.eml" '^4\.3\.5 .*(relation "replygate\.(messages|user_addresses)"|schema "replygate") does not exist'
-# A schema one file behind these programs (an upgraded MX host, `replygate
+# A schema from before 0004_store.sql (an upgraded MX host, `replygate
 # migrate` not run yet): without replygate.store_reply() the reply waits for
 # the operator, and is stored once the schema is migrated.
 pg_value "CREATE DATABASE behind" >/dev/null
 mkdir "$T/sql-behind"
 for f in "$SRC"/sql/0*.sql; do
-    [ "$f" = "$(ls "$SRC"/sql/0*.sql | tail -1)" ] || cp "$f" "$T/sql-behind/"
+    [[ "$(basename "$f")" < 0004_store.sql ]] && cp "$f" "$T/sql-behind/"
 done
 "$CLI" migrate --sql-dir "$T/sql-behind" --database "host=$PG_DIR dbname=behind user=postgres" \
     >/dev/null 2>&1
 write_config "$T/behind.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=behind user=postgres|" "$T/behind.conf"
-message "$T/behind.eml" "behind@example.org" "behind" "To a schema one file behind."
-check_defer "schema one file behind" "$T/behind.conf" "$T/behind.eml" \
+message "$T/behind.eml" "behind@example.org" "behind" "To a schema before 0004."
+check_defer "schema before 0004" "$T/behind.conf" "$T/behind.eml" \
     '^4\.3\.5 .*function replygate\.store_reply\(.*\) does not exist'
 "$CLI" migrate --database "host=$PG_DIR dbname=behind user=postgres" >/dev/null 2>&1
 deliver "$T/behind.conf" "$T/behind.eml" QBEHIND
-tap_is "schema one file behind: stored once migrated" \
+tap_is "schema before 0004: stored once migrated" \
     "$RC/$("$PG_BIN/psql" -X -A -t "host=$PG_DIR dbname=behind user=postgres" -c "SELECT count(*) FROM replygate.messages WHERE message_id = 'behind@example.org'")" "0/1"
 write_config "$T/nodb.conf"
 sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|" "$T/nodb.conf"
@@ -689,6 +689,44 @@ if [ -n "$ICU_FILE" ] && mount --bind /dev/null "$(readlink -f "$ICU_FILE")" 2>"
 else
     tap_not_ok "lazy ICU: cannot hide ICU for the test: $(cat "$T/mount.err")"
 fi
+
+# --- 0005_lz4.sql: long texts and attachments compressed with LZ4 ------------
+# A reply of 40 KB of text: its values are compressed when the row is written,
+# with LZ4 where the server has it (0005), and come back unchanged.
+for i in $(seq 800); do printf 'Line %d of a long reply, the same words again and again.\n' "$i"; done \
+    >"$T/long.txt"
+for i in $(seq 400); do printf '%d,a log line that compresses well,%d\n' "$i" "$((i * 7))"; done \
+    >"$T/long.csv"
+{
+    printf 'From: Bob Example <bob@example.org>\nTo: %s\nSubject: Re: long\n' "$ADDR"
+    printf 'Message-ID: <lz4-1@example.org>\nMIME-Version: 1.0\n'
+    printf 'Content-Type: multipart/mixed; boundary="b1"\n\n'
+    printf -- '--b1\nContent-Type: text/plain; charset=utf-8\n\n'
+    cat "$T/long.txt"
+    printf -- '--b1\nContent-Type: text/csv; name="long.csv"\n'
+    printf 'Content-Disposition: attachment; filename="long.csv"\n'
+    printf 'Content-Transfer-Encoding: base64\n\n'
+    base64 "$T/long.csv"
+    printf -- '--b1--\n'
+} >"$T/lz4.eml"
+deliver "$CFG" "$T/lz4.eml" QLZ4
+want=$(pg_value "SELECT CASE WHEN 'lz4' = ANY (enumvals) THEN 'lz4' ELSE 'pglz' END
+    FROM pg_settings WHERE name = 'default_toast_compression'")
+tap_is "0005: the long reply is stored (exit 0)" "$RC" 0
+tap_is "0005: body_text, reply_text and the attachment compressed with $want" \
+    "$(pg_value "SELECT concat_ws(' ', pg_column_compression(m.body_text),
+        pg_column_compression(m.reply_text), pg_column_compression(a.data))
+        FROM replygate.messages m JOIN replygate.attachments a ON a.reply_id = m.id
+        WHERE m.message_id = 'lz4-1@example.org'")" "$want $want $want"
+tap_is "0005: reply_text comes back unchanged" \
+    "$(pg_value "SELECT md5(reply_text || E'\n') FROM replygate.messages
+        WHERE message_id = 'lz4-1@example.org'")" "$(md5sum <"$T/long.txt" | cut -c1-32)"
+tap_is "0005: the attachment comes back byte for byte" \
+    "$(pg_value "SELECT a.sha256 = encode(sha256(a.data), 'hex') FROM replygate.attachments a
+        JOIN replygate.messages m ON a.reply_id = m.id
+        WHERE m.message_id = 'lz4-1@example.org'")/$(pg_value "SELECT a.sha256 FROM
+        replygate.attachments a JOIN replygate.messages m ON a.reply_id = m.id
+        WHERE m.message_id = 'lz4-1@example.org'")" "t/$(sha256sum <"$T/long.csv" | cut -c1-64)"
 
 "$DELIVER" --version >"$T/out"
 tap_like "--version" "$(cat "$T/out")" '^replygate-deliver [0-9]'
