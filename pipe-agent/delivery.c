@@ -634,6 +634,15 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
         return defer(d, both, dedup_id);
     }
     delivery_guard(d, NULL); /* stored: from here on an abort must not lose the copy */
+    outcome = delivery_outcome_new(v->status, EX_OK);
+    outcome->reply_id = stored.reply_id;
+    outcome->duplicate = stored.duplicate;
+    if (d->ctx->answer != NULL) {
+        /* Committed, and the copy is on disk: what follows cannot change
+         * the answer (a move that fails is only logged). */
+        d->ctx->answer(outcome, d->ctx->answer_data);
+        outcome->answered = TRUE;
+    }
     if (stored.duplicate || d->ctx->config->spool_keep_success == 0) {
         if (spool_remove(spool_path, &error))
             proclog_debug(d->ctx->proclog, "Removed %s (%s)", spool_path,
@@ -649,9 +658,6 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
     }
     log_outcome(d, v, dedup_id, stored.reply_id, stored.duplicate ? "duplicate" : "stored",
                 stored.purged ? "deleted before: a tombstone" : NULL);
-    outcome = delivery_outcome_new(v->status, EX_OK);
-    outcome->reply_id = stored.reply_id;
-    outcome->duplicate = stored.duplicate;
     return outcome;
 }
 

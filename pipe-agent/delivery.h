@@ -4,7 +4,8 @@
  * Everything that follows reading a message: spool it in new/ with fsync,
  * evaluate it, store it in one transaction, move the spool copy to success/
  * or failure/ (with its reason), write the mail.log and processor-log lines,
- * and hand back the outcome as data. The pipe(8) door (deliver.c) turns the
+ * and hand back the outcome as data (a resident door may be given a stored
+ * reply's outcome earlier, through DeliveryContext.answer). The pipe(8) door (deliver.c) turns the
  * outcome into an exit status and a first line; the LMTP door (lmtp-*.c)
  * turns it into a reply. Neither door decides anything else, so the two
  * cannot drift apart.
@@ -46,6 +47,8 @@ typedef PGconn *(*DeliveryConnectFn)(gpointer data, GError **error);
  * handler uses it) */
 typedef void (*DeliverySpoolFn)(gpointer data, const char *path);
 
+typedef struct DeliveryOutcome DeliveryOutcome; /* below */
+
 /* What one delivery runs with. The door keeps these alive during the call. */
 typedef struct {
     const Config *config;
@@ -66,6 +69,15 @@ typedef struct {
      * door, without spool_guard). FALSE: the copy is on disk before
      * evaluation starts, as the pipe door's abort handlers need. */
     gboolean spool_behind;
+    /* A resident door's early answer (NULL: none). Called once, with the
+     * outcome of a reply just stored, as soon as its row has committed and
+     * its copy is on disk: before the bookkeeping that changes nothing the
+     * sender is told (the copy's move to success/, the log lines), so the
+     * client is not kept waiting for it. delivery_run() then returns the
+     * same outcome with answered TRUE. Every other outcome is answered by the
+     * door when delivery_run() returns. */
+    void (*answer)(const DeliveryOutcome *outcome, gpointer data);
+    gpointer answer_data;
 } DeliveryContext;
 
 /* The outcome classes of SPEC section 5's tables. */
@@ -79,7 +91,7 @@ typedef enum {
 } DeliveryClass;
 
 /* The outcome of one delivery, as data. */
-typedef struct {
+struct DeliveryOutcome {
     DeliveryClass klass;
     int exit_status;  /* the pipe door's sysexits status: 0, 75, 67, 77, 65 */
     int smtp_code;    /* the LMTP door's reply code: 250, 451, 550, 554, 552 */
@@ -89,7 +101,8 @@ typedef struct {
                        * unreachable: ..."), for logs and counters, never sent; or NULL */
     gint64 reply_id;  /* the stored row (new or existing), 0 when none */
     gboolean duplicate;
-} DeliveryOutcome;
+    gboolean answered; /* given to the context's answer() already */
+};
 
 /* delivery_run - deliver raw (already read; too_big: more than
  * max_message_size bytes were offered and raw holds the first ones) for one

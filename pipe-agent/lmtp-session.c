@@ -3,12 +3,14 @@
  *
  * The session reads command lines (at most LMTP_LINE_MAX bytes, pipelined
  * or not), answers them, and after DATA hands the message to the delivery
- * core once per accepted recipient, answering each recipient only after
- * delivery_run() returned: its row committed and its spool copy on disk, as
- * pipe(8) waits for the agent's exit. Replies are collected and sent when
- * the session is about to wait for the client, so a pipelined group gets its
- * answers in one write, and each recipient's answer after DATA is sent at
- * once.
+ * core once per accepted recipient, answering each recipient only once its
+ * row has committed and its spool copy is on disk, as pipe(8) waits for the
+ * agent's exit. A stored reply is answered from inside the core at that
+ * point (session_answer()), before the copy's move to success/ and the log
+ * lines; any other outcome when delivery_run() returns. Replies are
+ * collected and sent when the session is about to wait for the client, so a
+ * pipelined group gets its answers in one write, and each recipient's answer
+ * after DATA is sent at once.
  *
  * Every wait has a deadline: lmtp_idle_timeout for the next bytes, and
  * lmtp_command_timeout for a whole command or message. While the session
@@ -52,6 +54,7 @@ typedef struct {
     PGconn *conn;          /* borrowed from snap->pool during the deliveries */
     guint64 reserved;      /* bytes of the memory budget held */
     gint64 cpu_start;      /* thread CPU time at the start of a delivery, ns */
+    gboolean gone;         /* a reply could not be sent: the client is gone */
 } Session;
 
 /* recipient_free - one accepted recipient */
@@ -362,6 +365,23 @@ session_read_data(Session *s, LmtpDataReader *reader, gboolean *no_memory, GErro
     }
 }
 
+/* session_answer - count a recipient's outcome and send its reply at once
+ * (the core's answer(): a stored reply's, before the core's bookkeeping) */
+static void
+session_answer(const DeliveryOutcome *outcome, gpointer data)
+{
+    Session *s = data;
+    g_autofree char *line = NULL;
+
+    g_atomic_int_inc(&s->server->counters.deliveries[outcome->klass]);
+    if (outcome->duplicate)
+        g_atomic_int_inc(&s->server->counters.duplicates);
+    line = lmtp_reply_text(outcome->smtp_code, outcome->enhanced, outcome->text);
+    session_reply(s, line);
+    if (!session_flush(s))
+        s->gone = TRUE;
+}
+
 /* session_deliver - one delivery per recipient, each answered when done */
 static gboolean
 session_deliver(Session *s, GBytes *raw, gboolean over, gboolean no_memory)
@@ -379,6 +399,8 @@ session_deliver(Session *s, GBytes *raw, gboolean over, gboolean no_memory)
         .over_budget = session_over_budget,
         .over_budget_data = s,
         .spool_behind = TRUE, /* the copy's fsyncs overlap the transaction */
+        .answer = session_answer,
+        .answer_data = s,
     };
 
     for (guint i = 0; i < s->recipients->len; i++) {
@@ -392,7 +414,6 @@ session_deliver(Session *s, GBytes *raw, gboolean over, gboolean no_memory)
             .client_name = s->xf.name,
         };
         g_autoptr(DeliveryOutcome) outcome = NULL;
-        g_autofree char *line = NULL;
 
         s->cpu_start = session_cpu_ns();
         if (no_memory) {
@@ -403,12 +424,9 @@ session_deliver(Session *s, GBytes *raw, gboolean over, gboolean no_memory)
         } else {
             outcome = delivery_run(&ctx, &env, raw, over);
         }
-        g_atomic_int_inc(&s->server->counters.deliveries[outcome->klass]);
-        if (outcome->duplicate)
-            g_atomic_int_inc(&s->server->counters.duplicates);
-        line = lmtp_reply_text(outcome->smtp_code, outcome->enhanced, outcome->text);
-        session_reply(s, line);
-        if (!session_flush(s))
+        if (!outcome->answered)
+            session_answer(outcome, s);
+        if (s->gone)
             return FALSE;
     }
     return TRUE;

@@ -242,6 +242,28 @@ try:
     like(errlog(), r"7F3A2B1C: message-id=<mixed-1@example.org>, key=i-1-5, source=envelope, "
          r"reply=\d+, attachments=0, status=stored", "mail.log line with Postfix's queue id")
 
+    # --- a stored reply is answered once; the bookkeeping follows the answer ---
+    # The core answers a stored reply as soon as it committed (with its copy on
+    # disk), then moves the copy to success/ and logs: one answer, then the
+    # session goes on, and by the time QUIT is answered all of it is done.
+    in_success = spool_count("success")
+    c = Lmtp(SOCK)
+    c.reply()
+    c.cmd("LHLO x")
+    c.send("XFORWARD IDENT=EARLY1\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
+    [c.reply() for _ in range(4)]
+    c.send(stuff(message("early-1@example.org", to=A)))
+    is_(c.reply()[1][0][:9], "250 2.0.0", "answered early: the reply is stored")
+    is_(c.cmd("NOOP")[1], ["250 2.0.0 Ok"], "answered early: once (the next reply is NOOP's)")
+    is_(c.cmd("QUIT")[0], 221, "answered early: QUIT 221")
+    c.close()
+    is_(spool_count("success") - in_success, 1, "answered early: then the copy is moved to success/")
+    with open(os.path.join(T, "replygate.log"), errors="replace") as f:
+        plog = f.read()
+    like(plog, r"\(EARLY1\) #\] Moving \S+/new/\S+ => \S+/success", "answered early: and logged")
+    like(errlog(), r"EARLY1: message-id=<early-1@example.org>, .*status=stored",
+         "answered early: mail.log line")
+
     # --- the same message again: stored once ----------------------------------
     rcpts, replies = transaction(SOCK, "bob@example.org", [A], message("mixed-1@example.org", to="team@example.org"))
     is_(replies[0][1][0][:9], "250 2.0.0", "a repeated delivery: 250")
@@ -266,8 +288,10 @@ try:
     c.send(stuff(message("orcpt-2@example.org", to=A)))
     is_(c.reply()[1][0][:9], "250 2.0.0", "RCPT's key with a utf-8 ORCPT: 250")
     c.close()
-    like(errlog(), "message-id=<orcpt-2@example.org>, orcpt=<j\u00f6rg\u00e9@example.org>, "
-         "key=i-1-5", "ORCPT is logged decoded (xtext and utf-8)")
+    # A stored reply's log line follows its answer: wait for it.
+    pattern = "message-id=<orcpt-2@example.org>, orcpt=<j\u00f6rg\u00e9@example.org>, key=i-1-5"
+    wait_for(lambda: re.search(pattern, errlog()), 10)
+    like(errlog(), pattern, "ORCPT is logged decoded (xtext and utf-8)")
 
     # --- a body line that is only a dot; bare LF --------------------------------
     transaction(SOCK, "bob@example.org", [A],
