@@ -414,13 +414,25 @@ print_outcome(const DeliveryOutcome *outcome)
     return outcome->exit_status;
 }
 
-/* deliver_connect - the connection started in deliver(), once it is up */
+/* The connection started in deliver(), and why it could not be finished. */
+typedef struct {
+    PGconn *conn;
+    GError *failed;
+} DeliverDb;
+
+/* deliver_connect - the connection started in deliver(), once it is up. A
+ * delivery may ask more than once (a big message's duplicate check, the
+ * from check, the insert): once it failed, the same error at once, so a
+ * database that never answers costs one connect time-out, not one per ask. */
 static PGconn *
 deliver_connect(gpointer data, GError **error)
 {
-    PGconn *conn = data;
+    DeliverDb *db = data;
 
-    return db_connect_finish(conn, 0, error) ? conn : NULL;
+    if (db->failed == NULL && db_connect_finish(db->conn, 0, &db->failed))
+        return db->conn;
+    g_propagate_error(error, g_error_copy(db->failed));
+    return NULL;
 }
 
 /* deliver_guard - the delivery core's spool copy, for the signal handlers;
@@ -442,6 +454,7 @@ deliver(Options *opt)
     g_autoptr(ProcLog) proclog = NULL;
     g_autoptr(PGconn) conn = NULL;
     g_autoptr(DeliveryOutcome) outcome = NULL;
+    DeliverDb db = {NULL};
     gboolean over;
     DeliveryEnvelope env = {
         .queue_id = opt->queue_id,
@@ -489,10 +502,12 @@ deliver(Options *opt)
     ctx.config = config;
     ctx.ring = ring;
     ctx.proclog = proclog;
+    db.conn = conn;
     ctx.connect = deliver_connect;
-    ctx.connect_data = conn;
+    ctx.connect_data = &db;
     ctx.spool_guard_data = config->spool_directory;
     outcome = delivery_run(&ctx, &env, raw, over);
+    g_clear_error(&db.failed);
     return print_outcome(outcome);
 }
 

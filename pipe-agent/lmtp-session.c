@@ -52,6 +52,7 @@ typedef struct {
     char *sender;
     GPtrArray *recipients; /* Recipient * */
     PGconn *conn;          /* borrowed from snap->pool during the deliveries */
+    GError *conn_failed;   /* why none could be borrowed for this transaction */
     guint64 reserved;      /* bytes of the memory budget held */
     gint64 cpu_start;      /* thread CPU time at the start of a delivery, ns */
     gboolean gone;         /* a reply could not be sent: the client is gone */
@@ -182,6 +183,7 @@ session_reset(Session *s)
 {
     if (s->conn != NULL)
         lmtp_pool_release(s->snap->pool, g_steal_pointer(&s->conn));
+    g_clear_error(&s->conn_failed);
     g_clear_pointer(&s->snap, lmtp_snapshot_unref);
     g_clear_pointer(&s->sender, g_free);
     g_ptr_array_set_size(s->recipients, 0);
@@ -287,13 +289,21 @@ session_connect(gpointer data, GError **error)
 {
     Session *s = data;
 
-    if (s->conn == NULL) {
+    /* Asked again in the same transaction after a failure (a big message's
+     * duplicate check, then its insert; the next recipient): the same
+     * error at once, so a database that never answers costs one wait. */
+    if (s->conn == NULL && s->conn_failed == NULL) {
         s->conn = lmtp_pool_acquire(
-            s->snap->pool, (gint64)s->snap->config->lmtp_pool_wait * G_USEC_PER_SEC, error);
-        if (s->conn == NULL && error != NULL && *error != NULL &&
-            g_str_has_prefix((*error)->message, "no database connection free"))
+            s->snap->pool, (gint64)s->snap->config->lmtp_pool_wait * G_USEC_PER_SEC,
+            &s->conn_failed);
+        if (s->conn == NULL && s->conn_failed == NULL)
+            g_set_error(&s->conn_failed, RG_ERROR, RG_ERROR_TEMPFAIL, "no database connection");
+        if (s->conn == NULL &&
+            g_str_has_prefix(s->conn_failed->message, "no database connection free"))
             g_atomic_int_inc(&s->server->counters.pool_timeouts);
     }
+    if (s->conn == NULL)
+        g_propagate_error(error, g_error_copy(s->conn_failed));
     return s->conn;
 }
 

@@ -489,6 +489,41 @@ sed -i "s|^database = .*|database = host=$PG_DIR dbname=nosuchdb user=postgres|"
 check_defer "no such database: a configuration mistake" "$T/nodb.conf" "$T/u.eml" \
     '^4\.3\.5 database refuses the login: FATAL: +database "nosuchdb" does not exist'
 
+# A database that never answers (a host that accepts the connection and says
+# nothing): one connect time-out (10 s), not one for each time the delivery
+# needs the connection. A message of 64 KB or more asks twice: its
+# duplicate check before parsing, then its insert.
+SILENT_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+open(sys.argv[2], "w").close()
+s.settimeout(60)
+held = []
+end = time.time() + 60
+try:
+    while time.time() < end:
+        held.append(s.accept()[0])
+except OSError:
+    pass
+' "$SILENT_PORT" "$T/silent.ready" &
+SILENT_PID=$!
+for _ in $(seq 100); do [ -e "$T/silent.ready" ] && break; sleep 0.1; done
+write_config "$T/silent.conf"
+sed -i "s|^database = .*|database = host=127.0.0.1 port=$SILENT_PORT dbname=replygate user=postgres|" \
+    "$T/silent.conf"
+message "$T/silent.eml" "silent@example.org" "silent" "$(head -c 70000 /dev/zero | tr '\0' 'x' | fold -w 70)"
+start=$SECONDS
+check_defer "a database that never answers" "$T/silent.conf" "$T/silent.eml" \
+    '^4\.3\.0 database unreachable: no answer within 10 seconds'
+tap_like "a database that never answers: one time-out for the two asks (< 20 s; took $((SECONDS - start)) s)" \
+    "$((SECONDS - start))" '^(9|1[0-9])$'
+kill "$SILENT_PID" 2>/dev/null
+wait "$SILENT_PID" 2>/dev/null
+
 write_config "$T/typo.conf" "reply_domian = reply.example.com"
 check_defer "broken configuration (unknown name)" "$T/typo.conf" "$T/u.eml" \
     '^4\.3\.5 configuration error: .*reply_domian'

@@ -513,10 +513,40 @@ try:
     like(errlog(), r"NOCOPY1: message-id=<nocopy-1@example.org>, .*status=duplicate",
          "the retry is logged as the duplicate it is")
 
+    # --- a database that never answers: one wait, not one per ask ---------------------------
+    # A host that accepts the connection and says nothing. A message of 64 KB
+    # or more asks for a connection twice (its duplicate check, its insert),
+    # and a transaction's next recipient asks again: the first failure
+    # answers them all at once.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held = []
+    reloads = errlog().count("configuration reloaded")
+    write_config(database="host=127.0.0.1 port=%d dbname=replygate user=postgres connect_timeout=3"
+                 % silent.getsockname()[1])
+    svc.signal(signal.SIGHUP)
+    wait_for(lambda: errlog().count("configuration reloaded") > reloads, 30)
+    big = message("silent-1@example.org", to=A, body=("y" * 70 + "\n") * 1000)
+    t0 = time.monotonic()
+    rcpts, replies = transaction(SOCK, "bob@example.org", [A, B], big, xforward="IDENT=SILENT1")
+    took = time.monotonic() - t0
+    for conn, _ in iter(lambda: silent.accept() if select.select([silent], [], [], 0)[0] else None,
+                        None):
+        held.append(conn)
+    is_([r[1][0][:9] for r in replies], ["451 4.3.0", "451 4.3.0"],
+        "a database that never answers: both recipients 451 4.3.0")
+    ok(took < 2 * 3, "a database that never answers: one wait for the transaction's four asks "
+       "(took %.1f s; connect_timeout = 3 s)" % took)
+    for conn in held:
+        conn.close()
+    silent.close()
+
     # --- 1,000 sessions in a row without growing ------------------------------------------
+    reloads = errlog().count("configuration reloaded")
     write_config()
     svc.signal(signal.SIGHUP)
-    wait_for(lambda: errlog().count("configuration reloaded") >= 6, 30)
+    wait_for(lambda: errlog().count("configuration reloaded") > reloads, 30)
     warm = max(SESSIONS // 10, 1)
     msgs = [message("loop-%d@example.org" % (i % 50), to=A) for i in range(50)]
     errors = 0
