@@ -19,6 +19,10 @@
  *      Postfix keeps the message and retries;
  *   4. the mail.log line of SPEC section 6 and the processor-log lines;
  *   5. the outcome as data (SPEC section 5's tables), for the door to answer.
+ *      A resident door may answer a stored reply earlier, through
+ *      ctx->answer: once its row has committed and its copy is on disk,
+ *      before the move to success/ (step 3) and step 4, which cannot change
+ *      the answer.
  *
  * A message too big is refused after max_message_size bytes, and only those
  * are kept in failure/. When no copy can be kept in failure/ the refusal

@@ -293,9 +293,9 @@ session_connect(gpointer data, GError **error)
      * duplicate check, then its insert; the next recipient): the same
      * error at once, so a database that never answers costs one wait. */
     if (s->conn == NULL && s->conn_failed == NULL) {
-        s->conn = lmtp_pool_acquire(
-            s->snap->pool, (gint64)s->snap->config->lmtp_pool_wait * G_USEC_PER_SEC,
-            &s->conn_failed);
+        s->conn = lmtp_pool_acquire(s->snap->pool,
+                                    (gint64)s->snap->config->lmtp_pool_wait * G_USEC_PER_SEC,
+                                    &s->conn_failed);
         if (s->conn == NULL && s->conn_failed == NULL)
             g_set_error(&s->conn_failed, RG_ERROR, RG_ERROR_TEMPFAIL, "no database connection");
         if (s->conn == NULL &&

@@ -165,7 +165,8 @@ lmtp_metrics_text(LmtpServer *server)
     COUNTER("sessions_total", sessions, "LMTP sessions served.");
     COUNTER("sessions_refused_total", sessions_refused, "Sessions answered 421 4.3.2.");
     COUNTER("timeouts_total", timeouts, "Sessions closed by a time-out.");
-    COUNTER("pool_timeouts_total", pool_timeouts, "Deliveries that found no connection in time.");
+    COUNTER("pool_timeouts_total", pool_timeouts,
+            "Transactions whose deliveries found no connection in time.");
     COUNTER("budget_deferrals_total", budget_waits, "Messages deferred for want of memory.");
     COUNTER("reloads_total", reloads, "Configuration reloads.");
     COUNTER("reload_failures_total", reload_failures, "Reloads that kept the old configuration.");

@@ -16,20 +16,31 @@
 --
 -- Servers built without LZ4 (configure --without-lz4) keep pglz: the file
 -- checks default_toast_compression's allowed values and changes nothing
--- there. A dump of this schema restored into such a server fails on these
--- ALTERs only, and the columns then keep pglz.
+-- there; before PostgreSQL 14, which has no such setting and no SET
+-- COMPRESSION, neither. The ALTERs are EXECUTEd strings, because PL/pgSQL
+-- checks the grammar of a block's statements before it runs any. A dump of
+-- this schema restored into a server without LZ4 fails on these ALTERs only
+-- (the columns then keep pglz); pg_dump --no-toast-compression leaves them
+-- out.
+--
+-- SET COMPRESSION takes an ACCESS EXCLUSIVE lock on the two tables for a
+-- moment. Behind a long reader (a pg_dump, a slow report) it would wait, and
+-- every delivery and every read would queue behind it: after 5 s it gives
+-- up instead, the file is not applied, and `replygate migrate` can simply
+-- be run again.
+
+SET LOCAL lock_timeout = '5s';
 
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_settings
                WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
-        ALTER TABLE replygate.messages
-            ALTER COLUMN body_text SET COMPRESSION lz4,
-            ALTER COLUMN reply_text SET COMPRESSION lz4,
-            ALTER COLUMN quoted_text SET COMPRESSION lz4,
-            ALTER COLUMN body_html SET COMPRESSION lz4;
-        ALTER TABLE replygate.attachments
-            ALTER COLUMN data SET COMPRESSION lz4;
+        EXECUTE 'ALTER TABLE replygate.messages
+                     ALTER COLUMN body_text SET COMPRESSION lz4,
+                     ALTER COLUMN reply_text SET COMPRESSION lz4,
+                     ALTER COLUMN quoted_text SET COMPRESSION lz4,
+                     ALTER COLUMN body_html SET COMPRESSION lz4';
+        EXECUTE 'ALTER TABLE replygate.attachments ALTER COLUMN data SET COMPRESSION lz4';
     END IF;
 END
 $$;

@@ -29,9 +29,13 @@ tap_is "load: every queue id is a row's queue_id" \
 tls=$(grep -c -E 'postfix/smtpd.*TLS connection established from' "$MAILLOG")
 tap_check "load: mail.log shows the STARTTLS connections ($tls)" test "$tls" -ge "$C"
 tap_is "load: mail.log: $N cleanup lines with our Message-IDs" "$(log_count "postfix/cleanup.*message-id=<$P\\.")" "$N"
+# The rows are there; the log lines follow them (the LMTP door answers a
+# stored reply before it logs it): wait for the lines too.
+sent_lines() { grep -E "$DELIVERY.*status=sent" "$MAILLOG" | grep -c -F -f "$T/qids"; }
 tap_is "load: mail.log: $N $RG_TRANSPORT deliveries to replygate, status=sent" \
-    "$(grep -E "$DELIVERY.*status=sent" "$MAILLOG" | grep -c -F -f "$T/qids")" "$N"
-tap_is "load: mail.log: $N agent lines status=stored" "$(log_count "$AGENT.*message-id=<$P\\..*status=stored")" "$N"
+    "$(wait_for 60 "$N" sent_lines)" "$N"
+tap_is "load: mail.log: $N agent lines status=stored" \
+    "$(wait_for 60 "$N" log_count "$AGENT.*message-id=<$P\\..*status=stored")" "$N"
 tap_is "load: mail.log: nothing bounced" "$(log_count "$DELIVERY.*status=bounced")" 0
 # A deferral is safe (Postfix retries, and every reply is stored exactly once,
 # checked above); on a machine shared with other suites one may wait past
