@@ -80,9 +80,10 @@ def stuff(message):
     return out + b".\r\n"
 
 
-def transaction(where, sender, recipients, message, xforward=None, lhlo="test.example"):
-    """LHLO, XFORWARD, MAIL, RCPTs, DATA, pipelined as Postfix's lmtp(8) does;
-    returns (rcpt replies, data replies: one per accepted recipient)."""
+def begin(where, sender, recipients, xforward=None, lhlo="test.example"):
+    """The greeting and LHLO, then XFORWARD, MAIL, RCPTs and DATA pipelined as
+    Postfix's lmtp(8) does; returns (the open session, rcpt replies, DATA's
+    reply: 354 when the message may follow)."""
     c = Lmtp(where)
     try:
         c.reply()
@@ -101,7 +102,17 @@ def transaction(where, sender, recipients, message, xforward=None, lhlo="test.ex
         if mail[0] != 250:
             raise LmtpError("MAIL: %r" % (mail,))
         rcpts = [c.reply() for _ in recipients]
-        data = c.reply()
+        return c, rcpts, c.reply()
+    except BaseException:
+        c.close()
+        raise
+
+
+def transaction(where, sender, recipients, message, xforward=None, lhlo="test.example"):
+    """begin(), then the message; returns (rcpt replies, data replies: one per
+    accepted recipient)."""
+    c, rcpts, data = begin(where, sender, recipients, xforward, lhlo)
+    try:
         accepted = sum(1 for r in rcpts if r[0] == 250)
         if data[0] != 354:
             return rcpts, [data]

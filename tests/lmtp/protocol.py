@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lmtpclient import Lmtp, LmtpError, stuff, transaction, wait_for  # noqa: E402
+from lmtpclient import Lmtp, LmtpError, begin, stuff, transaction, wait_for  # noqa: E402
 
 LMTPD = os.environ["LMTPD"]
 SRC = os.environ["SRC"]
@@ -247,11 +247,7 @@ try:
     # disk), then moves the copy to success/ and logs: one answer, then the
     # session goes on, and by the time QUIT is answered all of it is done.
     in_success = spool_count("success")
-    c = Lmtp(SOCK)
-    c.reply()
-    c.cmd("LHLO x")
-    c.send("XFORWARD IDENT=EARLY1\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [c.reply() for _ in range(4)]
+    c = begin(SOCK, "bob@example.org", [A], xforward="IDENT=EARLY1")[0]
     c.send(stuff(message("early-1@example.org", to=A)))
     is_(c.reply()[1][0][:9], "250 2.0.0", "answered early: the reply is stored")
     is_(c.cmd("NOOP")[1], ["250 2.0.0 Ok"], "answered early: once (the next reply is NOOP's)")
@@ -340,11 +336,7 @@ try:
 
     # --- a client that disconnects during DATA -------------------------------------
     before, before_new = rows(), spool_count("new")
-    c = Lmtp(SOCK)
-    c.reply()
-    c.cmd("LHLO x")
-    c.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [c.reply() for _ in range(3)]
+    c = begin(SOCK, "bob@example.org", [A])[0]
     c.send(stuff(message("gone-1@example.org", to=A))[:-20])
     c.close()
     time.sleep(0.5)
@@ -382,11 +374,7 @@ try:
     code, lines = c.reply()
     is_(lines[0][:9], "421 4.4.2", "idle past lmtp_idle_timeout: 421 4.4.2")
     c.close()
-    c = Lmtp(SOCK)
-    c.reply()
-    c.cmd("LHLO x")
-    c.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [c.reply() for _ in range(3)]
+    c = begin(SOCK, "bob@example.org", [A])[0]
     before = rows()
     for i in range(12):  # a message trickling in, a line a second, until the server speaks
         if select.select([c.sock], [], [], 1.0)[0]:
@@ -431,11 +419,7 @@ try:
     locker.stdin.write("BEGIN; LOCK TABLE replygate.messages IN ACCESS EXCLUSIVE MODE;\n")
     locker.stdin.flush()
     time.sleep(1)
-    first = Lmtp(SOCK)
-    first.reply()
-    first.cmd("LHLO x")
-    first.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [first.reply() for _ in range(3)]
+    first = begin(SOCK, "bob@example.org", [A])[0]
     first.send(stuff(message("pool-1@example.org", to=A)))
     time.sleep(1)  # the first delivery holds the one connection, waiting on the lock
     t0 = time.time()
@@ -461,11 +445,7 @@ try:
     svc.signal(signal.SIGHUP)
     ok(wait_for(lambda: errlog().count("configuration reloaded") >= 5, 30),
        "a budget of 8 x max_message_size: one message at a time")
-    first = Lmtp(SOCK)
-    first.reply()
-    first.cmd("LHLO x")
-    first.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [first.reply() for _ in range(3)]
+    first = begin(SOCK, "bob@example.org", [A])[0]
     data = stuff(message("budget-1@example.org", to=A))
     first.send(data[:200])  # holds the whole budget while its DATA is read
     time.sleep(0.5)
@@ -584,11 +564,7 @@ try:
     like(text, r"replygate_lmtp_sessions_refused_total [1-9]", "and refused sessions")
 
     # --- SIGTERM with a message in flight: finished, then exit --------------------------------
-    c = Lmtp(SOCK)
-    c.reply()
-    c.cmd("LHLO x")
-    c.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-    [c.reply() for _ in range(3)]
+    c = begin(SOCK, "bob@example.org", [A])[0]
     data = stuff(message("term-1@example.org", to=A))
     c.send(data[:40])
     idle = Lmtp(SOCK)
@@ -622,11 +598,7 @@ try:
         env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
         svc.start(errlog=out, env=env)
         mid = "journal-%s@example.org" % case.replace(" ", "-")
-        c = Lmtp(SOCK)
-        c.reply()
-        c.cmd("LHLO x")
-        c.send("MAIL FROM:<bob@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % A)
-        [c.reply() for _ in range(3)]
+        c = begin(SOCK, "bob@example.org", [A])[0]
         c.send(stuff(message(mid, to=A)))
         is_(c.reply()[1][0][:9], "250 2.0.0", "stderr is %s: the reply is stored" % case)
         c.cmd("QUIT")
