@@ -414,25 +414,14 @@ print_outcome(const DeliveryOutcome *outcome)
     return outcome->exit_status;
 }
 
-/* The connection started in deliver(), and why it could not be finished. */
-typedef struct {
-    PGconn *conn;
-    GError *failed;
-} DeliverDb;
-
-/* deliver_connect - the connection started in deliver(), once it is up. A
- * delivery may ask more than once (a big message's duplicate check, the
- * from check, the insert): once it failed, the same error at once, so a
- * database that never answers costs one connect time-out, not one per ask. */
+/* deliver_connect - the connection started in deliver(), once it is up
+ * (asked again after a failure, the core answers itself: delivery_connect) */
 static PGconn *
 deliver_connect(gpointer data, GError **error)
 {
-    DeliverDb *db = data;
+    PGconn *conn = data;
 
-    if (db->failed == NULL && db_connect_finish(db->conn, 0, &db->failed))
-        return db->conn;
-    g_propagate_error(error, g_error_copy(db->failed));
-    return NULL;
+    return db_connect_finish(conn, 0, error) ? conn : NULL;
 }
 
 /* deliver_guard - the delivery core's spool copy, for the signal handlers;
@@ -454,7 +443,6 @@ deliver(Options *opt)
     g_autoptr(ProcLog) proclog = NULL;
     g_autoptr(PGconn) conn = NULL;
     g_autoptr(DeliveryOutcome) outcome = NULL;
-    DeliverDb db = {NULL};
     gboolean over;
     DeliveryEnvelope env = {
         .queue_id = opt->queue_id,
@@ -502,12 +490,10 @@ deliver(Options *opt)
     ctx.config = config;
     ctx.ring = ring;
     ctx.proclog = proclog;
-    db.conn = conn;
     ctx.connect = deliver_connect;
-    ctx.connect_data = &db;
+    ctx.connect_data = conn;
     ctx.spool_guard_data = config->spool_directory;
     outcome = delivery_run(&ctx, &env, raw, over);
-    g_clear_error(&db.failed);
     return print_outcome(outcome);
 }
 

@@ -84,7 +84,27 @@ typedef struct {
     const char *queue_id; /* for log lines: the queue id or "NOQUEUE" */
     DbLimits limits;      /* SET LOCAL in each transaction */
     StoreEnvelope store;  /* the envelope as store.c wants it */
+    GError *no_conn;      /* why the door had no connection, once it failed */
 } Delivery;
+
+/* delivery_connect - the door's connection for this delivery. A delivery
+ * may ask up to three times (a big message's duplicate check, the from
+ * check, the insert or the refusal's row): once the door could not give
+ * one, the same error at once, so a database that never answers costs one
+ * connect time-out, not one per ask. */
+static PGconn *
+delivery_connect(Delivery *d, GError **error)
+{
+    PGconn *conn = NULL;
+
+    if (d->no_conn == NULL) {
+        conn = d->ctx->connect(d->ctx->connect_data, &d->no_conn);
+        if (conn != NULL)
+            return conn;
+    }
+    g_propagate_error(error, g_error_copy(d->no_conn));
+    return NULL;
+}
 
 /* The spool copy of one delivery (step 1), written at once, and fsync'd
  * and moved into new/ at once or by a worker thread (ctx->spool_behind);
@@ -479,7 +499,7 @@ record_refusal(Delivery *d, const Verdict *v, const DeliveryOutcome *refused, GE
         .client_name = d->env->client_name,
     };
     gint64 id = 0;
-    PGconn *conn = d->ctx->connect(d->ctx->connect_data, error);
+    PGconn *conn = delivery_connect(d, error);
 
     if (conn == NULL || !store_refusal(conn, &d->store, &refusal, &id, error))
         return FALSE;
@@ -576,7 +596,7 @@ seen_before(Delivery *d, GBytes *raw)
 
     if (g_bytes_get_size(raw) < STORE_SEEN_MIN_SIZE)
         return NULL;
-    conn = d->ctx->connect(d->ctx->connect_data, &error);
+    conn = delivery_connect(d, &error);
     if (conn == NULL || !store_seen(conn, &d->store, raw, &reply_id, &error) || reply_id <= 0)
         return NULL;
     dedup_id = store_dedup_id_raw(raw);
@@ -605,7 +625,7 @@ accept_message(Delivery *d, const Verdict *v, Copy *copy, const char *dedup_id)
     const char *spool_path;
     StoreOutcome stored = {0};
     DeliveryOutcome *outcome;
-    PGconn *conn = d->ctx->connect(d->ctx->connect_data, &error);
+    PGconn *conn = delivery_connect(d, &error);
     gboolean ok = conn != NULL && store_message(conn, v, &d->store, &stored, &error);
 
     spool_path = copy_ready(d, copy, &spool_error);
@@ -681,7 +701,7 @@ from_check(Delivery *d, Verdict *v, GError **error)
         d->store.check_addresses = TRUE;
         return TRUE;
     }
-    conn = d->ctx->connect(d->ctx->connect_data, error);
+    conn = delivery_connect(d, error);
     return conn != NULL && fromcheck_apply(conn, d->ctx->config, v, d->env->sender, error);
 }
 
@@ -726,6 +746,7 @@ delivery_run(const DeliveryContext *ctx, const DeliveryEnvelope *env, GBytes *ra
         return defer(&d, "4.3.0 the same message is being delivered to this recipient right now",
                      NULL);
     outcome = delivery_judge(&d, raw, over);
+    g_clear_error(&d.no_conn);
     if (outcome->klass == DELIVERY_TEMPFAIL)
         seen_abandon(seen);
     else

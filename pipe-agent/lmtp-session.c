@@ -289,15 +289,13 @@ session_connect(gpointer data, GError **error)
 {
     Session *s = data;
 
-    /* Asked again in the same transaction after a failure (a big message's
-     * duplicate check, then its insert; the next recipient): the same
-     * error at once, so a database that never answers costs one wait. */
+    /* Asked again by the transaction's next recipient after a failure (the
+     * core answers a delivery's own later asks itself): the same error at
+     * once, so a database that never answers costs the transaction one wait. */
     if (s->conn == NULL && s->conn_failed == NULL) {
         s->conn = lmtp_pool_acquire(s->snap->pool,
                                     (gint64)s->snap->config->lmtp_pool_wait * G_USEC_PER_SEC,
                                     &s->conn_failed);
-        if (s->conn == NULL && s->conn_failed == NULL)
-            g_set_error(&s->conn_failed, RG_ERROR, RG_ERROR_TEMPFAIL, "no database connection");
         if (s->conn == NULL &&
             g_str_has_prefix(s->conn_failed->message, "no database connection free"))
             g_atomic_int_inc(&s->server->counters.pool_timeouts);
