@@ -10,7 +10,9 @@
  * sent gets a unique id there (bench-<pid>-<n>). Each connection sends its
  * share of the N messages one after the other (MAIL, RCPT, DATA), then QUIT.
  * With -r the messages are paced to RATE per second over all connections,
- * which is how bench/run measures latency at a fraction of peak.
+ * which is how bench/run measures latency at a fraction of peak; then
+ * every connection is opened (STARTTLS done) before the first message is
+ * due, and the clock starts there.
  *
  * Completion, i.e. when the message has reached its destination:
  * --notify   LISTEN replygate_reply on CONNINFO from before the first message;
@@ -77,6 +79,12 @@ typedef struct {
     gint next; /* next message index, atomic */
     gint64 t0; /* realtime µs at start */
     gint64 t0_mono;
+    /* With a rate: the workers open their connections first, and the clock
+     * starts when all of them are open. */
+    GMutex gate_lock;
+    GCond gate_cond;
+    int opened;      /* workers that tried to open, under gate_lock */
+    gboolean go;     /* t0 is set, under gate_lock */
     SSL_CTX *ssl_ctx;
     int pid;
 } Bench;
@@ -258,6 +266,20 @@ worker(gpointer data)
     Conn c = {.fd = -1};
     gboolean open = FALSE;
 
+    if (b->rate > 0) {
+        /* Paced, the load starts with every connection open and its TLS
+         * handshake done: twenty handshakes in the first tenth of a second
+         * are no part of a steady rate. */
+        open = conn_open(b, &c);
+        if (!open)
+            conn_close(&c);
+        g_mutex_lock(&b->gate_lock);
+        b->opened++;
+        g_cond_broadcast(&b->gate_cond);
+        while (!b->go)
+            g_cond_wait(&b->gate_cond, &b->gate_lock);
+        g_mutex_unlock(&b->gate_lock);
+    }
     for (;;) {
         int i = g_atomic_int_add(&b->next, 1);
         if (i >= b->count)
@@ -610,11 +632,24 @@ main(int argc, char **argv)
     if (b.notify != NULL)
         listener = listener_start(b.notify);
 
+    g_mutex_init(&b.gate_lock);
+    g_cond_init(&b.gate_cond);
     b.t0 = g_get_real_time();
     b.t0_mono = g_get_monotonic_time();
     threads = g_new0(GThread *, b.conns);
     for (int t = 0; t < b.conns; t++)
         threads[t] = g_thread_new("conn", worker, &b);
+    if (b.rate > 0) {
+        /* Paced, the clock starts once every connection is open. */
+        g_mutex_lock(&b.gate_lock);
+        while (b.opened < b.conns)
+            g_cond_wait(&b.gate_cond, &b.gate_lock);
+        b.t0 = g_get_real_time();
+        b.t0_mono = g_get_monotonic_time();
+        b.go = TRUE;
+        g_cond_broadcast(&b.gate_cond);
+        g_mutex_unlock(&b.gate_lock);
+    }
     for (int t = 0; t < b.conns; t++)
         g_thread_join(threads[t]);
     g_free(threads);
