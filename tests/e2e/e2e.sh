@@ -430,6 +430,8 @@ if [ "$RG_TRANSPORT" = lmtp ]; then
     tap_is "install: Postfix has the lmtp service, the per-milter form (accept) and the admin's own settings" \
         "$(postconf -c "$PFX" -h smtpd_milters milter_default_action relay_domains replygate-lmtp_destination_recipient_limit transport_maps | tr '\n' '|')$(postconf -c "$PFX" -M replygate-lmtp/unix | grep -c 'lmtp -o lmtp_send_xforward_command=yes')$(postconf -c "$PFX" -M replygate/unix | wc -l)" \
         "inet:127.0.0.1:8891, $MILTER_ITEM|tempfail|lists.example.net, reply.mx.example.net|50|inline:{ reply.mx.example.net=replygate-lmtp:unix:replygate/lmtp.sock }|10"
+    tap_is "install: the lmtp service's clients restart after 1000 deliveries, not all together after 100" \
+        "$(postconf -c "$PFX" -P replygate-lmtp/unix/max_use)" "replygate-lmtp/unix/max_use = 1000"
     tap_check "install: systemd unit for the LMTP service written (under the prefix)" \
         grep -q "^ExecStart=/usr/local/sbin/replygate-lmtpd" "$ROOT/usr/local/lib/systemd/system/replygate-lmtpd.service"
 else
